@@ -1,0 +1,1 @@
+"""Allocation: rules (data, validated) → environment, workstream and cost type per line item."""

@@ -1,0 +1,84 @@
+"""Compile rule conditions to polars expressions over line items. Pure.
+
+Tags are matched case-insensitively on keys and values: the engine lower-cases the `Tags`
+JSON once (`_tags_lc`) and each `tag.<key>` reads the first of its aliases that is present.
+FOCUS columns match as written unless a test says `case_insensitive: true`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+
+import polars as pl
+
+from allocation.model import Condition, Effective, Match, RuleSet
+
+TAGS_LOWER = "_tags_lc"
+
+
+def tag_value(ruleset: RuleSet, key: str) -> pl.Expr:
+    """The value of tag `key` (through its aliases), lower-cased; null when absent or empty."""
+    found = [pl.col(TAGS_LOWER).str.json_path_match(_json_path(alias))
+             for alias in ruleset.tag_aliases(key)]
+    value = pl.coalesce(found) if len(found) > 1 else found[0]
+    return pl.when(value.str.strip_chars() != "").then(value.str.strip_chars())
+
+
+def compile_condition(condition: Condition, ruleset: RuleSet) -> pl.Expr:
+    parts = [_field_test(name, match, ruleset) for name, match in condition.fields.items()]
+    parts += [compile_condition(child, ruleset) for child in condition.all]
+    if condition.any:
+        parts.append(pl.any_horizontal([compile_condition(c, ruleset) for c in condition.any]))
+    if condition.not_ is not None:
+        parts.append(~compile_condition(condition.not_, ruleset))
+    if not parts:
+        return pl.lit(True)
+    return pl.all_horizontal(parts)
+
+
+def compile_effective(effective: Effective | None) -> pl.Expr:
+    """Rows whose charge period starts within the rule's effective dates (both ends included)."""
+    if effective is None:
+        return pl.lit(True)
+    tests = []
+    if effective.from_ is not None:
+        tests.append(pl.col("ChargePeriodStart") >= _utc(effective.from_))
+    if effective.to is not None:
+        tests.append(pl.col("ChargePeriodStart") < _utc(effective.to + timedelta(days=1)))
+    return pl.all_horizontal(tests)
+
+
+def _field_test(name: str, match: Match, ruleset: RuleSet) -> pl.Expr:
+    is_tag = name.startswith("tag.")
+    value = tag_value(ruleset, name[4:]) if is_tag else pl.col(name).cast(pl.String)
+    fold = is_tag or match.case_insensitive
+    if match.present:
+        return value.is_not_null()
+    if match.absent:
+        return value.is_null()
+    if fold and not is_tag:
+        value = value.str.to_lowercase()
+
+    def literal(text: str) -> str:
+        return text.lower() if fold else text
+
+    if match.equals is not None:
+        test = value == literal(match.equals)
+    elif match.in_ is not None:
+        test = value.is_in([literal(item) for item in match.in_])
+    elif match.prefix is not None:
+        test = value.str.starts_with(literal(match.prefix))
+    elif match.suffix is not None:
+        test = value.str.ends_with(literal(match.suffix))
+    else:
+        pattern = match.regex or ""
+        test = value.str.contains(f"(?i){pattern}" if fold else pattern)
+    return test.fill_null(False)
+
+
+def _json_path(key: str) -> str:
+    return "$['" + key.replace("\\", "\\\\").replace("'", "\\'") + "']"
+
+
+def _utc(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=timezone.utc)  # noqa: UP017

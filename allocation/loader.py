@@ -1,0 +1,93 @@
+"""Read a rules file (or a folder of them) and report every problem with file:line and rule id."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from allocation.model import RuleSet
+from core.errors import ConfigurationError
+
+
+class RuleFileError(ConfigurationError):
+    """A rules file is wrong; the message lists every problem found, one per line."""
+
+
+def load_rules(path: Path) -> RuleSet:
+    """Validate `path` before any data is touched. A folder's `*.yaml` files are read in name
+    order and their rules concatenated (dimensions, normalize and defaults merged)."""
+    files = sorted(path.glob("*.y*ml")) if path.is_dir() else [path]
+    if not files or not all(f.exists() for f in files):
+        raise RuleFileError(f"rules file `{path}` not found")
+    documents = [(f, _parse(f)) for f in files]
+    merged: dict[str, Any] = {"rules": []}
+    for _, document in documents:
+        for key, value in document.items():
+            if key == "rules":
+                merged["rules"].extend(value or [])
+            elif isinstance(value, dict):
+                merged.setdefault(key, {}).update(value)
+            else:
+                merged[key] = value
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.read_bytes())
+    merged["version"] = digest.hexdigest()[:12]
+    try:
+        return RuleSet.model_validate(merged)
+    except ValidationError as error:
+        raise RuleFileError(_describe(documents, merged, error)) from None
+
+
+def _parse(file: Path) -> dict[str, Any]:
+    text = file.read_text()
+    try:
+        document = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{file}:{mark.line + 1}" if mark else str(file)
+        raise RuleFileError(f"{where}: not valid YAML: {getattr(error, 'problem', error)}") from None
+    if not isinstance(document, dict):
+        raise RuleFileError(f"{file}:1: a rules file is a mapping (rules:, normalize:, ...)")
+    return document
+
+
+def _describe(documents: list[tuple[Path, dict[str, Any]]], merged: dict[str, Any],
+              error: ValidationError) -> str:
+    lines_by_rule = _rule_locations(documents)
+    problems = []
+    for item in error.errors():
+        loc = [part for part in item["loc"] if part not in ("fields",)]
+        where = ".".join(str(part) for part in loc) or "(file)"
+        place = f"{documents[0][0]}"
+        rule_id = ""
+        if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+            file, line = lines_by_rule[loc[1]] if loc[1] < len(lines_by_rule) else (place, 0)
+            place = f"{file}:{line}"
+            raw_rule = merged["rules"][loc[1]]
+            if isinstance(raw_rule, dict) and "id" in raw_rule:
+                rule_id = f" rule `{raw_rule['id']}`"
+            where = ".".join(str(part) for part in loc[2:]) or "(rule)"
+        message = str(item["msg"]).removeprefix("Value error, ")
+        found = item.get("input")
+        found_text = f" (found {found!r})" if item["type"] in {"extra_forbidden", "literal_error",
+                                                                 "string_type"} else ""
+        problems.append(f"{place}:{rule_id} field `{where}`: {message}{found_text}")
+    return f"{len(problems)} problem(s) in the rules:\n" + "\n".join(problems)
+
+
+def _rule_locations(documents: list[tuple[Path, dict[str, Any]]]) -> list[tuple[Path, int]]:
+    """(file, line) of each rule, in merged order."""
+    locations: list[tuple[Path, int]] = []
+    for file, _ in documents:
+        node = yaml.compose(file.read_text())
+        if not isinstance(node, yaml.MappingNode):
+            continue
+        for key, value in node.value:
+            if key.value == "rules" and isinstance(value, yaml.SequenceNode):
+                locations += [(file, item.start_mark.line + 1) for item in value.value]
+    return locations

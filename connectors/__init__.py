@@ -1,0 +1,1 @@
+"""Source connectors: each finds a provider's current delivery and emits FOCUS line items."""

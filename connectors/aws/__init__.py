@@ -1,0 +1,66 @@
+"""AWS Cost and Usage Reports (CUR 2.0 Data Exports and legacy CUR) → FOCUS line items.
+
+`uri` is the export's (or report's) own folder: `s3://bucket/prefix/export-name` or a local
+copy of it. The flavour is detected from which manifest exists for the period.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+import polars as pl
+
+from connectors.aws import columns, manifests, normalize
+from connectors.delivery import Delivery, RawBatch
+from connectors.files import stream_file
+from connectors.money import totals_by_currency
+from connectors.storage import Location, open_location
+from core.errors import ConfigurationError
+from core.period import BillingPeriod
+from core.settings import SourceSettings
+
+_OPTIONS = {"flavour", "region", "profile", "endpoint_url", "batch_rows"}
+
+
+class AwsCurConnector:
+    """`kind: aws-cur`."""
+
+    def __init__(self, settings: SourceSettings, location: Location | None = None) -> None:
+        unknown = set(settings.options) - _OPTIONS
+        if unknown:
+            raise ConfigurationError(
+                f"source `{settings.name}`: unknown option(s) {', '.join(sorted(unknown))}; "
+                f"aws-cur takes {', '.join(sorted(_OPTIONS))}")
+        self.name = settings.name
+        self.flavour = settings.options.get("flavour", "auto")
+        self.batch_rows = int(settings.options.get("batch_rows", 250_000))
+        self.location = location or open_location(settings.uri, settings.options)
+
+    def find_delivery(self, period: BillingPeriod) -> Delivery | None:
+        flavour = (manifests.detect_flavour(self.location, period) if self.flavour == "auto"
+                   else self.flavour)
+        if flavour is None:
+            return None
+        return manifests.find_delivery(self.name, self.location, period, flavour)
+
+    def read(self, delivery: Delivery) -> Iterator[RawBatch]:
+        for file in delivery.files:
+            for first_row, rows in stream_file(self.location.filesystem, self.location.path(file),
+                                               source=self.name, period=delivery.period,
+                                               batch_rows=self.batch_rows):
+                yield RawBatch(file, first_row, rows)
+
+    def control_totals(self, raw: pl.DataFrame) -> dict[str, Decimal]:
+        cur = columns.canonical(raw.lazy()).collect()
+        currency = (pl.col("line_item_currency_code") if "line_item_currency_code" in cur.columns
+                    else pl.lit(None, dtype=pl.String))
+        return totals_by_currency(cur, normalize.control_amount(cur.schema), currency)
+
+    def money_columns(self, raw: pl.DataFrame) -> list[str]:
+        """Raw columns that must parse as numbers (checked before normalizing)."""
+        return [c for c in raw.columns if c.endswith(("_cost", "Cost", "_amount", "Amount"))
+                or c in ("line_item_unblended_rate", "pricing_public_on_demand_rate")]
+
+    def to_focus(self, raw: pl.LazyFrame) -> pl.LazyFrame:
+        return normalize.to_focus(columns.canonical(raw))

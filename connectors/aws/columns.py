@@ -1,0 +1,92 @@
+"""The three spellings of CUR columns, brought to one: CUR 2.0's snake_case.
+
+- CUR 2.0 (Data Exports): `line_item_unblended_cost`; tags in the MAP `resource_tags`
+  (`user_env`, `aws_createdBy`), cost categories in the MAP `cost_category`.
+- legacy CUR, CSV: `lineItem/UnblendedCost`; one column per tag, `resourceTags/user:Env`,
+  `resourceTags/aws:createdBy`, `costCategory/Team`.
+- legacy CUR, Athena/Parquet: `line_item_unblended_cost`; flattened tag columns
+  `resource_tags_user_env`, `resource_tags_aws_created_by`.
+"""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+
+from connectors import tags
+
+TAG_KEY_RENAMES = {"user_": "", "aws_": "aws:"}
+COST_CATEGORY_PREFIX = "aws:costCategory/"
+_CAMEL_BOUNDARY = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def snake_case(legacy_header: str) -> str:
+    """`lineItem/UnblendedCost` → `line_item_unblended_cost`, as AWS's Athena tables name it."""
+    category, _, name = legacy_header.partition("/")
+    parts = [_CAMEL_BOUNDARY.sub("_", part).lower() for part in (category, name) if part]
+    return re.sub(r"[^a-z0-9]+", "_", "_".join(parts)).strip("_")
+
+
+def is_legacy_csv(columns: list[str]) -> bool:
+    return any("/" in column for column in columns)
+
+
+def canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
+    """Any CUR flavour → CUR 2.0 column names, with tags gathered into `x_tags_json`."""
+    columns = raw.collect_schema().names()
+    if is_legacy_csv(columns):
+        return _from_legacy_csv(raw, columns)
+    if "resource_tags" in columns or "cost_category" in columns:
+        return _from_cur2(raw)
+    return _from_legacy_athena(raw, columns)
+
+
+def _from_cur2(raw: pl.LazyFrame) -> pl.LazyFrame:
+    schema = raw.collect_schema()
+    fragments = []
+    for column, prefix in (("resource_tags", ""), ("cost_category", COST_CATEGORY_PREFIX)):
+        if column not in schema:
+            continue
+        if tags.is_map(schema[column]):
+            fragment = tags.fragment_from_entries(tags.entries(column, schema[column]), prefix)
+        else:
+            fragment = tags.fragment_from_json_object(pl.col(column), prefix)
+        fragments.append(tags.rename_keys(fragment, TAG_KEY_RENAMES) if not prefix else fragment)
+    return raw.with_columns(tags.tags_object(fragments).alias("x_tags_json"))
+
+
+def _from_legacy_csv(raw: pl.LazyFrame, columns: list[str]) -> pl.LazyFrame:
+    fragments = []
+    for column in columns:
+        category, _, name = column.partition("/")
+        if category == "resourceTags":
+            key = name.removeprefix("user:")
+            fragments.append(tags.fragment_from_column(column, key))
+        elif category == "costCategory":
+            fragments.append(tags.fragment_from_column(column, COST_CATEGORY_PREFIX + name))
+    tag_columns = [c for c in columns if c.startswith(("resourceTags/", "costCategory/"))]
+    renamed = {c: snake_case(c) for c in columns if c not in tag_columns}
+    return (
+        raw.with_columns(tags.tags_object(fragments).alias("x_tags_json"))
+        .drop(tag_columns)
+        .rename(renamed)
+    )
+
+
+def _from_legacy_athena(raw: pl.LazyFrame, columns: list[str]) -> pl.LazyFrame:
+    fragments = []
+    tag_columns = []
+    for column in columns:
+        if column.startswith("resource_tags_user_"):
+            fragments.append(tags.fragment_from_column(column, column.removeprefix("resource_tags_user_")))
+        elif column.startswith("resource_tags_aws_"):
+            key = "aws:" + column.removeprefix("resource_tags_aws_")
+            fragments.append(tags.fragment_from_column(column, key))
+        elif column.startswith("cost_category_"):
+            key = COST_CATEGORY_PREFIX + column.removeprefix("cost_category_")
+            fragments.append(tags.fragment_from_column(column, key))
+        else:
+            continue
+        tag_columns.append(column)
+    return raw.with_columns(tags.tags_object(fragments).alias("x_tags_json")).drop(tag_columns)

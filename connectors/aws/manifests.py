@@ -1,0 +1,96 @@
+"""Find the current delivery of a billing period from AWS's own manifests.
+
+CUR 2.0 (Data Exports) rewrites `metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json` on
+every refresh, after the data files are written; legacy CUR keeps the current manifest at
+`<yyyymmdd-yyyymmdd>/<report>-Manifest.json`. We read exactly the files a manifest names —
+never a folder glob, because overwrite mode can leave fewer parts than an earlier refresh.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from connectors.delivery import Delivery
+from connectors.storage import Location
+from core.errors import SourceError
+from core.period import BillingPeriod
+
+Flavour = Literal["cur2", "legacy"]
+
+
+def cur2_manifest_path(location: Location, period: BillingPeriod) -> str:
+    return f"metadata/BILLING_PERIOD={period}/{location.name}-Manifest.json"
+
+
+def legacy_manifest_path(location: Location, period: BillingPeriod) -> str:
+    span = f"{period.first_day:%Y%m%d}-{period.next().first_day:%Y%m%d}"
+    return f"{span}/{location.name}-Manifest.json"
+
+
+def detect_flavour(location: Location, period: BillingPeriod) -> Flavour | None:
+    if location.exists(cur2_manifest_path(location, period)):
+        return "cur2"
+    if location.exists(legacy_manifest_path(location, period)):
+        return "legacy"
+    return None
+
+
+def find_delivery(source: str, location: Location, period: BillingPeriod,
+                  flavour: Flavour) -> Delivery:
+    if flavour == "cur2":
+        path = cur2_manifest_path(location, period)
+        manifest = _read(source, period, location, path)
+        fingerprint = _field(source, period, path, manifest, "executionId")
+        references = _field(source, period, path, manifest, "dataFiles")
+    else:
+        path = legacy_manifest_path(location, period)
+        manifest = _read(source, period, location, path)
+        fingerprint = _field(source, period, path, manifest, "assemblyId")
+        references = _field(source, period, path, manifest, "reportKeys")
+    if not isinstance(references, list):
+        raise SourceError(source, period, f"`{location.path(path)}`: file list is not a list")
+    files = tuple(_resolve(source, period, location, path, ref) for ref in references)
+    _all_present(source, period, location, files)
+    return Delivery(source, period, str(fingerprint), files,
+                    {"flavour": flavour, "manifest": location.path(path)})
+
+
+def _read(source: str, period: BillingPeriod, location: Location, path: str) -> dict[str, Any]:
+    try:
+        manifest = location.read_json(path)
+    except json.JSONDecodeError as error:
+        raise SourceError(source, period,
+                          f"manifest `{location.path(path)}` is not JSON ({error.msg} at line "
+                          f"{error.lineno}); the previous load stays published") from None
+    if not isinstance(manifest, dict):
+        raise SourceError(source, period, f"manifest `{location.path(path)}` is not an object")
+    return manifest
+
+
+def _field(source: str, period: BillingPeriod, path: str, manifest: dict[str, Any],
+           name: str) -> Any:
+    if name not in manifest:
+        raise SourceError(source, period, f"manifest `{path}` has no `{name}` field")
+    return manifest[name]
+
+
+def _resolve(source: str, period: BillingPeriod, location: Location, manifest: str,
+             reference: str) -> str:
+    try:
+        return location.relative_to_export(str(reference))
+    except ValueError as error:
+        raise SourceError(source, period, f"manifest `{manifest}`: {error}") from None
+
+
+def _all_present(source: str, period: BillingPeriod, location: Location,
+                 files: tuple[str, ...]) -> None:
+    missing = [f for f in files if not location.exists(f)]
+    if missing:
+        raise SourceError(
+            source, period,
+            f"manifest lists {len(files)} files, {len(files) - len(missing)} found in "
+            f"{location.uri}; missing: {missing[0]}"
+            + (f" and {len(missing) - 1} more" if len(missing) > 1 else "")
+            + " — AWS may still be delivering; the previous load stays published",
+        )

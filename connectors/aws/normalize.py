@@ -1,0 +1,207 @@
+"""CUR rows (CUR 2.0 column names, see `columns.canonical`) → FOCUS 1.2 line items. Pure.
+
+Charge categories, amortization and commitment columns follow AWS's documented semantics
+(`shared/reference/provider-exports.md`); the mapping is spelled out in the README.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from connectors.aws.services import OTHER, SERVICE_CATEGORIES
+from connectors.focus import MONEY, QUANTITY
+from connectors.money import money
+from connectors.timestamps import utc_time
+
+_USAGE = ("Usage", "DiscountedUsage", "SavingsPlanCoveredUsage", "SavingsPlanNegation")
+_PURCHASE = ("Fee", "RIFee", "SavingsPlanUpfrontFee", "SavingsPlanRecurringFee")
+_CREDIT = ("Credit", "Refund", "BundledDiscount", "EdpDiscount", "PrivateRateDiscount",
+           "Discount", "DistributorDiscount")
+_RECURRING = ("RIFee", "SavingsPlanRecurringFee", "Tax")
+_ONE_TIME = ("Fee", "SavingsPlanUpfrontFee", "Credit", "Refund")
+_SAVINGS_PLAN_ROWS = ("SavingsPlanCoveredUsage", "SavingsPlanNegation", "SavingsPlanUpfrontFee",
+                      "SavingsPlanRecurringFee")
+_RESERVATION_ROWS = ("DiscountedUsage", "RIFee")
+
+
+class _Columns:
+    """Column access that tolerates the columns a given export doesn't have."""
+
+    def __init__(self, schema: pl.Schema) -> None:
+        self.schema = schema
+        self.net = "line_item_net_unblended_cost" in schema
+
+    def text(self, name: str) -> pl.Expr:
+        if name not in self.schema:
+            return pl.lit(None, dtype=pl.String)
+        value = pl.col(name).cast(pl.String)
+        return pl.when(value != "").then(value)
+
+    def money(self, name: str) -> pl.Expr:
+        return money(name, self.schema)
+
+    def net_or_gross(self, net: str, gross: str) -> pl.Expr:
+        """The net (after discounts) variant of a money column when the export carries it."""
+        return self.money(net) if self.net and net in self.schema else self.money(gross)
+
+    def time(self, name: str) -> pl.Expr:
+        return utc_time(name, self.schema)
+
+    def product(self, key: str) -> pl.Expr:
+        """A product attribute: top-level `product_<key>` or inside the `product` MAP."""
+        if f"product_{key}" in self.schema:
+            return self.text(f"product_{key}")
+        if "product" not in self.schema:
+            return pl.lit(None, dtype=pl.String)
+        if isinstance(self.schema["product"], pl.Map):
+            return pl.col("product").map.get(key).cast(pl.String)
+        if isinstance(self.schema["product"], pl.List):
+            element = pl.element().struct
+            return pl.col("product").list.eval(
+                element.field("value").filter(element.field("key") == key)).list.first()
+        return pl.col("product").str.json_path_match(f"$.{key}")
+
+
+def to_focus(cur: pl.LazyFrame) -> pl.LazyFrame:
+    """FOCUS columns for canonical CUR rows; `x_tags_json` becomes `Tags`."""
+    c = _Columns(cur.collect_schema())
+    kind = c.text("line_item_line_item_type")
+    billed = pl.coalesce(c.money("line_item_net_unblended_cost"),
+                         c.money("line_item_unblended_cost")) if c.net else c.money(
+        "line_item_unblended_cost")
+    product_code = pl.coalesce(c.text("line_item_product_code"), c.product("servicecode"))
+    category, subcategory = _service_category(product_code)
+    savings_plan_arn = c.text("savings_plan_savings_plan_a_r_n")
+    reservation_arn = c.text("reservation_reservation_a_r_n")
+    charge_category = (
+        pl.when(kind.is_in(_USAGE)).then(pl.lit("Usage"))
+        .when(kind.is_in(_PURCHASE)).then(pl.lit("Purchase"))
+        .when(kind == "Tax").then(pl.lit("Tax"))
+        .when(kind.is_in(_CREDIT)).then(pl.lit("Credit"))
+        .otherwise(pl.lit("Adjustment"))
+    )
+    commitment_id = (
+        pl.when(kind.is_in(_SAVINGS_PLAN_ROWS)).then(savings_plan_arn)
+        .when(kind.is_in(_RESERVATION_ROWS) | ((kind == "Fee") & reservation_arn.is_not_null()))
+        .then(reservation_arn)
+    )
+    is_savings_plan = kind.is_in(_SAVINGS_PLAN_ROWS)
+    usage_amount = c.money("line_item_usage_amount").cast(QUANTITY)
+    legal_entity = c.text("line_item_legal_entity")
+    marketplace = c.text("bill_billing_entity") == "AWS Marketplace"
+    return cur.select(
+        c.text("line_item_availability_zone").alias("AvailabilityZone"),
+        billed.alias("BilledCost"),
+        c.text("bill_payer_account_id").alias("BillingAccountId"),
+        c.text("bill_payer_account_name").alias("BillingAccountName"),
+        c.text("line_item_currency_code").alias("BillingCurrency"),
+        c.time("bill_billing_period_end_date").alias("BillingPeriodEnd"),
+        c.time("bill_billing_period_start_date").alias("BillingPeriodStart"),
+        charge_category.alias("ChargeCategory"),
+        pl.when(kind == "Refund").then(pl.lit("Correction")).alias("ChargeClass"),
+        c.text("line_item_line_item_description").alias("ChargeDescription"),
+        pl.when(kind.is_in(_RECURRING)).then(pl.lit("Recurring"))
+        .when(kind.is_in(_ONE_TIME)).then(pl.lit("One-Time"))
+        .otherwise(pl.lit("Usage-Based")).alias("ChargeFrequency"),
+        c.time("line_item_usage_end_date").alias("ChargePeriodEnd"),
+        c.time("line_item_usage_start_date").alias("ChargePeriodStart"),
+        pl.when(commitment_id.is_not_null())
+        .then(pl.when(is_savings_plan).then(pl.lit("Spend")).otherwise(pl.lit("Usage")))
+        .alias("CommitmentDiscountCategory"),
+        commitment_id.alias("CommitmentDiscountId"),
+        pl.when(kind.is_in(("DiscountedUsage", "SavingsPlanCoveredUsage"))).then(pl.lit("Used"))
+        .alias("CommitmentDiscountStatus"),
+        pl.when(commitment_id.is_not_null())
+        .then(pl.when(is_savings_plan).then(pl.lit("Savings Plan"))
+              .otherwise(pl.lit("Reserved Instance")))
+        .alias("CommitmentDiscountType"),
+        pl.when(charge_category == "Usage").then(usage_amount).alias("ConsumedQuantity"),
+        pl.when(charge_category == "Usage").then(c.text("pricing_unit")).alias("ConsumedUnit"),
+        c.money("line_item_unblended_cost").alias("ContractedCost"),
+        c.money("line_item_unblended_rate").alias("ContractedUnitPrice"),
+        _effective_cost(c, kind, billed).alias("EffectiveCost"),
+        pl.lit("AWS").alias("HostProviderName"),
+        c.text("bill_invoice_id").alias("InvoiceId"),
+        pl.coalesce(legal_entity, pl.lit("Amazon Web Services, Inc.")).alias("InvoiceIssuerName"),
+        pl.coalesce(c.money("pricing_public_on_demand_cost"),
+                    c.money("line_item_unblended_cost")).alias("ListCost"),
+        c.money("pricing_public_on_demand_rate").alias("ListUnitPrice"),
+        pl.when(kind.is_in(("DiscountedUsage", "SavingsPlanCoveredUsage")))
+        .then(pl.lit("Committed"))
+        .when(c.text("pricing_term") == "Spot").then(pl.lit("Dynamic"))
+        .when(charge_category.is_in(("Usage", "Purchase"))).then(pl.lit("Standard"))
+        .alias("PricingCategory"),
+        c.text("line_item_currency_code").alias("PricingCurrency"),
+        usage_amount.alias("PricingQuantity"),
+        c.text("pricing_unit").alias("PricingUnit"),
+        pl.lit("AWS").alias("ProviderName"),
+        pl.when(marketplace).then(pl.coalesce(legal_entity, pl.lit("AWS Marketplace")))
+        .otherwise(pl.lit("AWS")).alias("PublisherName"),
+        pl.coalesce(c.text("product_region_code"), c.product("region_code"),
+                    c.product("region")).alias("RegionId"),
+        c.product("location").alias("RegionName"),
+        c.text("line_item_resource_id").alias("ResourceId"),
+        category.alias("ServiceCategory"),
+        pl.coalesce(c.product("product_name"), c.product("servicename"), product_code,
+                    pl.lit("AWS")).alias("ServiceName"),
+        pl.lit("AWS").alias("ServiceProviderName"),
+        subcategory.alias("ServiceSubcategory"),
+        c.product("sku").alias("SkuId"),
+        c.text("line_item_usage_type").alias("SkuMeter"),
+        c.text("pricing_rate_id").alias("SkuPriceId"),
+        c.text("line_item_usage_account_id").alias("SubAccountId"),
+        c.text("line_item_usage_account_name").alias("SubAccountName"),
+        pl.when(c.text("line_item_usage_account_id").is_not_null())
+        .then(pl.lit("Linked Account")).alias("SubAccountType"),
+        pl.col("x_tags_json").alias("Tags") if "x_tags_json" in c.schema
+        else pl.lit(None, dtype=pl.String).alias("Tags"),
+        c.text("identity_line_item_id").alias("x_provider_line_item_id"),
+        kind.alias("x_line_item_type"),
+        product_code.alias("x_service_code"),
+        c.text("line_item_usage_type").alias("x_usage_type"),
+        c.text("line_item_operation").alias("x_operation"),
+    )
+
+
+def _effective_cost(c: _Columns, kind: pl.Expr, billed: pl.Expr) -> pl.Expr:
+    """Amortized cost by line item type, as AWS's own dashboards compute it."""
+    zero = pl.lit(0, dtype=MONEY)
+    sp_effective = c.net_or_gross("savings_plan_net_savings_plan_effective_cost",
+                                  "savings_plan_savings_plan_effective_cost")
+    sp_unused = (c.money("savings_plan_total_commitment_to_date")
+                 - c.money("savings_plan_used_commitment"))
+    ri_effective = c.net_or_gross("reservation_net_effective_cost", "reservation_effective_cost")
+    ri_unused = (
+        c.net_or_gross("reservation_net_unused_amortized_upfront_fee_for_billing_period",
+                       "reservation_unused_amortized_upfront_fee_for_billing_period")
+        .fill_null(zero)
+        + c.net_or_gross("reservation_net_unused_recurring_fee",
+                         "reservation_unused_recurring_fee").fill_null(zero)
+    )
+    return (
+        pl.when(kind == "SavingsPlanCoveredUsage").then(sp_effective.fill_null(billed))
+        .when(kind == "SavingsPlanRecurringFee").then(sp_unused.fill_null(zero))
+        .when(kind.is_in(("SavingsPlanNegation", "SavingsPlanUpfrontFee"))).then(zero)
+        .when(kind == "DiscountedUsage").then(ri_effective.fill_null(billed))
+        .when(kind == "RIFee").then(ri_unused)
+        .when((kind == "Fee") & c.text("reservation_reservation_a_r_n").is_not_null()).then(zero)
+        .otherwise(billed)
+        .cast(MONEY)
+    )
+
+
+def _service_category(product_code: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    categories = {code: pair[0] for code, pair in SERVICE_CATEGORIES.items()}
+    subcategories = {code: pair[1] for code, pair in SERVICE_CATEGORIES.items()}
+    return (
+        product_code.replace_strict(categories, default=OTHER[0], return_dtype=pl.String),
+        product_code.replace_strict(subcategories, default=OTHER[1], return_dtype=pl.String),
+    )
+
+
+def control_amount(schema: pl.Schema) -> pl.Expr:
+    """The export's own cost column, as BilledCost is taken from it: the tie-out basis."""
+    if "line_item_net_unblended_cost" in schema:
+        return pl.coalesce(money("line_item_net_unblended_cost", schema),
+                           money("line_item_unblended_cost", schema))
+    return money("line_item_unblended_cost", schema)

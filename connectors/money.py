@@ -1,0 +1,63 @@
+"""Money at the edge: provider text or floats → DECIMAL(38, 10), and control totals.
+
+A provider's float (CUR Parquet writes doubles) is turned into its shortest decimal text
+first, so 0.1 becomes exactly 0.1 and not 0.1000000000000000055.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import polars as pl
+
+from connectors.focus import MONEY
+
+
+def money(column: str, schema: pl.Schema) -> pl.Expr:
+    """`column` as DECIMAL(38, 10); null where absent, empty or not a number."""
+    if column not in schema:
+        return pl.lit(None, dtype=MONEY)
+    dtype = schema[column]
+    if isinstance(dtype, pl.Decimal):
+        return pl.col(column).cast(MONEY)
+    if dtype.is_numeric():
+        return pl.col(column).cast(pl.String).str.to_decimal(scale=10)
+    return pl.col(column).cast(pl.String).str.strip_chars().str.to_decimal(scale=10)
+
+
+@dataclass(frozen=True)
+class BadValue:
+    column: str
+    row: int  # 0-based within the frame
+    value: str
+
+
+def first_bad_money(raw: pl.DataFrame, columns: list[str]) -> BadValue | None:
+    """The first value in `columns` that is present but is not a finite number."""
+    for column in columns:
+        if column not in raw.columns:
+            continue
+        text = raw.get_column(column).cast(pl.String).str.strip_chars()
+        parsed = raw.select(money(column, raw.schema)).to_series()
+        bad = text.is_not_null() & (text != "") & parsed.is_null()
+        if bad.any():
+            row = int(bad.arg_true()[0])
+            return BadValue(column, row, str(text[row]))
+    return None
+
+
+def totals_by_currency(frame: pl.DataFrame, amount: pl.Expr, currency: pl.Expr) -> dict[
+        str, Decimal]:
+    """Sum `amount` per currency, exactly."""
+    sums = (
+        frame.select(currency.alias("currency"), amount.alias("amount"))
+        .group_by("currency")
+        .agg(pl.col("amount").sum())
+    )
+    return {str(c): Decimal(a) for c, a in sums.iter_rows() if a is not None}
+
+
+def add_totals(into: dict[str, Decimal], more: dict[str, Decimal]) -> None:
+    for currency, amount in more.items():
+        into[currency] = into.get(currency, Decimal(0)) + amount

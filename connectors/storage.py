@@ -1,0 +1,99 @@
+"""Where a file-based source lives: an `s3://` prefix or a local folder, as one interface.
+
+Object stores are reached through pyarrow's filesystems so reads stream. S3 credentials and
+endpoint come from boto3's default chain (environment, profile, role, `AWS_ENDPOINT_URL_S3`),
+never from configuration, and are handed to pyarrow without being logged.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow.fs as pafs
+
+from core.errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class Location:
+    """A folder on a filesystem, plus the `s3://` URI it stands for (for manifests)."""
+
+    filesystem: pafs.FileSystem
+    root: str  # path on `filesystem`, no trailing slash
+    uri: str  # as configured, e.g. s3://bucket/prefix/export-name or /data/export-name
+
+    @property
+    def name(self) -> str:
+        """The last folder name: an AWS export's or report's name."""
+        return self.root.rstrip("/").rsplit("/", 1)[-1]
+
+    def path(self, relative: str) -> str:
+        return f"{self.root}/{relative.lstrip('/')}"
+
+    def exists(self, relative: str) -> bool:
+        info = self.filesystem.get_file_info(self.path(relative))
+        return bool(info.type != pafs.FileType.NotFound)
+
+    def read_json(self, relative: str) -> Any:
+        with self.filesystem.open_input_stream(self.path(relative)) as stream:
+            return json.loads(stream.read())
+
+    def list_files(self, relative: str = "") -> list[pafs.FileInfo]:
+        """Every file below `relative`, sorted by path; empty when the folder doesn't exist."""
+        selector = pafs.FileSelector(self.path(relative).rstrip("/"), recursive=True,
+                                     allow_not_found=True)
+        infos = self.filesystem.get_file_info(selector)
+        return sorted((i for i in infos if i.type == pafs.FileType.File), key=lambda i: i.path)
+
+    def relative_to_export(self, reference: str) -> str:
+        """Resolve a manifest's key or `s3://` URI against this export's folder.
+
+        Manifests name files by their full bucket key; the part after `/<export name>/` is
+        the same in a local copy of the bucket, so that part is what we read.
+        """
+        key = reference.split("://", 1)[1].split("/", 1)[1] if "://" in reference else reference
+        marker = f"{self.name}/"
+        if key.startswith(marker):
+            return key[len(marker):]
+        head, found, tail = key.partition(f"/{marker}")
+        if not found:
+            raise ValueError(f"`{reference}` is not inside the export folder `{self.name}`")
+        return tail
+
+
+def open_location(uri: str, options: dict[str, Any] | None = None) -> Location:
+    """The filesystem and root path for a source's `uri` (`s3://...` or a local folder)."""
+    options = options or {}
+    if uri.startswith("s3://"):
+        bucket_and_key = uri[len("s3://"):].rstrip("/")
+        return Location(_s3_filesystem(options), bucket_and_key, uri.rstrip("/"))
+    if "://" in uri and not uri.startswith("file://"):
+        scheme = uri.split("://", 1)[0]
+        raise ConfigurationError(f"uri `{uri}`: scheme `{scheme}` is not supported (s3:// or a folder)")
+    folder = Path(uri.removeprefix("file://")).expanduser().resolve()
+    return Location(pafs.LocalFileSystem(), folder.as_posix(), uri)
+
+
+def _s3_filesystem(options: dict[str, Any]) -> pafs.S3FileSystem:
+    import boto3
+
+    session = boto3.session.Session(profile_name=options.get("profile"))
+    client = session.client("s3", region_name=options.get("region"),
+                            endpoint_url=options.get("endpoint_url"))
+    credentials = session.get_credentials()
+    frozen = credentials.get_frozen_credentials() if credentials else None
+    endpoint = client.meta.endpoint_url
+    custom_endpoint = not endpoint.endswith(".amazonaws.com")
+    kwargs: dict[str, Any] = {"region": client.meta.region_name or "us-east-1"}
+    if frozen is not None:
+        kwargs |= {"access_key": frozen.access_key, "secret_key": frozen.secret_key,
+                   "session_token": frozen.token}
+    else:
+        kwargs["anonymous"] = True
+    if custom_endpoint:
+        scheme, _, host = endpoint.partition("://")
+        kwargs |= {"endpoint_override": host, "scheme": scheme}
+    return pafs.S3FileSystem(**kwargs)

@@ -1,0 +1,1 @@
+"""What every costalloc package shares: the billing period, settings and errors."""

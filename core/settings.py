@@ -1,0 +1,119 @@
+"""`costalloc.yaml`: where the warehouse is, which sources to read, which rules apply.
+
+Credentials never live here: each cloud's client finds them in its default chain
+(environment, profile, instance role), so this file can be committed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from core.errors import ConfigurationError
+
+SourceKind = Literal["aws-cur", "focus", "gcp-bigquery", "azure-export", "azure-cost-details"]
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_SECRET_KEYS = re.compile(r"(secret|password|token|access_key|credential|sas|account_key)", re.I)
+
+
+class SourceSettings(BaseModel):
+    """One billing source: a provider export the nightly run reads."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    kind: SourceKind
+    uri: str = ""
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_an_identifier(cls, name: str) -> str:
+        if not _NAME.match(name):
+            raise ValueError("use lower-case letters, digits, `-` and `_` (it names partitions)")
+        return name
+
+    @field_validator("options")
+    @classmethod
+    def _no_credentials(cls, options: dict[str, Any]) -> dict[str, Any]:
+        leaked = sorted(key for key in options if _SECRET_KEYS.search(key))
+        if leaked:
+            raise ValueError(
+                f"option(s) {', '.join(leaked)} look like credentials; credentials come only "
+                "from the cloud's default chain (environment, profile, role), never from config"
+            )
+        return options
+
+
+class Settings(BaseModel):
+    """The whole configuration file, with paths resolved against the file's folder."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    warehouse: Path = Path("costalloc.duckdb")
+    rules: Path | None = None
+    sources: list[SourceSettings] = Field(default_factory=list)
+    reports_dir: Path = Path("reports")
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_names(cls, sources: list[SourceSettings]) -> list[SourceSettings]:
+        names = [source.name for source in sources]
+        doubled = sorted({name for name in names if names.count(name) > 1})
+        if doubled:
+            raise ValueError(f"source names must be unique; repeated: {', '.join(doubled)}")
+        return sources
+
+    def source(self, name: str) -> SourceSettings:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        known = ", ".join(s.name for s in self.sources) or "none"
+        raise ConfigurationError(f"no source named `{name}` in the configuration (known: {known})")
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and validate `path`; relative paths in it are relative to its folder."""
+    if not path.exists():
+        raise ConfigurationError(
+            f"configuration file `{path}` not found; pass --config or create it "
+            "(see deploy/costalloc.example.yaml)"
+        )
+    try:
+        raw = yaml.safe_load(os.path.expandvars(path.read_text())) or {}
+    except yaml.YAMLError as error:
+        raise ConfigurationError(f"{path}: not valid YAML: {error}") from None
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigurationError(_describe(path, error)) from None
+    base = path.parent
+    settings.warehouse = _under(base, settings.warehouse)
+    settings.reports_dir = _under(base, settings.reports_dir)
+    if settings.rules is not None:
+        settings.rules = _under(base, settings.rules)
+    settings.sources = [_resolve_local_uri(base, source) for source in settings.sources]
+    return settings
+
+
+def _under(base: Path, path: Path) -> Path:
+    return path if path.is_absolute() else base / path
+
+
+def _resolve_local_uri(base: Path, source: SourceSettings) -> SourceSettings:
+    if not source.uri or "://" in source.uri or Path(source.uri).is_absolute():
+        return source
+    return source.model_copy(update={"uri": str(base / source.uri)})
+
+
+def _describe(path: Path, error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"])
+        problems.append(f"  `{where}`: {item['msg']}")
+    return f"{path}: {error.error_count()} problem(s):\n" + "\n".join(problems)

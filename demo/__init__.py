@@ -1,0 +1,1 @@
+"""Synthetic billing exports in each provider's real layout, for the demo, tests and benchmark."""

@@ -1,0 +1,1 @@
+"""Prefect flows (nightly, backfill, reallocate) and the `costalloc` command that starts them."""

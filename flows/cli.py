@@ -1,0 +1,178 @@
+"""`costalloc`: the command line. Each command exits non-zero with one paragraph a person can
+act on; tracebacks only with `--verbose`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from core.errors import ConfigurationError, CostallocError
+from core.period import BillingPeriod
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _quiet_prefect(args.verbose)
+    try:
+        command: Command = args.command
+        return command(args)
+    except ConfigurationError as error:
+        print(f"costalloc: configuration error: {error}", file=sys.stderr)
+        return 2
+    except CostallocError as error:
+        if args.verbose:
+            raise
+        print(f"costalloc: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("costalloc: interrupted; published data is unchanged for any step not finished",
+              file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="costalloc", description=(
+        "Cloud billing exports → FOCUS line items in DuckDB → cost allocated by environment, "
+        "workstream and cost type."))
+    parser.add_argument("--config", type=Path, default=Path("costalloc.yaml"),
+                        help="configuration file (default: costalloc.yaml)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show Prefect logs and "
+                        "tracebacks")
+    commands = parser.add_subparsers(required=True, metavar="command")
+
+    run = commands.add_parser("run", help="the nightly job: every source, current and previous "
+                              "billing period")
+    run.add_argument("--period", action="append", type=BillingPeriod.parse,
+                     help="a billing period YYYY-MM instead of the default two (repeatable)")
+    run.add_argument("--source", action="append", help="only this source (repeatable)")
+    run.set_defaults(command=_run)
+
+    backfill = commands.add_parser("backfill", help="load and allocate a month or a range")
+    backfill.add_argument("--period", required=True, type=BillingPeriod.parse)
+    backfill.add_argument("--to", type=BillingPeriod.parse, help="last period (inclusive)")
+    backfill.add_argument("--source", action="append", help="only this source (repeatable)")
+    backfill.add_argument("--force", action="store_true",
+                          help="reload even when the delivery's fingerprint is already loaded")
+    backfill.set_defaults(command=_backfill)
+
+    reallocate = commands.add_parser("reallocate", help="re-apply the rules without reading "
+                                     "sources")
+    reallocate.add_argument("--period", required=True, type=BillingPeriod.parse)
+    reallocate.add_argument("--to", type=BillingPeriod.parse)
+    reallocate.set_defaults(command=_reallocate)
+
+    export = commands.add_parser("export", help="write a period's tables for finance")
+    export.add_argument("table", choices=["allocated", "line-items"])
+    export.add_argument("--period", required=True, type=BillingPeriod.parse)
+    export.add_argument("--to", type=BillingPeriod.parse)
+    export.add_argument("--format", choices=["csv", "parquet", "xlsx"], default="csv")
+    export.add_argument("--out", type=Path, default=None, help="folder (default: reports_dir)")
+    export.set_defaults(command=_export)
+
+    summary = commands.add_parser("summary", help="print spend by environment × workstream × "
+                                  "cost type")
+    summary.add_argument("--period", required=True, type=BillingPeriod.parse)
+    summary.add_argument("--to", type=BillingPeriod.parse)
+    summary.set_defaults(command=_summary)
+
+    rules = commands.add_parser("rules", help="work with rules files")
+    rules_commands = rules.add_subparsers(required=True, metavar="action")
+    check = rules_commands.add_parser("check", help="validate a rules file; list every problem")
+    check.add_argument("file", type=Path)
+    check.set_defaults(command=_rules_check)
+
+    demo = commands.add_parser("demo", help="write a demo month of AWS billing, run the nightly "
+                               "flow over it and print the summary")
+    demo.add_argument("--dir", type=Path, default=Path("costalloc-demo"),
+                      help="where to write the demo (default: ./costalloc-demo)")
+    demo.set_defaults(command=_demo)
+    return parser
+
+
+def _quiet_prefect(verbose: bool) -> None:
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
+        os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+
+
+def _periods(args: argparse.Namespace) -> list[BillingPeriod]:
+    first: BillingPeriod = args.period
+    return first.through(args.to) if args.to else [first]
+
+
+def _run(args: argparse.Namespace) -> int:
+    from flows.nightly import nightly
+
+    periods = [str(p) for p in args.period] if args.period else None
+    nightly(config=str(args.config), periods=periods, sources=args.source)
+    return 0
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    from flows.backfill import backfill_with_progress
+
+    return backfill_with_progress(args.config, _periods(args), args.source, args.force)
+
+
+def _reallocate(args: argparse.Namespace) -> int:
+    from flows.reallocate import reallocate
+
+    reallocate(config=str(args.config), periods=[str(p) for p in _periods(args)])
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from core.settings import load_settings
+    from reports.extracts import export
+    from warehouse.connection import connect
+
+    settings = load_settings(args.config)
+    out = args.out or settings.reports_dir
+    con = connect(settings.warehouse, read_only=True)
+    try:
+        for period in _periods(args):
+            print(export(con, args.table, period, args.format, out))
+    finally:
+        con.close()
+    return 0
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from core.settings import load_settings
+    from reports.summary import allocation_summary, render
+    from warehouse.connection import connect
+
+    settings = load_settings(args.config)
+    con = connect(settings.warehouse, read_only=True)
+    try:
+        print(render(allocation_summary(con, args.period, args.to)))
+    finally:
+        con.close()
+    return 0
+
+
+def _rules_check(args: argparse.Namespace) -> int:
+    from allocation.loader import load_rules
+
+    ruleset = load_rules(args.file)
+    print(f"{args.file}: OK — {len(ruleset.rules)} rule(s), dimensions "
+          f"{', '.join(ruleset.dimensions)}, version {ruleset.version}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from flows.demo import run_demo
+
+    return run_demo(args.dir)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""What finance reads: summaries, extracts and workbooks built from the warehouse."""

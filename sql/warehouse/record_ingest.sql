@@ -1,0 +1,5 @@
+-- Record one load attempt of a (source, period) delivery.
+insert into ingest_log values (
+    $run_id, $source, $period, $fingerprint, $status, $files, $row_count,
+    $raw_totals, $loaded_totals, $message, $started_at, now()
+)

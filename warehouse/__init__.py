@@ -1,0 +1,1 @@
+"""The DuckDB warehouse: schema, atomic partition replacement, and the logs of what loaded."""
