@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -73,11 +74,22 @@ def _describe(documents: list[tuple[Path, dict[str, Any]]], merged: dict[str, An
                 rule_id = f" rule `{raw_rule['id']}`"
             where = ".".join(str(part) for part in loc[2:]) or "(rule)"
         message = str(item["msg"]).removeprefix("Value error, ")
+        if not loc:  # whole-file checks: one message per problem, located by rule index
+            problems += [_locate(part, lines_by_rule, place) for part in message.split("; ")]
+            continue
         found = item.get("input")
         found_text = f" (found {found!r})" if item["type"] in {"extra_forbidden", "literal_error",
                                                                  "string_type"} else ""
         problems.append(f"{place}:{rule_id} field `{where}`: {message}{found_text}")
     return f"{len(problems)} problem(s) in the rules:\n" + "\n".join(problems)
+
+
+def _locate(problem: str, lines_by_rule: list[tuple[Path, int]], default: str) -> str:
+    match = re.match(r"rules\[(\d+)\] (.*)", problem)
+    if match and int(match.group(1)) < len(lines_by_rule):
+        file, line = lines_by_rule[int(match.group(1))]
+        return f"{file}:{line}: rule {match.group(2)}"
+    return f"{default}: {problem}"
 
 
 def _rule_locations(documents: list[tuple[Path, dict[str, Any]]]) -> list[tuple[Path, int]]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, Literal, Self
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -72,11 +72,11 @@ class Match(_Strict):
         if isinstance(value, Match):
             return value
         if isinstance(value, str) and value in _BARE_WORDS:
-            return cls(**{value: True})
+            return cls.model_validate({value: True})
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return cls(equals=str(value))
         if isinstance(value, list):
-            return cls(in_=[str(item) for item in value])
+            return cls.model_validate({"in": [str(item) for item in value]})
         if isinstance(value, dict):
             return cls.model_validate(value)
         raise ValueError(f"a condition value must be a string, a list or a mapping, not {value!r}")

@@ -58,7 +58,7 @@ class Location:
         marker = f"{self.name}/"
         if key.startswith(marker):
             return key[len(marker):]
-        head, found, tail = key.partition(f"/{marker}")
+        _, found, tail = key.partition(f"/{marker}")
         if not found:
             raise ValueError(f"`{reference}` is not inside the export folder `{self.name}`")
         return tail

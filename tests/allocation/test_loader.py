@@ -1,0 +1,87 @@
+from pathlib import Path
+
+import pytest
+
+from allocation.loader import RuleFileError, load_rules
+
+GOOD = """\
+normalize:
+  keys: {environment: [env, stage]}
+  values: {environment: {prod: production}}
+rules:
+  - id: env-from-tag
+    when: {tag.environment: present}
+    set: {environment: "{tag.environment}"}
+  - id: sandbox
+    when: {SubAccountId: ["111111111111"]}
+    set: {workstream: experimentation, environment: development}
+    effective: {from: 2026-01-01}
+defaults: {cost_type: opex}
+"""
+
+BAD = """\
+rules:
+  - id: ok
+    when: {tag.team: present}
+    set: {workstream: experimentation}
+  - id: typo-column
+    when: {SubAcountId: "1"}
+    set: {environment: development}
+  - id: two-tests
+    when: {ServiceName: {prefix: Amazon, suffix: EC2}}
+    set: {environment: production}
+  - id: extra-field
+    when: {ServiceName: x}
+    set: {environment: production}
+    priority: 3
+"""
+
+
+def test_a_valid_file_loads_with_a_content_version(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(GOOD)
+    ruleset = load_rules(path)
+    assert [rule.id for rule in ruleset.rules] == ["env-from-tag", "sandbox"]
+    assert ruleset.tag_aliases("environment") == ["environment", "env", "stage"]
+    assert len(ruleset.version) == 12
+    path.write_text(GOOD + "# a comment changes the file, so the version\n")
+    assert load_rules(path).version != ruleset.version
+
+
+def test_every_problem_is_reported_with_file_line_rule_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(BAD)
+    with pytest.raises(RuleFileError) as raised:
+        load_rules(path)
+    message = str(raised.value)
+    assert "3 problem(s)" in message
+    assert f"{path}:5: rule `typo-column`" in message and "SubAcountId" in message
+    assert f"{path}:8: rule `two-tests`" in message and "exactly one of" in message
+    assert f"{path}:11: rule `extra-field` field `priority`" in message
+
+
+def test_values_outside_a_dimension_are_refused_at_load_time(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text("rules:\n  - id: r\n    when: {ServiceName: x}\n    set: {environment: prod}\n"
+                    "defaults: {workstream: research}\n")
+    with pytest.raises(RuleFileError) as raised:
+        load_rules(path)
+    message = str(raised.value)
+    assert (f"{path}:2: rule `r` set.environment: found `prod`, expected one of development, "
+            "staging, production") in message
+    assert "defaults.workstream: found `research`" in message
+
+
+def test_yaml_syntax_errors_name_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text("rules:\n  - id: r\n    when: {ServiceName: [x}\n")
+    with pytest.raises(RuleFileError, match=r"rules.yaml:3: not valid YAML"):
+        load_rules(path)
+
+
+def test_a_folder_of_files_is_read_in_name_order(tmp_path: Path) -> None:
+    (tmp_path / "10-base.yaml").write_text(GOOD)
+    (tmp_path / "20-more.yaml").write_text(
+        "rules:\n  - id: security\n    when: {ServiceCategory: Security}\n"
+        "    set: {workstream: risk_compliance}\n")
+    assert [r.id for r in load_rules(tmp_path).rules] == ["env-from-tag", "sandbox", "security"]

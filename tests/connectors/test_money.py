@@ -1,0 +1,32 @@
+from decimal import Decimal
+
+import polars as pl
+
+from connectors.money import first_bad_money, money, totals_by_currency
+
+
+def test_floats_become_their_shortest_decimal_not_their_binary_expansion() -> None:
+    frame = pl.DataFrame({"cost": [0.1, 0.1 + 0.2, 1e-11, 123456.7890123456]})
+    values = frame.select(money("cost", frame.schema)).to_series().to_list()
+    assert values == [Decimal("0.1"), Decimal("0.3"), Decimal("0"), Decimal("123456.7890123456")]
+
+
+def test_text_money_rounds_half_up_at_ten_decimals() -> None:
+    frame = pl.DataFrame({"cost": ["0.12345678915", "-3.25", None, ""]})
+    values = frame.select(money("cost", frame.schema)).to_series().to_list()
+    assert values == [Decimal("0.1234567892"), Decimal("-3.25"), None, None]
+
+
+def test_the_first_value_that_is_not_a_number_is_found_with_its_row() -> None:
+    frame = pl.DataFrame({"a": ["1", "2", "3"], "cost": ["1.5", "", "12,50"]})
+    bad = first_bad_money(frame, ["a", "cost", "absent"])
+    assert bad is not None and (bad.column, bad.row, bad.value) == ("cost", 2, "12,50")
+    floats = pl.DataFrame({"cost": [1.0, float("nan"), float("inf")]})
+    bad = first_bad_money(floats, ["cost"])
+    assert bad is not None and (bad.row, bad.value) == (1, "NaN")
+
+
+def test_totals_are_exact_per_currency() -> None:
+    frame = pl.DataFrame({"c": ["USD", "EUR", "USD"], "x": ["0.1", "0.2", "0.2"]})
+    totals = totals_by_currency(frame, money("x", frame.schema), pl.col("c"))
+    assert totals == {"USD": Decimal("0.3"), "EUR": Decimal("0.2")}

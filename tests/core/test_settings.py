@@ -1,0 +1,52 @@
+from pathlib import Path
+
+import pytest
+
+from core.errors import ConfigurationError
+from core.settings import load_settings
+
+
+def test_relative_paths_resolve_against_the_config_folder(tmp_path: Path) -> None:
+    config = tmp_path / "costalloc.yaml"
+    config.write_text("rules: rules.yaml\nsources:\n"
+                      "  - {name: aws-main, kind: aws-cur, uri: bucket/cur/export}\n"
+                      "  - {name: aws-s3, kind: aws-cur, uri: s3://b/p/export}\n")
+    settings = load_settings(config)
+    assert settings.warehouse == tmp_path / "costalloc.duckdb"
+    assert settings.rules == tmp_path / "rules.yaml"
+    assert settings.source("aws-main").uri == str(tmp_path / "bucket/cur/export")
+    assert settings.source("aws-s3").uri == "s3://b/p/export"
+
+
+def test_credentials_in_options_are_refused_without_echoing_them(tmp_path: Path) -> None:
+    config = tmp_path / "costalloc.yaml"
+    config.write_text("sources:\n  - name: aws\n    kind: aws-cur\n    uri: s3://b/x\n"
+                      "    options: {aws_secret_access_key: hunter2}\n")
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings(config)
+    assert "default chain" in str(raised.value)
+    assert "hunter2" not in str(raised.value)
+
+
+def test_every_problem_is_listed_with_its_place(tmp_path: Path) -> None:
+    config = tmp_path / "costalloc.yaml"
+    config.write_text("warehous: x.duckdb\nsources:\n  - {name: A B, kind: aws-cur}\n"
+                      "  - {name: ok, kind: nope}\n")
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings(config)
+    message = str(raised.value)
+    assert "3 problem(s)" in message
+    assert "`warehous`" in message and "`sources.0.name`" in message
+    assert "`sources.1.kind`" in message
+
+
+def test_unknown_source_names_the_known_ones(tmp_path: Path) -> None:
+    config = tmp_path / "costalloc.yaml"
+    config.write_text("sources:\n  - {name: aws, kind: aws-cur, uri: x}\n")
+    with pytest.raises(ConfigurationError, match="known: aws"):
+        load_settings(config).source("gcp")
+
+
+def test_a_missing_file_says_how_to_fix_it(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="--config"):
+        load_settings(tmp_path / "nope.yaml")

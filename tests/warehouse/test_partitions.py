@@ -1,0 +1,92 @@
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+import pytest
+
+from connectors.focus import conform
+from core.errors import SourceError
+from core.period import BillingPeriod
+from warehouse.connection import connect
+from warehouse.partitions import PartitionLoad, published_fingerprint, replace_partition
+
+OCTOBER = BillingPeriod(2026, 10)
+
+
+def _line_items(source: str, amounts: list[str], currency: str = "USD") -> pa.Table:
+    rows = pl.DataFrame({
+        "x_source": source, "x_billing_period": str(OCTOBER),
+        "x_line_item_id": list(range(1, len(amounts) + 1)),
+        "x_source_file": "f.parquet", "x_ingest_run_id": "r",
+        "BilledCost": amounts, "EffectiveCost": amounts, "ListCost": amounts,
+        "ContractedCost": amounts, "BillingCurrency": currency, "BillingAccountId": "1",
+        "ChargeCategory": "Usage", "ChargePeriodStart": datetime(2026, 10, 2, tzinfo=UTC),
+        "ChargePeriodEnd": datetime(2026, 10, 3, tzinfo=UTC), "BillingPeriodStart": OCTOBER.start,
+        "BillingPeriodEnd": OCTOBER.end, "InvoiceIssuerName": "AWS", "ProviderName": "AWS",
+        "PublisherName": "AWS", "ServiceCategory": "Compute", "ServiceName": "EC2",
+    })
+    return rows.lazy().pipe(conform).collect().to_arrow()
+
+
+def _load(con: duckdb.DuckDBPyConnection, fingerprint: str, amounts: list[str],
+          raw_total: str | None = None) -> PartitionLoad:
+    load = PartitionLoad("aws", OCTOBER, fingerprint, "run-" + fingerprint, files=["f.parquet"])
+    load.raw_rows = len(amounts)
+    load.raw_totals = {"USD": Decimal(raw_total) if raw_total else sum(map(Decimal, amounts),
+                                                                         Decimal(0))}
+    return replace_partition(con, load, iter([_line_items("aws", amounts)]))
+
+
+def _partition_total(con: duckdb.DuckDBPyConnection) -> tuple[int, Decimal]:
+    count, total = con.sql("select count(*), sum(BilledCost) from line_items "
+                           "where x_source = 'aws'").fetchall()[0]
+    return int(count), total
+
+
+@pytest.fixture
+def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    connection = connect(tmp_path / "w.duckdb")
+    yield connection
+    connection.close()
+
+
+def test_a_newer_delivery_replaces_the_whole_partition(con: duckdb.DuckDBPyConnection) -> None:
+    _load(con, "e1", ["1.10", "2.20", "3.30"])
+    _load(con, "e2", ["5.00"])
+    assert _partition_total(con) == (1, Decimal("5.00"))
+    assert published_fingerprint(con, "aws", OCTOBER) == "e2"
+
+
+def test_a_load_that_does_not_tie_out_leaves_the_last_good_one(con: duckdb.DuckDBPyConnection) -> None:
+    _load(con, "e1", ["1.10", "2.20"])
+    with pytest.raises(SourceError, match=r"sums to 9.99.*BilledCost sums to 4.0000000000"):
+        _load(con, "e2", ["4.00"], raw_total="9.99")
+    assert _partition_total(con) == (2, Decimal("3.30"))
+    assert published_fingerprint(con, "aws", OCTOBER) == "e1"
+
+
+def test_a_crash_midway_rolls_back(con: duckdb.DuckDBPyConnection) -> None:
+    _load(con, "e1", ["1.00"])
+
+    def exploding() -> Iterator[pa.Table]:
+        yield _line_items("aws", ["7.00"])
+        raise OSError("connection reset while reading part 2")
+
+    load = PartitionLoad("aws", OCTOBER, "e2", "r2", files=["a", "b"])
+    with pytest.raises(OSError):
+        replace_partition(con, load, exploding())
+    assert _partition_total(con) == (1, Decimal("1.00"))
+
+
+def test_other_sources_and_periods_are_untouched(con: duckdb.DuckDBPyConnection) -> None:
+    other = _line_items("gcp", ["9.00"])
+    con.register("other", other)
+    con.execute("insert into line_items by name select * from other")
+    _load(con, "e1", ["1.00"])
+    _load(con, "e2", ["2.00"])
+    assert con.sql("select sum(BilledCost) from line_items where x_source = 'gcp'").fetchall() \
+        == [(Decimal("9.00"),)]
