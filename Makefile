@@ -8,7 +8,8 @@ export PREFECT_HOME ?= $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 90
 
-.PHONY: install demo test lint unit bench clean
+BQ_VENV := .venv-bq
+.PHONY: install emulators demo test lint unit bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +18,19 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
+
+# Local stand-ins for the clouds (shared/reference/test-infra.md): the BigQuery emulator in its
+# own venv (it pins protobuf 6), Azurite from npm. moto's S3 server comes with the test extra.
+$(BQ_VENV)/.installed:
+	test -x $(BQ_VENV)/bin/python || $(PYTHON) -m venv $(BQ_VENV)
+	$(BQ_VENV)/bin/pip install -q --disable-pip-version-check 'bqemulator==1.4.0' numpy
+	touch $@
+
+.node/.installed:
+	npm install --prefix .node --no-audit --no-fund --loglevel=error azurite@3.35.0
+	touch $@
+
+emulators: $(BQ_VENV)/.installed .node/.installed
 
 demo: $(STAMP)
 	$(BIN)/costalloc demo --dir costalloc-demo
@@ -27,7 +41,7 @@ lint: $(STAMP)
 
 # The whole suite: lint, type check, then pytest (which starts the S3 emulator itself).
 # pytest's exit 5 ("no tests collected") is a failure here.
-test: lint
+test: lint emulators
 	@$(BIN)/python -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc

@@ -21,9 +21,30 @@ def _focus(settings: SourceSettings) -> Connector:
     return FocusFilesConnector(settings)
 
 
+def _gcp_bigquery(settings: SourceSettings) -> Connector:
+    from connectors.gcp import BigQueryExportConnector
+
+    return BigQueryExportConnector(settings)
+
+
+def _azure_export(settings: SourceSettings) -> Connector:
+    from connectors.azure import AzureExportConnector
+
+    return AzureExportConnector(settings)
+
+
+def _azure_cost_details(settings: SourceSettings) -> Connector:
+    from connectors.azure import CostDetailsConnector
+
+    return CostDetailsConnector(settings)
+
+
 CONNECTORS: dict[str, Callable[[SourceSettings], Connector]] = {
     "aws-cur": _aws_cur,
     "focus": _focus,
+    "gcp-bigquery": _gcp_bigquery,
+    "azure-export": _azure_export,
+    "azure-cost-details": _azure_cost_details,
 }
 
 

@@ -1,0 +1,1 @@
+"""Azure Cost Management exports and the Cost Details API → FOCUS line items."""

@@ -1,0 +1,1 @@
+"""GCP BigQuery billing export → FOCUS line items."""
