@@ -30,7 +30,15 @@ $(BQ_VENV)/.installed:
 	npm install --prefix .node --no-audit --no-fund --loglevel=error azurite@3.35.0
 	touch $@
 
-emulators: $(BQ_VENV)/.installed .node/.installed
+# The FinOps Foundation's FOCUS validator needs Python 3.12 (pyenv here; any python3.12 works).
+FOCUS_VENV := .venv-focus
+PYTHON312 ?= $(shell command -v python3.12 || echo python3.12)
+$(FOCUS_VENV)/.installed:
+	test -x $(FOCUS_VENV)/bin/python || PYENV_VERSION=$${PYENV_VERSION:-3.12.1} $(PYTHON312) -m venv $(FOCUS_VENV)
+	$(FOCUS_VENV)/bin/pip install -q --disable-pip-version-check focus-validator==2.2.1 'pyarrow<26'
+	touch $@
+
+emulators: $(BQ_VENV)/.installed .node/.installed $(FOCUS_VENV)/.installed
 
 demo: $(STAMP)
 	$(BIN)/costalloc demo --dir costalloc-demo

@@ -92,6 +92,7 @@ def _normalized(connector: Connector, delivery: Delivery, load: PartitionLoad) -
             .collect()
         )
         _check_rows(line_items, delivery, batch)
+        load.emitted_rows += line_items.height
         next_id += line_items.height
         yield line_items.to_arrow()
 

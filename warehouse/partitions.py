@@ -30,7 +30,8 @@ class PartitionLoad:
     fingerprint: str
     run_id: str
     files: list[str] = field(default_factory=list)
-    raw_rows: int = 0
+    raw_rows: int = 0  # rows read from the provider's files
+    emitted_rows: int = 0  # FOCUS rows the normalizer produced from them
     raw_totals: dict[str, Decimal] = field(default_factory=dict)
     loaded_rows: int = 0
     loaded_totals: dict[str, Decimal] = field(default_factory=dict)
@@ -73,9 +74,9 @@ def record_failure(con: duckdb.DuckDBPyConnection, load_: PartitionLoad, message
 
 
 def _tie_out(load_: PartitionLoad) -> None:
-    if load_.raw_rows != load_.loaded_rows:
+    if load_.emitted_rows != load_.loaded_rows:
         raise SourceError(load_.source, load_.period,
-                          f"read {load_.raw_rows} rows from {len(load_.files)} file(s) but "
+                          f"normalized {load_.emitted_rows} rows from {len(load_.files)} file(s) but "
                           f"{load_.loaded_rows} reached line_items; nothing was published")
     currencies = sorted(set(load_.raw_totals) | set(load_.loaded_totals))
     for currency in currencies:

@@ -63,7 +63,46 @@ class _Columns:
 
 
 def to_focus(cur: pl.LazyFrame) -> pl.LazyFrame:
-    """FOCUS columns for canonical CUR rows; `x_tags_json` becomes `Tags`."""
+    """FOCUS rows for canonical CUR rows; `x_tags_json` becomes `Tags`.
+
+    A recurring commitment fee (RIFee, SavingsPlanRecurringFee) is a Purchase whose
+    EffectiveCost is 0 in FOCUS; the part of the commitment that went unused becomes a row of
+    its own (ChargeCategory Usage, CommitmentDiscountStatus Unused, BilledCost 0), so BilledCost
+    and EffectiveCost both add up to AWS's unblended and amortized totals.
+    """
+    focus = _one_row_per_line_item(cur)
+    purchases = focus.with_columns(
+        pl.when(pl.col(_UNUSED).is_not_null()).then(pl.lit(0, dtype=MONEY))
+        .otherwise(pl.col("EffectiveCost")).alias("EffectiveCost"))
+    zero = pl.lit(0, dtype=MONEY)
+    unused = focus.filter(pl.col(_UNUSED).is_not_null() & (pl.col(_UNUSED) != 0)).with_columns(
+        zero.alias("BilledCost"), zero.alias("ContractedCost"), zero.alias("ListCost"),
+        pl.col(_UNUSED).alias("EffectiveCost"),
+        pl.lit("Usage").alias("ChargeCategory"),
+        pl.lit("Usage-Based").alias("ChargeFrequency"),
+        pl.lit("Unused").alias("CommitmentDiscountStatus"),
+        pl.lit("Committed").alias("PricingCategory"),
+        (pl.lit("Unused commitment: ") + pl.col("ChargeDescription").fill_null("")).alias(
+            "ChargeDescription"),
+        pl.col("CommitmentDiscountId").alias("ResourceId"),
+        pl.lit("Commitment").alias("ResourceType"),
+        (pl.col("x_line_item_type") + "/Unused").alias("x_line_item_type"),
+    )
+    priced = pl.col("PricingQuantity").is_not_null()
+    return pl.concat([purchases, unused]).drop(_UNUSED).with_columns(
+        pl.col("EffectiveCost").alias("PricingCurrencyEffectiveCost"),
+        pl.when(priced).then(pl.col("ListUnitPrice")).alias("ListUnitPrice"),
+        pl.when(priced).then(pl.col("ContractedUnitPrice")).alias("ContractedUnitPrice"),
+    ).with_columns(
+        pl.col("ListUnitPrice").alias("PricingCurrencyListUnitPrice"),
+        pl.col("ContractedUnitPrice").alias("PricingCurrencyContractedUnitPrice"),
+    )
+
+
+_UNUSED = "_unused_commitment"
+
+
+def _one_row_per_line_item(cur: pl.LazyFrame) -> pl.LazyFrame:
     c = _Columns(cur.collect_schema())
     kind = c.text("line_item_line_item_type")
     billed = pl.coalesce(c.money("line_item_net_unblended_cost"),
@@ -86,14 +125,22 @@ def to_focus(cur: pl.LazyFrame) -> pl.LazyFrame:
         .then(reservation_arn)
     )
     is_savings_plan = kind.is_in(_SAVINGS_PLAN_ROWS)
+    unit = _unit(c.text("pricing_unit"))
+    priced = charge_category.is_in(("Usage", "Purchase")) & unit.is_not_null()
     usage_amount = c.money("line_item_usage_amount").cast(QUANTITY)
-    legal_entity = c.text("line_item_legal_entity")
+    rate = c.money("line_item_unblended_rate")
+    region = pl.coalesce(c.text("product_region_code"), c.product("region_code"),
+                         c.product("region"))
+    resource = c.text("line_item_resource_id")
     marketplace = c.text("bill_billing_entity") == "AWS Marketplace"
     return cur.select(
         c.text("line_item_availability_zone").alias("AvailabilityZone"),
         billed.alias("BilledCost"),
         c.text("bill_payer_account_id").alias("BillingAccountId"),
-        c.text("bill_payer_account_name").alias("BillingAccountName"),
+        # Legacy CUR has no account names: the id stands in, as AWS's own console shows it.
+        pl.coalesce(c.text("bill_payer_account_name"), c.text("bill_payer_account_id"))
+        .alias("BillingAccountName"),
+        pl.lit("Payer Account").alias("BillingAccountType"),
         c.text("line_item_currency_code").alias("BillingCurrency"),
         c.time("bill_billing_period_end_date").alias("BillingPeriodEnd"),
         c.time("bill_billing_period_start_date").alias("BillingPeriodStart"),
@@ -109,20 +156,21 @@ def to_focus(cur: pl.LazyFrame) -> pl.LazyFrame:
         .then(pl.when(is_savings_plan).then(pl.lit("Spend")).otherwise(pl.lit("Usage")))
         .alias("CommitmentDiscountCategory"),
         commitment_id.alias("CommitmentDiscountId"),
-        pl.when(kind.is_in(("DiscountedUsage", "SavingsPlanCoveredUsage"))).then(pl.lit("Used"))
+        pl.when(commitment_id.is_not_null() & (charge_category == "Usage")).then(pl.lit("Used"))
         .alias("CommitmentDiscountStatus"),
         pl.when(commitment_id.is_not_null())
         .then(pl.when(is_savings_plan).then(pl.lit("Savings Plan"))
               .otherwise(pl.lit("Reserved Instance")))
         .alias("CommitmentDiscountType"),
         pl.when(charge_category == "Usage").then(usage_amount).alias("ConsumedQuantity"),
-        pl.when(charge_category == "Usage").then(c.text("pricing_unit")).alias("ConsumedUnit"),
+        pl.when((charge_category == "Usage") & usage_amount.is_not_null()).then(unit)
+        .alias("ConsumedUnit"),
         c.money("line_item_unblended_cost").alias("ContractedCost"),
-        c.money("line_item_unblended_rate").alias("ContractedUnitPrice"),
+        pl.when(rate >= 0).then(rate).alias("ContractedUnitPrice"),
         _effective_cost(c, kind, billed).alias("EffectiveCost"),
         pl.lit("AWS").alias("HostProviderName"),
         c.text("bill_invoice_id").alias("InvoiceId"),
-        pl.coalesce(legal_entity, pl.lit("Amazon Web Services, Inc.")).alias("InvoiceIssuerName"),
+        pl.lit("AWS").alias("InvoiceIssuerName"),
         pl.coalesce(c.money("pricing_public_on_demand_cost"),
                     c.money("line_item_unblended_cost")).alias("ListCost"),
         c.money("pricing_public_on_demand_rate").alias("ListUnitPrice"),
@@ -132,15 +180,17 @@ def to_focus(cur: pl.LazyFrame) -> pl.LazyFrame:
         .when(charge_category.is_in(("Usage", "Purchase"))).then(pl.lit("Standard"))
         .alias("PricingCategory"),
         c.text("line_item_currency_code").alias("PricingCurrency"),
-        usage_amount.alias("PricingQuantity"),
-        c.text("pricing_unit").alias("PricingUnit"),
+        pl.when(priced).then(usage_amount).alias("PricingQuantity"),
+        pl.when(priced).then(unit).alias("PricingUnit"),
         pl.lit("AWS").alias("ProviderName"),
-        pl.when(marketplace).then(pl.coalesce(legal_entity, pl.lit("AWS Marketplace")))
+        pl.when(marketplace).then(pl.coalesce(c.text("line_item_legal_entity"),
+                                              pl.lit("AWS Marketplace")))
         .otherwise(pl.lit("AWS")).alias("PublisherName"),
-        pl.coalesce(c.text("product_region_code"), c.product("region_code"),
-                    c.product("region")).alias("RegionId"),
-        c.product("location").alias("RegionName"),
-        c.text("line_item_resource_id").alias("ResourceId"),
+        region.alias("RegionId"),
+        pl.when(region.is_not_null()).then(c.product("location")).alias("RegionName"),
+        resource.alias("ResourceId"),
+        pl.when(resource.is_not_null())
+        .then(pl.coalesce(c.product("product_family"), product_code)).alias("ResourceType"),
         category.alias("ServiceCategory"),
         pl.coalesce(c.product("product_name"), c.product("servicename"), product_code,
                     pl.lit("AWS")).alias("ServiceName"),
@@ -150,7 +200,8 @@ def to_focus(cur: pl.LazyFrame) -> pl.LazyFrame:
         c.text("line_item_usage_type").alias("SkuMeter"),
         c.text("pricing_rate_id").alias("SkuPriceId"),
         c.text("line_item_usage_account_id").alias("SubAccountId"),
-        c.text("line_item_usage_account_name").alias("SubAccountName"),
+        pl.coalesce(c.text("line_item_usage_account_name"), c.text("line_item_usage_account_id"))
+        .alias("SubAccountName"),
         pl.when(c.text("line_item_usage_account_id").is_not_null())
         .then(pl.lit("Linked Account")).alias("SubAccountType"),
         pl.col("x_tags_json").alias("Tags") if "x_tags_json" in c.schema
@@ -160,17 +211,26 @@ def to_focus(cur: pl.LazyFrame) -> pl.LazyFrame:
         product_code.alias("x_service_code"),
         c.text("line_item_usage_type").alias("x_usage_type"),
         c.text("line_item_operation").alias("x_operation"),
+        _unused_commitment(c, kind).alias(_UNUSED),
     )
 
 
-def _effective_cost(c: _Columns, kind: pl.Expr, billed: pl.Expr) -> pl.Expr:
-    """Amortized cost by line item type, as AWS's own dashboards compute it."""
+# AWS unit spellings → FOCUS UnitFormat (plural time units, `<unit>-<time>` for rates).
+_UNITS = {"Hrs": "Hours", "hours": "Hours", "Hour": "Hours", "GB-Mo": "GB-Months",
+          "GB-Month": "GB-Months", "GB-Hrs": "GB-Hours", "Lambda-GB-Second": "GB-Seconds", "LCU-Hrs": "LCU-Hours",
+          "vCPU-Hours": "vCPU-Hours", "IOs": "IOs", "1K tokens": "1000 Tokens",
+          "ReadRequestUnits": "Read Request Units", "WriteRequestUnits": "Write Request Units"}
+
+
+def _unit(unit: pl.Expr) -> pl.Expr:
+    return unit.replace(_UNITS)
+
+
+def _unused_commitment(c: _Columns, kind: pl.Expr) -> pl.Expr:
+    """For recurring commitment fees: the amortized amount that no usage consumed."""
     zero = pl.lit(0, dtype=MONEY)
-    sp_effective = c.net_or_gross("savings_plan_net_savings_plan_effective_cost",
-                                  "savings_plan_savings_plan_effective_cost")
     sp_unused = (c.money("savings_plan_total_commitment_to_date")
                  - c.money("savings_plan_used_commitment"))
-    ri_effective = c.net_or_gross("reservation_net_effective_cost", "reservation_effective_cost")
     ri_unused = (
         c.net_or_gross("reservation_net_unused_amortized_upfront_fee_for_billing_period",
                        "reservation_unused_amortized_upfront_fee_for_billing_period")
@@ -178,12 +238,22 @@ def _effective_cost(c: _Columns, kind: pl.Expr, billed: pl.Expr) -> pl.Expr:
         + c.net_or_gross("reservation_net_unused_recurring_fee",
                          "reservation_unused_recurring_fee").fill_null(zero)
     )
+    return (pl.when(kind == "SavingsPlanRecurringFee").then(sp_unused.fill_null(zero))
+            .when(kind == "RIFee").then(ri_unused).cast(MONEY))
+
+
+def _effective_cost(c: _Columns, kind: pl.Expr, billed: pl.Expr) -> pl.Expr:
+    """Amortized cost by line item type, as AWS's own dashboards compute it (the unused part
+    of recurring commitment fees is carried by its own row, see `to_focus`)."""
+    zero = pl.lit(0, dtype=MONEY)
+    sp_effective = c.net_or_gross("savings_plan_net_savings_plan_effective_cost",
+                                  "savings_plan_savings_plan_effective_cost")
+    ri_effective = c.net_or_gross("reservation_net_effective_cost", "reservation_effective_cost")
     return (
         pl.when(kind == "SavingsPlanCoveredUsage").then(sp_effective.fill_null(billed))
-        .when(kind == "SavingsPlanRecurringFee").then(sp_unused.fill_null(zero))
-        .when(kind.is_in(("SavingsPlanNegation", "SavingsPlanUpfrontFee"))).then(zero)
+        .when(kind.is_in(("SavingsPlanNegation", "SavingsPlanUpfrontFee", "SavingsPlanRecurringFee",
+                          "RIFee"))).then(zero)
         .when(kind == "DiscountedUsage").then(ri_effective.fill_null(billed))
-        .when(kind == "RIFee").then(ri_unused)
         .when((kind == "Fee") & c.text("reservation_reservation_a_r_n").is_not_null()).then(zero)
         .otherwise(billed)
         .cast(MONEY)

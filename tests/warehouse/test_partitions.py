@@ -35,7 +35,7 @@ def _line_items(source: str, amounts: list[str], currency: str = "USD") -> pa.Ta
 def _load(con: duckdb.DuckDBPyConnection, fingerprint: str, amounts: list[str],
           raw_total: str | None = None) -> PartitionLoad:
     load = PartitionLoad("aws", OCTOBER, fingerprint, "run-" + fingerprint, files=["f.parquet"])
-    load.raw_rows = len(amounts)
+    load.raw_rows = load.emitted_rows = len(amounts)
     load.raw_totals = {"USD": Decimal(raw_total) if raw_total else sum(map(Decimal, amounts),
                                                                          Decimal(0))}
     return replace_partition(con, load, iter([_line_items("aws", amounts)]))

@@ -79,8 +79,9 @@ def test_cur2_charge_categories_and_amortized_cost_follow_aws_semantics() -> Non
         ("SavingsPlanCoveredUsage", "Usage", None, "Usage-Based", Decimal("2.5"), Decimal("1.75"),
          "Committed", "Savings Plan", "Used"),
         ("SavingsPlanNegation", "Usage", None, "Usage-Based", Decimal("-2.5"), Decimal("0"),
-         "Standard", "Savings Plan", None),
-        ("SavingsPlanRecurringFee", "Purchase", None, "Recurring", Decimal("10"), Decimal("2.5"),
+         "Standard", "Savings Plan", "Used"),
+        # FOCUS: a purchase's EffectiveCost is 0; the unused commitment gets a row of its own.
+        ("SavingsPlanRecurringFee", "Purchase", None, "Recurring", Decimal("10"), Decimal("0"),
          "Standard", "Savings Plan", None),
         ("DiscountedUsage", "Usage", None, "Usage-Based", Decimal("0"), Decimal("0.6"),
          "Committed", "Reserved Instance", "Used"),
@@ -89,7 +90,17 @@ def test_cur2_charge_categories_and_amortized_cost_follow_aws_semantics() -> Non
          None, None),
         ("Refund", "Credit", "Correction", "One-Time", Decimal("-1"), Decimal("-1"), None, None,
          None),
+        ("SavingsPlanRecurringFee/Unused", "Usage", None, "Usage-Based", Decimal("0"),
+         Decimal("2.5"), "Committed", "Savings Plan", "Unused"),
     ]
+    # Both metrics still add up to AWS's own unblended (net) and amortized totals.
+    assert focus["BilledCost"].sum() == Decimal("10.13")
+    assert focus["EffectiveCost"].sum() == Decimal("1") + Decimal("1.75") + Decimal("2.5") + \
+        Decimal("0.6") + Decimal("0.33") - Decimal("0.2") - Decimal("1")
+    unused = focus.row(8, named=True)
+    assert unused["ResourceId"] == unused["CommitmentDiscountId"]
+    tax = focus.row(5, named=True)
+    assert tax["PricingQuantity"] is None and tax["PricingUnit"] is None
 
 
 def test_cur2_identity_service_region_and_tags() -> None:
@@ -98,6 +109,8 @@ def test_cur2_identity_service_region_and_tags() -> None:
     assert first["ContractedCost"] == Decimal("1.25")
     assert first["ListCost"] == Decimal("1.5")
     assert first["BillingAccountId"] == "999999999999"
+    assert first["InvoiceIssuerName"] == first["ProviderName"] == "AWS"
+    assert first["PricingCurrencyEffectiveCost"] == first["EffectiveCost"]
     assert first["SubAccountId"] == "111111111111"
     assert first["ServiceName"] == "Amazon Elastic Compute Cloud"
     assert (first["ServiceCategory"], first["ServiceSubcategory"]) == ("Compute", "Virtual Machines")
