@@ -217,8 +217,8 @@ def _one_row_per_line_item(cur: pl.LazyFrame) -> pl.LazyFrame:
 
 # AWS unit spellings → FOCUS UnitFormat (plural time units, `<unit>-<time>` for rates).
 _UNITS = {"Hrs": "Hours", "hours": "Hours", "Hour": "Hours", "GB-Mo": "GB-Months",
-          "GB-Month": "GB-Months", "GB-Hrs": "GB-Hours", "Lambda-GB-Second": "GB-Seconds", "LCU-Hrs": "LCU-Hours",
-          "vCPU-Hours": "vCPU-Hours", "IOs": "IOs", "1K tokens": "1000 Tokens",
+          "GB-Month": "GB-Months", "GB-Hrs": "GB-Hours", "Lambda-GB-Second": "GB-Seconds",
+          "LCU-Hrs": "LCU-Hours", "vCPU-Hours": "vCPU-Hours", "IOs": "IOs", "1K tokens": "1000 Tokens",
           "ReadRequestUnits": "Read Request Units", "WriteRequestUnits": "Write Request Units"}
 
 
