@@ -43,7 +43,7 @@ def allocate_period(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, period: Bi
                     run_id: str, *, batch_rows: int = BATCH_ROWS) -> AllocationResult:
     params = {"period": str(period)}
     reader = con.cursor().sql(load("allocation/period_line_items"), params=params)
-    batches = reader.fetch_arrow_reader(batch_rows)
+    batches = reader.to_arrow_reader(batch_rows)
     allocated_at = datetime.now(UTC)
     line_item_rows = 0
     con.begin()

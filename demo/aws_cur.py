@@ -107,7 +107,9 @@ def write_cur2_export(
     manifest_key = f"{export_name}/metadata/BILLING_PERIOD={period}/{export_name}-Manifest.json"
     data_folder = f"{export_name}/data/BILLING_PERIOD={period}"
     previous = _read_json(filesystem, _join(root, manifest_key))
-    if previous is not None and previous.get("executionId") != execution_id:
+    if previous is not None and previous.get("executionId") == execution_id:
+        data_folder = _folder_of(previous, bucket, prefix) or data_folder  # a rerun, in place
+    elif previous is not None:
         stamp = delivered_at or _next_delivery_time(filesystem, _join(root, data_folder), month)
         data_folder += f"/{stamp.astimezone(UTC):%Y%m%dT%H%M%SZ}-{execution_id}"
     extension = ".snappy.parquet" if file_format == "parquet" else ".csv.gz"
@@ -2060,6 +2062,15 @@ def _read_json(filesystem: pafs.FileSystem, path: str) -> dict[str, Any] | None:
     with filesystem.open_input_stream(path, compression=None) as stream:
         document = json.loads(stream.read())
     return document if isinstance(document, dict) else None
+
+
+def _folder_of(manifest: Mapping[str, Any], bucket: str, prefix: str) -> str | None:
+    """The folder (relative to the export's root) of a CUR 2.0 manifest's data files."""
+    files = manifest.get("dataFiles")
+    base = f"s3://{_join(bucket, prefix)}/"
+    if not isinstance(files, list) or not files or not str(files[0]).startswith(base):
+        return None
+    return str(files[0]).removeprefix(base).rsplit("/", 1)[0]
 
 
 def _next_delivery_time(filesystem: pafs.FileSystem, folder: str, month: _Period) -> datetime:

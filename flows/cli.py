@@ -48,14 +48,14 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="the nightly job: every source, current and previous "
                               "billing period")
-    run.add_argument("--period", action="append", type=BillingPeriod.parse,
+    run.add_argument("--period", action="append", type=_period,
                      help="a billing period YYYY-MM instead of the default two (repeatable)")
     run.add_argument("--source", action="append", help="only this source (repeatable)")
     run.set_defaults(command=_run)
 
     backfill = commands.add_parser("backfill", help="load and allocate a month or a range")
-    backfill.add_argument("--period", required=True, type=BillingPeriod.parse)
-    backfill.add_argument("--to", type=BillingPeriod.parse, help="last period (inclusive)")
+    backfill.add_argument("--period", required=True, type=_period)
+    backfill.add_argument("--to", type=_period, help="last period (inclusive)")
     backfill.add_argument("--source", action="append", help="only this source (repeatable)")
     backfill.add_argument("--force", action="store_true",
                           help="reload even when the delivery's fingerprint is already loaded")
@@ -63,22 +63,22 @@ def _parser() -> argparse.ArgumentParser:
 
     reallocate = commands.add_parser("reallocate", help="re-apply the rules without reading "
                                      "sources")
-    reallocate.add_argument("--period", required=True, type=BillingPeriod.parse)
-    reallocate.add_argument("--to", type=BillingPeriod.parse)
+    reallocate.add_argument("--period", required=True, type=_period)
+    reallocate.add_argument("--to", type=_period)
     reallocate.set_defaults(command=_reallocate)
 
     export = commands.add_parser("export", help="write a period's tables for finance")
     export.add_argument("table", choices=["allocated", "line-items"])
-    export.add_argument("--period", required=True, type=BillingPeriod.parse)
-    export.add_argument("--to", type=BillingPeriod.parse)
+    export.add_argument("--period", required=True, type=_period)
+    export.add_argument("--to", type=_period)
     export.add_argument("--format", choices=["csv", "parquet", "xlsx"], default="csv")
     export.add_argument("--out", type=Path, default=None, help="folder (default: reports_dir)")
     export.set_defaults(command=_export)
 
     summary = commands.add_parser("summary", help="print spend by environment × workstream × "
                                   "cost type")
-    summary.add_argument("--period", required=True, type=BillingPeriod.parse)
-    summary.add_argument("--to", type=BillingPeriod.parse)
+    summary.add_argument("--period", required=True, type=_period)
+    summary.add_argument("--to", type=_period)
     summary.set_defaults(command=_summary)
 
     rules = commands.add_parser("rules", help="work with rules files")
@@ -93,6 +93,13 @@ def _parser() -> argparse.ArgumentParser:
                       help="where to write the demo (default: ./costalloc-demo)")
     demo.set_defaults(command=_demo)
     return parser
+
+
+def _period(text: str) -> BillingPeriod:
+    try:
+        return BillingPeriod.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _quiet_prefect(verbose: bool) -> None:

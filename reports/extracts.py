@@ -28,7 +28,7 @@ BATCH_ROWS = 100_000
 def batches(con: duckdb.DuckDBPyConnection, table: Table, period: BillingPeriod) -> Iterator[
         pa.RecordBatch]:
     reader = con.sql(load(_QUERIES[table]), params={"period": str(period)})
-    yield from reader.fetch_arrow_reader(BATCH_ROWS)
+    yield from reader.to_arrow_reader(BATCH_ROWS)
 
 
 def export(con: duckdb.DuckDBPyConnection, table: Table, period: BillingPeriod, fmt: Format,

@@ -1,0 +1,159 @@
+"""File mode: the export table dumped as Parquet (`EXPORT DATA OPTIONS(format='PARQUET', uri=...)
+AS SELECT * FROM <export table>`), in a local folder, `s3://` or `gs://`.
+
+Every `*.parquet` below `uri` is part of the dump (nested columns as Arrow structs and lists,
+exactly as BigQuery writes them). A dump holds any number of invoice months, so a month is found
+by content: its fingerprint is the same recipe as table mode's (rows, newest `export_time`, cost
+and credit sums), computed from four projected columns with a filter on `invoice.month` that
+Parquet statistics can use to skip row groups. Folders named `invoice_month=YYYYMM` (one dump per
+month) are skipped for other months without being opened.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+
+from connectors.delivery import Delivery, RawBatch
+from connectors.gcp.batches import bounded
+from connectors.gcp.config import ExportConfig
+from connectors.gcp.fields import Fields
+from connectors.gcp.fingerprint import MonthFingerprint
+from connectors.gcp.normalize import credit_amount, with_credit_amounts
+from connectors.gcp.queries import invoice_month
+from connectors.storage import Location, open_location
+from core.errors import DataError, SourceError
+from core.period import BillingPeriod
+
+_MONTH_FOLDER = re.compile(r"(?:^|/)invoice_month=(\d{6})(?:/|$)")
+_FINGERPRINT_COLUMNS = ("export_time", "cost", "credits")
+
+
+class ExportDump:
+    """The Parquet files of one export table's dump."""
+
+    def __init__(self, config: ExportConfig, location: Location | None = None) -> None:
+        assert config.uri is not None
+        self.config = config
+        self.location = location or open_dump(config.uri, config.storage_options)
+
+    def find_delivery(self, period: BillingPeriod) -> Delivery | None:
+        month = invoice_month(period)
+        scans = []
+        files = []
+        for path in self._files(month):
+            scan = self._fingerprint_columns(path, month, period)
+            if scan.height:
+                scans.append(scan)
+                files.append(path)
+        if not scans:
+            return None
+        rows = pl.concat(scans, how="diagonal_relaxed")
+        fields = Fields(rows.schema)
+        totals = rows.select(
+            pl.len().alias("rows"),
+            fields.time("export_time").max().alias("max_export_time"),
+            fields.money("cost").sum().alias("cost"),
+            credit_amount(fields).sum().alias("credits"),
+            (fields.raw("credits").list.len().sum() if fields.items("credits") is not None
+             else pl.lit(0)).alias("credit_count"),
+        ).row(0, named=True)
+        fingerprint = MonthFingerprint.of(totals["rows"], totals["max_export_time"], totals["cost"],
+                                          totals["credits"], totals["credit_count"])
+        relative = tuple(self._relative(path) for path in files)
+        return Delivery(self.config.source, period, fingerprint.digest, relative,
+                        fingerprint.details())
+
+    def read(self, delivery: Delivery) -> Iterator[RawBatch]:
+        month = invoice_month(delivery.period)
+        read_rows = 0
+        for relative in delivery.files:
+            path = self.location.path(relative)
+            first_row = 1
+            scanner = self._dataset(path, delivery.period).scanner(
+                filter=_in_month(month), batch_size=self.config.batch_rows)
+            for table in bounded(_scan(scanner, path, self.config.source, delivery.period),
+                                 self.config.batch_rows):
+                rows = pl.from_arrow(table)
+                assert isinstance(rows, pl.DataFrame)
+                yield RawBatch(relative, first_row, with_credit_amounts(rows))
+                first_row += rows.height
+            read_rows += first_row - 1
+        expected = int(delivery.details.get("rows", read_rows))
+        if read_rows != expected:
+            raise SourceError(delivery.source, delivery.period,
+                              f"the Parquet dump under `{self.location.uri}` changed while it was "
+                              f"read ({expected} rows fingerprinted, {read_rows} read); nothing "
+                              "was published — run again once the dump is complete")
+
+    def _files(self, month: str) -> list[str]:
+        """Every Parquet file of the dump that may hold `month`, sorted by path."""
+        found = []
+        for info in self.location.list_files():
+            relative = self._relative(info.path)
+            folder = _MONTH_FOLDER.search(relative)
+            if info.path.endswith(".parquet") and (folder is None or folder.group(1) == month):
+                found.append(info.path)
+        return found
+
+    def _fingerprint_columns(self, path: str, month: str, period: BillingPeriod) -> pl.DataFrame:
+        dataset = self._dataset(path, period)
+        names = set(dataset.schema.names)
+        columns = [name for name in _FINGERPRINT_COLUMNS if name in names]
+        scanner = dataset.scanner(columns=columns, filter=_in_month(month),
+                                  batch_size=self.config.batch_rows)
+        table = pa.Table.from_batches(list(_scan(scanner, path, self.config.source, period)),
+                                      schema=scanner.projected_schema)
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        return frame
+
+    def _dataset(self, path: str, period: BillingPeriod) -> ds.Dataset:
+        try:
+            dataset = ds.dataset(path, filesystem=self.location.filesystem, format="parquet")
+        except (pa.ArrowInvalid, OSError) as error:
+            raise DataError(self.config.source, period,
+                            f"cannot read `{path}` as Parquet: {_first_line(error)}") from None
+        invoice = dataset.schema.field("invoice").type if "invoice" in dataset.schema.names else None
+        if not isinstance(invoice, pa.StructType) or invoice.get_field_index("month") < 0:
+            raise DataError(self.config.source, period,
+                            f"`{path}` has no `invoice.month` column: it is not a dump of a Cloud "
+                            "Billing export table; remove it from the folder or point `uri` at "
+                            "the dump's own folder")
+        return dataset
+
+    def _relative(self, path: str) -> str:
+        return path[len(self.location.root):].lstrip("/")
+
+
+def open_dump(uri: str, options: dict[str, Any]) -> Location:
+    """A local folder or `s3://` (connectors.storage), or `gs://` with Application Default
+    Credentials (pyarrow's GCS filesystem finds them the way google-auth does)."""
+    if uri.startswith("gs://"):
+        bucket_and_path = uri[len("gs://"):].rstrip("/")
+        return Location(pafs.GcsFileSystem(), bucket_and_path, uri.rstrip("/"))
+    return open_location(uri, options)
+
+
+def _in_month(month: str) -> ds.Expression:
+    return pc.field("invoice", "month") == month
+
+
+def _scan(scanner: ds.Scanner, path: str, source: str, period: BillingPeriod) -> Iterator[
+        pa.RecordBatch]:
+    try:
+        yield from scanner.to_batches()
+    except (pa.ArrowInvalid, OSError) as error:
+        raise DataError(source, period, f"cannot read `{path}`: {_first_line(error)}") from None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

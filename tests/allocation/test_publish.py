@@ -1,0 +1,94 @@
+"""Allocating a loaded month in the warehouse: lineage on every row and the conservation gate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pyarrow.fs as pafs
+import pytest
+
+import allocation.publish as publish
+from allocation.loader import load_rules
+from allocation.publish import allocate_period
+from connectors.aws import AwsCurConnector
+from connectors.ingest import ingest
+from core.errors import ConservationError
+from core.period import BillingPeriod
+from core.settings import SourceSettings
+from demo.aws_cur import write_cur2_export
+
+OCTOBER = BillingPeriod(2026, 10)
+DEMO_RULES = Path(__file__).resolve().parents[2] / "demo" / "rules.yaml"
+
+
+@pytest.fixture
+def loaded(tmp_path: Path, warehouse: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    write_cur2_export(pafs.LocalFileSystem(), str(tmp_path / "b" / "cur"), bucket="b",
+                      prefix="cur", export_name="exp", period="2026-10", rows=4000, parts=2,
+                      seed=21, with_net_columns=True, currencies=("USD", "EUR"))
+    connector = AwsCurConnector(SourceSettings(name="aws", kind="aws-cur",
+                                               uri=str(tmp_path / "b" / "cur" / "exp")))
+    ingest(warehouse, connector, OCTOBER, "load-1")
+    return warehouse
+
+
+def _totals(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[object, ...]]:
+    return con.sql(f"select BillingCurrency, sum(BilledCost), sum(EffectiveCost) from {table} "
+                   "group by 1 order by 1").fetchall()
+
+
+def test_every_row_is_allocated_with_its_reason_and_cost_is_conserved(
+        loaded: duckdb.DuckDBPyConnection) -> None:
+    ruleset = load_rules(DEMO_RULES)
+    result = allocate_period(loaded, ruleset, OCTOBER, "alloc-1", batch_rows=1000)
+    assert result.line_items == loaded.sql("select count(*) from line_items").fetchall()[0][0]
+    assert result.allocated_rows == result.line_items  # no splits yet: one row per line item
+    assert _totals(loaded, "allocated_costs") == _totals(loaded, "line_items")
+    assert {t["currency"] for t in result.totals} == {"EUR", "USD"}
+
+    rows = loaded.sql("select environment, x_environment_rule, workstream, x_workstream_rule, "
+                      "cost_type, AllocatedMethodDetails, x_rules_version from allocated_costs"
+                      ).pl()
+    assert set(rows["x_rules_version"]) == {ruleset.version}
+    assert set(rows["cost_type"]) == {"opex"}  # no capitalization evidence in these rules
+    # A dimension has a rule id exactly when a rule set it; otherwise it is the default.
+    for dimension in ("environment", "workstream"):
+        set_by_rule = rows.filter(pl.col(f"x_{dimension}_rule").is_not_null())
+        assert (set_by_rule[dimension] != "unallocated").all()
+        assert (rows.filter(pl.col(f"x_{dimension}_rule").is_null())[dimension]
+                == "unallocated").all()
+    assert set(rows["x_environment_rule"].drop_nulls()) >= {"env-from-tag"}
+    details = json.loads(rows["AllocatedMethodDetails"][0])
+    assert set(details["rules"]) == {"environment", "workstream", "cost_type"}
+
+
+def test_reallocating_the_same_month_is_a_no_op(loaded: duckdb.DuckDBPyConnection) -> None:
+    ruleset = load_rules(DEMO_RULES)
+    allocate_period(loaded, ruleset, OCTOBER, "alloc-1")
+    first = loaded.sql("select * exclude (x_allocation_run_id, x_allocated_at) from "
+                       "allocated_costs order by x_source, x_line_item_id").fetchall()
+    allocate_period(loaded, ruleset, OCTOBER, "alloc-2")
+    second = loaded.sql("select * exclude (x_allocation_run_id, x_allocated_at) from "
+                        "allocated_costs order by x_source, x_line_item_id").fetchall()
+    assert first == second
+
+
+def test_an_allocation_that_loses_a_row_is_refused_and_the_last_one_stays(
+        loaded: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch) -> None:
+    ruleset = load_rules(DEMO_RULES)
+    allocate_period(loaded, ruleset, OCTOBER, "good")
+    good = _totals(loaded, "allocated_costs")
+    real = publish.assign_dimensions
+
+    def drops_a_row(line_items: pl.LazyFrame, rules: object) -> pl.LazyFrame:
+        return real(line_items, ruleset).slice(1)
+
+    monkeypatch.setattr(publish, "assign_dimensions", drops_a_row)
+    with pytest.raises(ConservationError, match=r"does not conserve cost.*Nothing was published"):
+        allocate_period(loaded, ruleset, OCTOBER, "bad")
+    assert _totals(loaded, "allocated_costs") == good
+    log = loaded.sql("select run_id, status from allocation_log order by finished_at").fetchall()
+    assert log == [("good", "published"), ("bad", "refused")]
