@@ -1,59 +1,34 @@
-"""Source kind → connector. A new kind registers here and nowhere else."""
+"""Source kind → connector class. A new kind registers here and nowhere else.
+
+Classes are imported only when a source of their kind is configured, so a deployment that
+reads only AWS never imports the GCP or Azure SDKs.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from typing import cast
 
 from connectors.delivery import Connector
 from core.errors import ConfigurationError
 from core.settings import SourceSettings
 
-
-def _aws_cur(settings: SourceSettings) -> Connector:
-    from connectors.aws import AwsCurConnector
-
-    return AwsCurConnector(settings)
-
-
-def _focus(settings: SourceSettings) -> Connector:
-    from connectors.focus_files import FocusFilesConnector
-
-    return FocusFilesConnector(settings)
-
-
-def _gcp_bigquery(settings: SourceSettings) -> Connector:
-    from connectors.gcp import BigQueryExportConnector
-
-    return BigQueryExportConnector(settings)
-
-
-def _azure_export(settings: SourceSettings) -> Connector:
-    from connectors.azure import AzureExportConnector
-
-    return AzureExportConnector(settings)
-
-
-def _azure_cost_details(settings: SourceSettings) -> Connector:
-    from connectors.azure import CostDetailsConnector
-
-    return CostDetailsConnector(settings)
-
-
-CONNECTORS: dict[str, Callable[[SourceSettings], Connector]] = {
-    "aws-cur": _aws_cur,
-    "focus": _focus,
-    "gcp-bigquery": _gcp_bigquery,
-    "azure-export": _azure_export,
-    "azure-cost-details": _azure_cost_details,
+CONNECTORS: dict[str, str] = {
+    "aws-cur": "connectors.aws:AwsCurConnector",
+    "focus": "connectors.focus_files:FocusFilesConnector",
+    "gcp-bigquery": "connectors.gcp:BigQueryExportConnector",
+    "azure-export": "connectors.azure:AzureExportConnector",
+    "azure-cost-details": "connectors.azure:CostDetailsConnector",
 }
 
 
 def connector_for(settings: SourceSettings) -> Connector:
-    try:
-        factory = CONNECTORS[settings.kind]
-    except KeyError:
+    target = CONNECTORS.get(settings.kind)
+    module_name, _, class_name = (target or "").partition(":")
+    factory = getattr(importlib.import_module(module_name), class_name, None) if target else None
+    if factory is None:
         known = ", ".join(sorted(CONNECTORS))
         raise ConfigurationError(
             f"source `{settings.name}`: kind `{settings.kind}` has no connector in this build "
-            f"(available: {known})") from None
-    return factory(settings)
+            f"(kinds: {known})")
+    return cast(Connector, factory(settings))

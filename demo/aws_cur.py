@@ -17,10 +17,10 @@ streams keyed by (seed, stream name, row number), all with pyarrow compute. A ro
 doesn't depend on how rows are split into parts or batches, and at most `batch_rows` rows are
 in memory at once.
 
-Money: every amount is an integer number of 1e-8 units, below 20,000 in magnitude. Parquet
-holds `units / 1e8` as a double (the nearest double to that decimal; with at most 8 decimals and
-13 significant digits it reads back exactly via `repr` or a cast to DECIMAL(38, 10)); CSV holds
-the decimal text with 10 places. Totals are summed as integers, never as floats.
+Money: every amount is an integer number of 1e-8 units, below 200,000 in magnitude. Parquet
+holds `units / 1e8` as a double, the nearest double to that decimal; with at most 8 decimals and
+14 significant digits it reads back exactly through `repr` or a cast to DECIMAL(38, 10). CSV
+holds the decimal text with 10 places. Totals are summed as integers, never as floats.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import random
 import re
 import uuid
@@ -98,7 +99,7 @@ def write_cur2_export(
     the month that grows with each delivery, so paths are deterministic.
     """
     month = _Period.parse(period)
-    _check_common(rows, parts, batch_rows, currencies)
+    _check_common(rows, parts, batch_rows, currencies, granularity)
     if file_format not in ("parquet", "csv"):
         raise ValueError(f"file_format `{file_format}`: expected `parquet` or `csv`")
     execution_id = execution_id or _stable_uuid(
@@ -116,21 +117,22 @@ def write_cur2_export(
     data_keys = tuple(f"{data_folder}/{export_name}-{n:05d}{extension}"
                       for n in range(1, _part_count(rows, parts) + 1))
 
-    estate = _templates(seed, period, currencies, granularity)
+    templates = _templates(seed, period, currencies, granularity)
     columns = _cur2_columns(with_net_columns)
     totals = _Totals()
-    plan = _plan(estate, rows, with_net_columns)
+    plan = _plan(templates, rows, with_net_columns)
     for key, (first, count) in zip(data_keys, _part_ranges(rows, parts), strict=True):
-        batches = _batches(estate, plan, seed, first, count, batch_rows, month, granularity,
+        batches = _batches(templates, plan, seed, first, count, batch_rows, month, granularity,
                            with_net_columns, _cur2_template_columns(), totals)
         path = _join(root, key)
         if file_format == "parquet":
             _write_parquet(filesystem, path, (_cur2_parquet(b, columns) for b in batches),
                            _cur2_arrow_schema(columns), batch_rows)
         else:
-            _write_csv(filesystem, path, (_cur2_text(b, columns) for b in batches))
+            _write_csv(filesystem, path, (_cur2_text(b, columns) for b in batches),
+                       [c.name for c in columns])
 
-    payer = estate.payer_account_id
+    payer = templates.payer_account_id
     manifest = {
         "executionId": execution_id,
         "exportArn": (f"arn:aws:bcm-data-exports:us-east-1:{payer}:export/{export_name}-"
@@ -172,7 +174,7 @@ def write_legacy_cur(
     names it, because legacy columns follow whatever tags were active that month.
     """
     month = _Period.parse(period)
-    _check_common(rows, parts, batch_rows, currencies)
+    _check_common(rows, parts, batch_rows, currencies, granularity)
     if flavour not in ("csv", "parquet"):
         raise ValueError(f"flavour `{flavour}`: expected `csv` or `parquet`")
     env_key = environment_tag or ("user:Env" if month.start.month % 2 == 0 else "user:Environment")
@@ -188,24 +190,25 @@ def write_legacy_cur(
                  for n in range(1, _part_count(rows, parts) + 1)]
     data_keys = tuple(f"{report_name}/{span}/{assembly_id}/{name}" for name in names)
 
-    estate = _templates(seed, period, currencies, granularity)
-    columns = _legacy_columns(estate, env_key)
+    templates = _templates(seed, period, currencies, granularity)
+    columns = _legacy_columns(templates, env_key)
     totals = _Totals()
-    needed = sorted({c.source for c in columns if c.source in estate.table.column_names})
-    plan = _plan(estate, rows, False)
+    needed = sorted({c.source for c in columns if c.source in templates.table.column_names})
+    plan = _plan(templates, rows, False)
     for key, (first, count) in zip(data_keys, _part_ranges(rows, parts), strict=True):
-        batches = _batches(estate, plan, seed, first, count, batch_rows, month, granularity,
+        batches = _batches(templates, plan, seed, first, count, batch_rows, month, granularity,
                            False, needed, totals)
         path = _join(root, key)
         if flavour == "parquet":
             _write_parquet(filesystem, path, (_legacy_parquet(b, columns) for b in batches),
                            _legacy_arrow_schema(columns), batch_rows)
         else:
-            _write_csv(filesystem, path, (_legacy_text(b, columns) for b in batches))
+            _write_csv(filesystem, path, (_legacy_text(b, columns) for b in batches),
+                       [c.name for c in columns])
 
     manifest = {
         "assemblyId": assembly_id,
-        "account": estate.payer_account_id,
+        "account": templates.payer_account_id,
         "columns": [{"category": c.category, "name": c.legacy_name, "type": c.legacy_type}
                     for c in columns],
         "charset": "UTF-8",
@@ -230,7 +233,7 @@ def write_demo_month(directory: str, period: str = "2026-10", seed: int = 7) -> 
     double counts.
     """
     filesystem = pafs.LocalFileSystem()
-    root = _join(directory.rstrip("/") or "/", DEMO_PREFIX)
+    root = _join(os.path.abspath(directory), DEMO_PREFIX)
     common: dict[str, Any] = {"bucket": DEMO_BUCKET, "prefix": DEMO_PREFIX,
                               "export_name": DEMO_EXPORT_NAME, "period": period,
                               "file_format": "parquet", "parts": 2, "with_net_columns": True}
@@ -272,7 +275,10 @@ class _Period:
         return int((self.end - self.start).total_seconds()) // 3600
 
 
-def _check_common(rows: int, parts: int, batch_rows: int, currencies: Sequence[str]) -> None:
+def _check_common(rows: int, parts: int, batch_rows: int, currencies: Sequence[str],
+                  granularity: str) -> None:
+    if granularity not in ("hourly", "daily"):
+        raise ValueError(f"granularity `{granularity}`: expected `hourly` or `daily`")
     if rows < 0:
         raise ValueError(f"rows {rows}: must be 0 or more")
     if parts < 1:
@@ -1022,7 +1028,7 @@ def _templates(seed: int, period: str, currencies: tuple[str, ...],
     ri_by_key = {(r.region.code, r.size): r for r in estate.reservations}
     for resource in estate.resources:
         for usage in resource.kind.usages:
-            base = _usage_row(resource, usage, account_columns(resource.account), rnd)
+            base = _usage_row(resource, usage, account_columns(resource.account))
             rows.add("Usage", base)
             edp = dict(base, line_item_line_item_description="Enterprise Discount Program Discount",
                        line_item_unblended_rate=None, line_item_blended_rate=None,
@@ -1100,8 +1106,7 @@ def _product(resource: _Resource | None, code: str, usage_type: str, operation: 
     return attributes
 
 
-def _usage_row(resource: _Resource, usage: _Usage, account: dict[str, Any],
-               rnd: random.Random) -> dict[str, Any]:
+def _usage_row(resource: _Resource, usage: _Usage, account: dict[str, Any]) -> dict[str, Any]:
     code = usage.product_code or resource.kind.product_code
     size = resource.size or ""
     usage_type = _usage_type(resource.region, usage.usage_type.format(size=size),
@@ -1120,6 +1125,7 @@ def _usage_row(resource: _Resource, usage: _Usage, account: dict[str, Any],
                                            usage_type=usage_type,
                                            location=resource.region.location)
     tags = dict(resource.tags)
+    split = resource.eks_node and usage.price is None  # EKS nodes' instance hours
     return account | {
         "line_item_availability_zone": resource.zone or None,
         "line_item_product_code": code,
@@ -1138,7 +1144,7 @@ def _usage_row(resource: _Resource, usage: _Usage, account: dict[str, Any],
         "pricing_rate_id": _digits(10, product["sku"], "OnDemand"),
         "product": product,
         "resource_tags": tags,
-        "split_line_item_parent_resource_id": resource.resource_id if resource.eks_node else None,
+        "split_line_item_parent_resource_id": resource.resource_id if split else None,
         "_mode": _MODE_PER_HOUR if usage.scale is None else _MODE_DRAWN,
         "_scale": usage.scale or 1.0,
         "_decimals": usage.decimals,
@@ -1146,7 +1152,7 @@ def _usage_row(resource: _Resource, usage: _Usage, account: dict[str, Any],
         "_normalization": normalization,
         "_public": True,
         "_discountable": True,
-        "_split": resource.eks_node and usage.price is None,
+        "_split": split,
     }
 
 
@@ -2034,7 +2040,8 @@ def _write_parquet(filesystem: pafs.FileSystem, path: str, tables: Iterator[pa.T
             writer.write_table(table, row_group_size=row_group_rows)
 
 
-def _write_csv(filesystem: pafs.FileSystem, path: str, tables: Iterator[pa.Table]) -> None:
+def _write_csv(filesystem: pafs.FileSystem, path: str, tables: Iterator[pa.Table],
+               header: Sequence[str]) -> None:
     """gzip CSV, header first, values quoted only where needed (as AWS writes them).
 
     A fast gzip level (CSV rows run to ~1.5 KB) and no timestamp in the gzip header, so the
@@ -2044,10 +2051,15 @@ def _write_csv(filesystem: pafs.FileSystem, path: str, tables: Iterator[pa.Table
     with filesystem.open_output_stream(path, compression=None) as sink, \
             gzip.GzipFile(filename="", fileobj=sink, mode="wb", compresslevel=_GZIP_LEVEL,
                           mtime=0) as zipped:
-        for number, table in enumerate(tables):
+        written = 0
+        for table in tables:
             frame = pl.from_arrow(table)
             assert isinstance(frame, pl.DataFrame)
-            frame.write_csv(cast(IO[bytes], zipped), include_header=number == 0)
+            frame.write_csv(cast(IO[bytes], zipped), include_header=written == 0)
+            written += 1
+        if not written:  # an empty delivery still has its header row
+            pl.DataFrame(schema=dict.fromkeys(header, pl.String)).write_csv(
+                cast(IO[bytes], zipped))
 
 
 def _write_json(filesystem: pafs.FileSystem, path: str, document: Mapping[str, Any]) -> None:
