@@ -26,7 +26,7 @@ from sql import load
 BATCH_ROWS = 250_000
 _CARRIED = ["x_source", "x_billing_period", "x_line_item_id", "ProviderName",
             "ServiceProviderName", "BillingAccountId", "SubAccountId", "SubAccountName",
-            "ServiceCategory", "ServiceName", "ChargeCategory", "ResourceId", "RegionId",
+            "ServiceCategory", "ServiceName", "ChargeCategory", "ChargePeriodStart", "ResourceId", "RegionId",
             "BillingCurrency", "BilledCost", "EffectiveCost", "ListCost", "Tags"]
 
 

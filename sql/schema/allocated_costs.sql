@@ -13,6 +13,7 @@ create table if not exists allocated_costs (
     ServiceCategory VARCHAR,
     ServiceName VARCHAR,
     ChargeCategory VARCHAR not null,
+    ChargePeriodStart TIMESTAMPTZ not null,
     ResourceId VARCHAR,
     RegionId VARCHAR,
     BillingCurrency VARCHAR not null,
@@ -27,8 +28,15 @@ create table if not exists allocated_costs (
     x_environment_rule VARCHAR,            -- id of the rule that set it; null = default
     x_workstream_rule VARCHAR,
     x_cost_type_rule VARCHAR,
-    x_split_rule VARCHAR,
+    x_split_rule VARCHAR,                  -- the split that produced this row, if any
+    x_split_method VARCHAR,                -- even | fixed | proportional | usage
+    x_split_basis VARCHAR,                 -- BilledCost | EffectiveCost | the usage driver's name
     x_split_ratio DECIMAL(38, 18) not null,
+    x_driver_quantity DECIMAL(38, 10),     -- usage splits: this target's driver quantity
+    x_capex_project VARCHAR,               -- capitalization entry that matched, if any
+    x_capex_phase VARCHAR,                 -- research | development | production | maintenance
+    x_capex_approval VARCHAR,              -- the approval reference that makes it CapEx
+    x_useful_life_months INTEGER,          -- amortization / depreciation period of CapEx
     AllocatedMethodId VARCHAR,
     AllocatedMethodDetails JSON,
     x_rules_version VARCHAR not null,
