@@ -22,7 +22,7 @@ from connectors.gcp.config import TABLE_ID
 from core.period import BillingPeriod
 
 _FINGERPRINT = """
--- Has invoice month @invoice_month moved since it was last loaded?
+-- Has the invoice month moved since it was last loaded?
 -- grain: one row for the month
 select
   count(*) as row_count,
@@ -35,7 +35,7 @@ where invoice.month = @invoice_month
 """
 
 _ROWS = """
--- Every export row of invoice month @invoice_month, as of the fingerprint.
+-- Every export row of the invoice month, as of its fingerprint.
 -- grain: one row per export row
 select *
 from `{table}`
