@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import polars as pl
 
-from allocation.model import Condition, Effective, Match, RuleSet
+from allocation.model import UNALLOCATED, Condition, Effective, Match, RuleSet
 
 TAGS_LOWER = "_tags_lc"
 
@@ -50,8 +50,15 @@ def compile_effective(effective: Effective | None) -> pl.Expr:
 
 def _field_test(name: str, match: Match, ruleset: RuleSet) -> pl.Expr:
     is_tag = name.startswith("tag.")
-    value = tag_value(ruleset, name[4:]) if is_tag else pl.col(name).cast(pl.String)
+    if is_tag:
+        value = tag_value(ruleset, name[4:])
+    elif name.startswith("dim."):
+        value = pl.col(name[4:]).cast(pl.String)  # set earlier: see RuleSet.dimension_order
+    else:
+        value = pl.col(name).cast(pl.String)
     fold = is_tag or match.case_insensitive
+    if name.startswith("dim."):
+        value = pl.when(value != UNALLOCATED).then(value)  # unallocated counts as absent
     if match.present:
         return value.is_not_null()
     if match.absent:
@@ -74,6 +81,18 @@ def _field_test(name: str, match: Match, ruleset: RuleSet) -> pl.Expr:
         pattern = match.regex or ""
         test = value.str.contains(f"(?i){pattern}" if fold else pattern)
     return test.fill_null(False)
+
+
+def account_value(ruleset: RuleSet, dimension: str) -> pl.Expr:
+    """The `accounts:` mapping's value for `dimension`, by sub-account id or (any case) name."""
+    by_key = {key.lower(): values[dimension] for key, values in ruleset.accounts.items()
+              if dimension in values}
+    if not by_key:
+        return pl.lit(None, dtype=pl.String)
+    lookups = [pl.col(column).cast(pl.String).str.to_lowercase().replace_strict(
+        by_key, default=None, return_dtype=pl.String) for column in ("SubAccountId",
+                                                                      "SubAccountName")]
+    return pl.coalesce(lookups)
 
 
 def _json_path(key: str) -> str:

@@ -1,30 +1,39 @@
 """Assign every line item a value per dimension, with the id of the rule that set it. Pure.
 
-Rules are ordered; for each dimension the first rule that matches a row *and* yields a
-declared value sets it. A rule whose value comes from a tag (`{tag.team}`) yields nothing
-when the tag is absent or its value (after normalization) is not declared, so the next
-rule gets its chance. What no rule sets takes the dimension's default, `unallocated`
-unless the rules file says otherwise.
+Dimensions are set one after another in `RuleSet.dimension_order()`, so a rule for
+`workstream` may test `dim.environment`. For each dimension the first rule (in file order)
+that matches a row *and* yields a declared value sets it. A value source that yields nothing
+(an absent tag, an undeclared value, an account not in the mapping) lets the next source of
+the same rule, then the next rule, have its turn. What no rule sets takes the default:
+`unallocated`, or `opex` for cost_type (CapEx needs evidence, see `capitalization`).
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from allocation.conditions import TAGS_LOWER, compile_condition, compile_effective, tag_value
-from allocation.model import RuleSet, TaggingRule
+from allocation.capitalization import apply_capitalization
+from allocation.conditions import (
+    TAGS_LOWER,
+    account_value,
+    compile_condition,
+    compile_effective,
+    tag_value,
+)
+from allocation.model import UNALLOCATED, RuleSet, TaggingRule, parse_template
 
 RULE_COLUMN = "x_{dimension}_rule"
+SPLIT_FLAG = "_split_{index}"
 
 
 def assign_dimensions(line_items: pl.LazyFrame, ruleset: RuleSet) -> pl.LazyFrame:
-    """`line_items` plus one column per dimension and one `x_<dimension>_rule` column each."""
-    tagged = line_items.with_columns(pl.col("Tags").cast(pl.String).str.to_lowercase()
-                                     .alias(TAGS_LOWER))
+    """`line_items` + one column per dimension, `x_<dimension>_rule`, the capitalization
+    lineage columns and one `_split_<i>` flag per split (rows that split may take)."""
+    frame = line_items.with_columns(pl.col("Tags").cast(pl.String).str.to_lowercase()
+                                    .alias(TAGS_LOWER))
     matches = {rule.id: compile_condition(rule.when, ruleset) & compile_effective(rule.effective)
                for rule in ruleset.rules}
-    columns: list[pl.Expr] = []
-    for dimension in ruleset.dimensions:
+    for dimension in ruleset.dimension_order():
         value: pl.Expr = pl.lit(None, dtype=pl.String)
         rule_id: pl.Expr = pl.lit(None, dtype=pl.String)
         # Built from the last rule backwards so the first rule ends up outermost.
@@ -33,18 +42,32 @@ def assign_dimensions(line_items: pl.LazyFrame, ruleset: RuleSet) -> pl.LazyFram
             fires = matches[rule.id] & candidate.is_not_null()
             value = pl.when(fires).then(candidate).otherwise(value)
             rule_id = pl.when(fires).then(pl.lit(rule.id)).otherwise(rule_id)
-        columns.append(value.fill_null(pl.lit(ruleset.dimension_default(dimension)))
-                       .alias(dimension))
-        columns.append(rule_id.alias(RULE_COLUMN.format(dimension=dimension)))
-    return tagged.with_columns(columns).drop(TAGS_LOWER)
+        frame = frame.with_columns(
+            value.fill_null(pl.lit(default_value(ruleset, dimension))).alias(dimension),
+            rule_id.alias(RULE_COLUMN.format(dimension=dimension)))
+    frame = apply_capitalization(frame, ruleset)
+    flags = [(compile_condition(split.when, ruleset) & compile_effective(split.effective))
+             .alias(SPLIT_FLAG.format(index=index)) for index, split in enumerate(ruleset.splits)]
+    return frame.with_columns(flags).drop(TAGS_LOWER)
+
+
+def default_value(ruleset: RuleSet, dimension: str) -> str:
+    if dimension == "cost_type":
+        return ruleset.defaults.get("cost_type", "opex")
+    return ruleset.defaults.get(dimension, UNALLOCATED)
 
 
 def _rule_value(rule: TaggingRule, dimension: str, ruleset: RuleSet) -> pl.Expr:
-    tag = rule.template_tag(dimension)
-    if tag is None:
-        return pl.lit(rule.set[dimension])
-    raw = tag_value(ruleset, tag)
     declared = ruleset.dimensions[dimension]
     aliases = ruleset.value_aliases(dimension)
-    normalized = raw.replace(aliases) if aliases else raw
-    return pl.when(normalized.is_in(declared)).then(normalized)
+    candidates = []
+    for source in rule.sources(dimension):
+        template = parse_template(source)
+        if template is None:
+            candidates.append(pl.lit(source))
+            continue
+        kind, key = template
+        raw = tag_value(ruleset, key) if kind == "tag" else account_value(ruleset, key)
+        normalized = raw.replace(aliases) if aliases else raw
+        candidates.append(pl.when(normalized.is_in(declared)).then(normalized))
+    return pl.coalesce(candidates) if len(candidates) > 1 else candidates[0]

@@ -38,6 +38,7 @@ def load_rules(path: Path) -> RuleSet:
     for file in files:
         digest.update(file.read_bytes())
     merged["version"] = digest.hexdigest()[:12]
+    merged["base_dir"] = str(files[0].parent)
     try:
         return RuleSet.model_validate(merged)
     except ValidationError as error:

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, Self
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -33,7 +35,7 @@ STANDARD_DIMENSIONS: dict[str, list[str]] = {
 }
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 _RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,80}$")
-_TEMPLATE = re.compile(r"^\{tag\.([^{}]+)\}$")
+_TEMPLATE = re.compile(r"^\{(tag|account)\.([^{}]+)\}$")
 _BARE_WORDS = {"present", "absent"}
 
 
@@ -101,6 +103,29 @@ class Condition(_Strict):
             check_field_name(key)
         return {**structured, "fields": fields}
 
+    def children(self) -> list[Condition]:
+        return [*self.all, *self.any, *([self.not_] if self.not_ else [])]
+
+    def dimension_fields(self) -> set[str]:
+        """Dimensions this condition tests (`dim.<name>`)."""
+        names = {name[4:] for name in self.fields if name.startswith("dim.")}
+        for child in self.children():
+            names |= child.dimension_fields()
+        return names
+
+    def dimension_values(self) -> dict[str, set[str]]:
+        """Per tested dimension, the values it selects by equals / in (what splits may not
+        target)."""
+        values: dict[str, set[str]] = {}
+        for name, match in self.fields.items():
+            if name.startswith("dim."):
+                picked = {match.equals} if match.equals is not None else set(match.in_ or [])
+                values.setdefault(name[4:], set()).update(picked)
+        for child in self.children():
+            for dimension, picked in child.dimension_values().items():
+                values.setdefault(dimension, set()).update(picked)
+        return values
+
     def tag_keys(self) -> set[str]:
         keys = {name[4:] for name in self.fields if name.startswith("tag.")}
         for child in [*self.all, *self.any, *([self.not_] if self.not_ else [])]:
@@ -109,11 +134,11 @@ class Condition(_Strict):
 
 
 def check_field_name(name: str) -> str:
-    """A condition field is a FOCUS / line item column or `tag.<key>`."""
-    if name.startswith("tag.") and len(name) > 4:
+    """A condition field is a FOCUS / line item column, `tag.<key>` or `dim.<dimension>`."""
+    if name.startswith(("tag.", "dim.")) and len(name) > 4:
         return name
     if name not in LINE_ITEM_COLUMNS:
-        raise ValueError(f"`{name}` is neither a line item column nor `tag.<key>`")
+        raise ValueError(f"`{name}` is neither a line item column, `tag.<key>` nor `dim.<name>`")
     return name
 
 
@@ -128,11 +153,18 @@ class Effective(_Strict):
         return self
 
 
+ValueSource = str | list[str]
+
+
 class TaggingRule(_Strict):
+    """Set dimensions on the line items `when` selects. A value is a literal, a template
+    (`{tag.team}`, `{account.environment}`) or a list of them tried in order (a fallback chain:
+    the first that yields a declared value wins)."""
+
     id: str
     description: str | None = None
     when: Condition
-    set: dict[str, str]
+    set: dict[str, ValueSource]
     effective: Effective | None = None
 
     @field_validator("id")
@@ -142,9 +174,117 @@ class TaggingRule(_Strict):
             raise ValueError("ids are letters, digits and `_ . : -`, starting with a letter/digit")
         return rule_id
 
-    def template_tag(self, dimension: str) -> str | None:
-        match = _TEMPLATE.match(self.set[dimension])
-        return match.group(1) if match else None
+    def sources(self, dimension: str) -> list[str]:
+        value = self.set[dimension]
+        return [value] if isinstance(value, str) else list(value)
+
+
+def parse_template(value: str) -> tuple[str, str] | None:
+    """`{tag.team}` → ("tag", "team"); `{account.environment}` → ("account", "environment")."""
+    match = _TEMPLATE.match(value)
+    return (match.group(1), match.group(2)) if match else None
+
+
+class Phase(_Strict):
+    phase: Literal["research", "development", "production", "maintenance"]
+    from_: date = Field(alias="from")
+    to: date | None = None
+    capitalize: bool = False
+    approval: str | None = None
+    useful_life_months: int | None = Field(default=None, ge=1, le=600)
+
+    @model_validator(mode="after")
+    def _evidence(self) -> Self:
+        if self.to is not None and self.to < self.from_:
+            raise ValueError(f"phase `{self.phase}`: `to` ({self.to}) is before `from`")
+        if self.capitalize and not (self.approval or "").strip():
+            raise ValueError(f"phase `{self.phase}` capitalizes without an `approval` reference; "
+                             "CapEx needs evidence (e.g. approval: \"CFO memo 2026-03-28\")")
+        if self.capitalize and self.phase in ("research", "production", "maintenance"):
+            raise ValueError(f"phase `{self.phase}` cannot capitalize: research, production and "
+                             "maintenance costs are OpEx; only development builds an asset")
+        return self
+
+
+class Capitalization(_Strict):
+    """A project whose development-phase cost is capitalized, with evidence, and amortized."""
+
+    project: str
+    when: Condition
+    useful_life_months: int | None = Field(default=None, ge=1, le=600)
+    phases: list[Phase]
+
+    @model_validator(mode="after")
+    def _phases_in_order(self) -> Self:
+        for earlier, later in zip(self.phases, self.phases[1:], strict=False):
+            if earlier.to is None or later.from_ <= earlier.to:
+                raise ValueError(f"project `{self.project}`: phase `{later.phase}` starts "
+                                 f"{later.from_} before phase `{earlier.phase}` ends "
+                                 f"({earlier.to or 'open-ended'})")
+        for phase in self.phases:
+            if phase.capitalize and not (phase.useful_life_months or self.useful_life_months):
+                raise ValueError(f"project `{self.project}` phase `{phase.phase}`: capitalized "
+                                 "cost needs `useful_life_months` (on the phase or the project)")
+        return self
+
+    def life(self, phase: Phase) -> int | None:
+        return phase.useful_life_months or self.useful_life_months
+
+
+SPLIT_PARTITIONS = ("ProviderName", "x_source", "BillingAccountId", "SubAccountId",
+                    "BillingCurrency", "RegionId")
+
+
+class Driver(_Strict):
+    """A usage table the user supplies: CSV or Parquet with columns period, target, quantity."""
+
+    file: Path
+    name: str
+
+
+class Split(_Strict):
+    """Distribute the cost of the rows `when` selects across a dimension's targets."""
+
+    id: str
+    description: str | None = None
+    when: Condition
+    method: Literal["even", "fixed", "proportional", "usage"]
+    across: dict[str, list[str]] | str
+    basis: Literal["BilledCost", "EffectiveCost"] = "EffectiveCost"
+    shares: dict[str, Decimal] | None = None
+    driver: Driver | None = None
+    within: list[str] = Field(default_factory=list)
+    fallback: Literal["even"] | None = None
+    effective: Effective | None = None
+
+    @model_validator(mode="after")
+    def _method_has_what_it_needs(self) -> Self:
+        if isinstance(self.across, dict) and len(self.across) != 1:
+            raise ValueError("`across` names exactly one dimension")
+        if self.method == "fixed":
+            if not self.shares:
+                raise ValueError("a fixed split needs `shares` (target: fraction, summing to 1)")
+            total = sum(self.shares.values(), Decimal(0))
+            if total != 1:
+                listed = ", ".join(f"{k}={v}" for k, v in self.shares.items())
+                raise ValueError(f"targets sum to {total} ({listed}); fixed shares must sum to 1")
+        elif self.shares is not None:
+            raise ValueError(f"`shares` only goes with method fixed, not {self.method}")
+        if (self.method == "usage") != (self.driver is not None):
+            raise ValueError("method usage needs a `driver` {file, name}, and only usage takes one")
+        bad = [p for p in self.within if p not in SPLIT_PARTITIONS]
+        if bad:
+            raise ValueError(f"`within` {bad}: choose from {', '.join(SPLIT_PARTITIONS)}")
+        return self
+
+    @property
+    def dimension(self) -> str:
+        return self.across if isinstance(self.across, str) else next(iter(self.across))
+
+    def targets(self, declared: dict[str, list[str]]) -> list[str]:
+        if isinstance(self.across, str):
+            return list(declared.get(self.across, []))
+        return list(self.across[self.dimension])
 
 
 class Normalize(_Strict):
@@ -155,9 +295,13 @@ class Normalize(_Strict):
 class RuleSet(_Strict):
     dimensions: dict[str, list[str]] = Field(default_factory=lambda: dict(STANDARD_DIMENSIONS))
     normalize: Normalize = Field(default_factory=Normalize)
+    accounts: dict[str, dict[str, str]] = Field(default_factory=dict)
     rules: list[TaggingRule] = Field(default_factory=list)
     defaults: dict[str, str] = Field(default_factory=dict)
+    splits: list[Split] = Field(default_factory=list)
+    capitalization: list[Capitalization] = Field(default_factory=list)
     version: str = ""  # content hash, set by the loader
+    base_dir: Path = Path(".")  # the rules file's folder: driver files are relative to it
 
     @field_validator("dimensions")
     @classmethod
@@ -169,16 +313,19 @@ class RuleSet(_Strict):
                 raise ValueError(f"dimension `{name}`: use lower_snake_case")
             if UNALLOCATED in values:
                 raise ValueError(f"dimension `{name}`: `{UNALLOCATED}` is reserved")
+        if merged["cost_type"] != STANDARD_DIMENSIONS["cost_type"]:
+            raise ValueError("dimension `cost_type` is fixed: capex, opex")
         return merged
 
     @model_validator(mode="after")
     def _values_are_declared(self) -> Self:
         problems = []
         for index, rule in enumerate(self.rules):
-            for dimension, value in rule.set.items():
-                problem = self._check_value(dimension, value, allow_template=True)
-                if problem:
-                    problems.append(f"rules[{index}] `{rule.id}` set.{dimension}: {problem}")
+            for dimension in rule.set:
+                for value in rule.sources(dimension):
+                    problem = self._check_value(dimension, value, allow_template=True)
+                    if problem:
+                        problems.append(f"rules[{index}] `{rule.id}` set.{dimension}: {problem}")
         for dimension, value in self.defaults.items():
             problem = self._check_value(dimension, value, allow_template=False)
             if problem:
@@ -188,9 +335,18 @@ class RuleSet(_Strict):
                 problem = self._check_value(dimension, value, allow_template=False)
                 if problem:
                     problems.append(f"normalize.values.{dimension}.{alias}: {problem}")
-        ids = [rule.id for rule in self.rules]
-        problems += [f"rule id `{i}` is used more than once" for i in sorted(set(ids))
-                     if ids.count(i) > 1]
+        for account, values in self.accounts.items():
+            for dimension, value in values.items():
+                problem = self._check_value(dimension, value, allow_template=False)
+                if problem:
+                    problems.append(f"accounts.{account}.{dimension}: {problem}")
+        problems += self._capex_only_with_evidence()
+        problems += self._split_problems()
+        problems += self._dependency_problems()
+        for kind, ids in (("rule", [r.id for r in self.rules]), ("split", [s.id for s in self.splits]),
+                          ("project", [c.project for c in self.capitalization])):
+            problems += [f"{kind} id `{i}` is used more than once" for i in sorted(set(ids))
+                         if ids.count(i) > 1]
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -199,12 +355,87 @@ class RuleSet(_Strict):
         if dimension not in self.dimensions:
             return (f"unknown dimension `{dimension}` (declared: "
                     f"{', '.join(self.dimensions)})")
-        if allow_template and _TEMPLATE.match(value):
+        template = parse_template(value)
+        if template is not None:
+            if not allow_template:
+                return f"`{value}`: templates go only in a rule's `set`"
+            if template[0] == "account" and template[1] not in self.dimensions:
+                return f"`{value}`: `{template[1]}` is not a declared dimension"
             return None
         if value not in self.dimensions[dimension] and value != UNALLOCATED:
             return (f"found `{value}`, expected one of "
                     f"{', '.join(self.dimensions[dimension])}")
         return None
+
+    def _capex_only_with_evidence(self) -> list[str]:
+        problems = []
+        for index, rule in enumerate(self.rules):
+            if "cost_type" in rule.set and "capex" in rule.sources("cost_type"):
+                problems.append(f"rules[{index}] `{rule.id}` set.cost_type: CapEx comes only "
+                                "from a `capitalization` entry with an approved phase")
+        if self.defaults.get("cost_type") == "capex":
+            problems.append("defaults.cost_type: the default cannot be capex; everything without "
+                            "capitalization evidence is opex")
+        return problems
+
+    def _split_problems(self) -> list[str]:
+        problems = []
+        targeted: dict[str, set[str]] = {}
+        for split in self.splits:
+            if split.dimension not in self.dimensions or split.dimension == "cost_type":
+                problems.append(f"split `{split.id}` across: `{split.dimension}` is not a "
+                                "dimension a split can move (cost_type follows the CapEx policy)")
+                continue
+            targets = split.targets(self.dimensions)
+            unknown = [t for t in targets if t not in self.dimensions[split.dimension]]
+            if unknown:
+                problems.append(f"split `{split.id}` across.{split.dimension}: {unknown} not "
+                                f"declared (expected among {', '.join(self.dimensions[split.dimension])})")
+            if split.shares and set(split.shares) != set(targets):
+                problems.append(f"split `{split.id}` shares: name exactly the targets {targets}")
+            targeted.setdefault(split.dimension, set()).update(targets)
+        for split in self.splits:
+            for dimension, values in split.when.dimension_values().items():
+                clash = targeted.get(dimension, set()) & values
+                if clash:
+                    problems.append(f"split `{split.id}` when: {dimension} value(s) "
+                                    f"{sorted(clash)} are also split targets; a value cannot be "
+                                    "both source and target of splits")
+        return problems
+
+    def _dependency_problems(self) -> list[str]:
+        try:
+            self.dimension_order()
+        except ValueError as error:
+            return [str(error)]
+        return []
+
+    def dimension_order(self) -> list[str]:
+        """Dimensions in the order rules must set them: one whose rules test `dim.X` after X."""
+        needs: dict[str, set[str]] = {d: set() for d in self.dimensions}
+        for rule in self.rules:
+            used = set(rule.when.dimension_values()) | rule.when.dimension_fields()
+            for dimension in rule.set:
+                needs[dimension] |= used - {dimension}
+        order: list[str] = []
+        visiting: list[str] = []
+
+        def visit(dimension: str) -> None:
+            if dimension in order:
+                return
+            if dimension in visiting:
+                cycle = " → ".join([*visiting[visiting.index(dimension):], dimension])
+                raise ValueError(f"dimensions depend on each other in a cycle: {cycle}")
+            visiting.append(dimension)
+            for other in sorted(needs.get(dimension, set())):
+                if other in needs:
+                    visit(other)
+            visiting.pop()
+            order.append(dimension)
+
+        for dimension in self.dimensions:
+            visit(dimension)
+        return order
 
     def tag_aliases(self, key: str) -> list[str]:
         """The tag keys that spell `key` (itself first), lower-cased."""

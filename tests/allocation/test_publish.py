@@ -62,7 +62,8 @@ def test_every_row_is_allocated_with_its_reason_and_cost_is_conserved(
                 == "unallocated").all()
     assert set(rows["x_environment_rule"].drop_nulls()) >= {"env-from-tag"}
     details = json.loads(rows["AllocatedMethodDetails"][0])
-    assert set(details["rules"]) == {"environment", "workstream", "cost_type"}
+    assert set(details["x_rules"]) == {"environment", "workstream", "cost_type"}
+    assert details["AllocatedRatio"] == "1"
 
 
 def test_reallocating_the_same_month_is_a_no_op(loaded: duckdb.DuckDBPyConnection) -> None:

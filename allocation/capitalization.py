@@ -1,0 +1,62 @@
+"""The CapEx/OpEx policy: cost is OpEx unless a capitalization entry matches it, in a phase
+marked `capitalize: true` with an approval reference, during that phase's dates. Pure.
+
+Following the AI-budgeting guidance this product serves: experiments, cloud consumption,
+production support, retraining and monitoring are OpEx; the development of a durable,
+controlled asset may be capitalized — only with evidence, which travels with every row.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+
+import polars as pl
+
+from allocation.conditions import compile_condition
+from allocation.model import Capitalization, Phase, RuleSet
+
+CAPEX_COLUMNS = ("x_capex_project", "x_capex_phase", "x_capex_approval", "x_useful_life_months")
+
+
+def apply_capitalization(frame: pl.LazyFrame, ruleset: RuleSet) -> pl.LazyFrame:
+    """Set `cost_type` to capex where an approved development phase covers the row, and record
+    the project and phase (capitalized or not) on every row a project matches."""
+    project: pl.Expr = pl.lit(None, dtype=pl.String)
+    phase: pl.Expr = pl.lit(None, dtype=pl.String)
+    approval: pl.Expr = pl.lit(None, dtype=pl.String)
+    life: pl.Expr = pl.lit(None, dtype=pl.Int32)
+    # Last entry first, so the first matching project wins.
+    for entry in reversed(ruleset.capitalization):
+        matches = compile_condition(entry.when, ruleset)
+        for step in reversed(entry.phases):
+            hit = matches & _within(step)
+            project = pl.when(hit).then(pl.lit(entry.project)).otherwise(project)
+            phase = pl.when(hit).then(pl.lit(step.phase)).otherwise(phase)
+            approval = pl.when(hit).then(pl.lit(step.approval if step.capitalize else None,
+                                                dtype=pl.String)).otherwise(approval)
+            life = pl.when(hit).then(pl.lit(_life(entry, step), dtype=pl.Int32)).otherwise(life)
+    framed = frame.with_columns(project.alias("x_capex_project"), phase.alias("x_capex_phase"),
+                                approval.alias("x_capex_approval"),
+                                life.alias("x_useful_life_months"))
+    capitalized = pl.col("x_capex_approval").is_not_null()
+    return framed.with_columns(
+        pl.when(capitalized).then(pl.lit("capex")).otherwise(pl.col("cost_type"))
+        .alias("cost_type"),
+        pl.when(capitalized).then(pl.lit("capitalization:") + pl.col("x_capex_project"))
+        .otherwise(pl.col("x_cost_type_rule")).alias("x_cost_type_rule"),
+    )
+
+
+def _life(entry: Capitalization, step: Phase) -> int | None:
+    return entry.life(step) if step.capitalize else None
+
+
+def _within(step: Phase) -> pl.Expr:
+    starts = pl.col("ChargePeriodStart") >= _utc(step.from_)
+    if step.to is None:
+        return starts
+    return starts & (pl.col("ChargePeriodStart") < _utc(step.to + timedelta(days=1)))
+
+
+def _utc(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=timezone.utc)  # noqa: UP017

@@ -1,0 +1,168 @@
+"""Formula-based splits, applied in the warehouse inside the allocation's transaction.
+
+Each split, in file order, takes the rows flagged for it while tagging (its `when`) and
+replaces each with one part per target, weighted evenly, by fixed shares, proportionally to
+the basis the targets already carry (within the period, optionally within a provider,
+account, currency...), or by a usage driver the user supplies. Targets with zero weight get
+nothing; rows whose targets all weigh zero fail the allocation unless `fallback: even`.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+
+from allocation.model import SPLIT_PARTITIONS, RuleSet, Split
+from core.errors import ConfigurationError, ConservationError
+from core.period import BillingPeriod
+from sql import load
+
+STANDARD_DIMENSIONS = ("environment", "workstream", "cost_type")
+
+
+def prepare(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(load("allocation/create_split_candidates"))
+
+
+def record_candidates(con: duckdb.DuckDBPyConnection, flagged: pl.DataFrame,
+                      ruleset: RuleSet) -> None:
+    """Remember which line items each split may take (from the `_split_<i>` flags)."""
+    for index in range(len(ruleset.splits)):
+        taken = flagged.filter(pl.col(f"_split_{index}")).select(
+            pl.lit(index, dtype=pl.Int32).alias("split_index"), "x_source", "x_line_item_id")
+        if taken.height:
+            con.register("taken_rows", taken.to_arrow())
+            con.execute("insert into split_candidates select * from taken_rows")
+            con.unregister("taken_rows")
+
+
+def apply_splits(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, period: BillingPeriod,
+                 drivers_root: Path) -> None:
+    for index, split in enumerate(ruleset.splits):
+        _apply(con, ruleset, split, index, period, drivers_root)
+
+
+def _apply(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, split: Split, index: int,
+           period: BillingPeriod, drivers_root: Path) -> None:
+    targets = split.targets(ruleset.dimensions)
+    partition_key = _partition_key(split)
+    params: dict[str, object] = {
+        "period": str(period), "split_index": index, "dimension": split.dimension,
+        "targets": targets, "split_id": split.id, "method": split.method,
+        "basis_name": _weight_name(split),
+        "usage_unit": split.driver.name if split.driver else None}
+    con.execute(load("allocation/create_split_weights"))
+    if split.method == "proportional":
+        _run(con, _with(load("allocation/proportional_weights"), partition_key,
+                        basis=_checked_basis(split)), params)
+    else:
+        _fixed_weights(con, split, targets, period, drivers_root)
+    if split.fallback == "even":
+        _run(con, _with(load("allocation/fallback_even_weights"), partition_key), params)
+    stranded = _run(con, _with(load("allocation/unweighted_split_rows"), partition_key),
+                    params).fetchall()
+    if stranded:
+        key, rows, billed = stranded[0]
+        where = f" in partition `{key}`" if key else ""
+        raise ConservationError(
+            f"{period}: split `{split.id}` takes {rows} row(s) (BilledCost {billed}){where} but "
+            f"its targets {targets} carry no {_weight_name(split)} there; add `fallback: even` "
+            "to the split or narrow its `when`. Nothing was published.")
+    _run(con, _with(load("allocation/split_parts"), partition_key,
+                    dimension_replace=_dimension_replace(split)), params)
+    con.execute("delete from allocated_costs where rowid in (select allocated_row from split_parts)")
+    con.execute("insert into allocated_costs by name select * exclude (allocated_row) "
+                "from split_parts")
+
+
+def _run(con: duckdb.DuckDBPyConnection, statement: str,
+         params: dict[str, object]) -> duckdb.DuckDBPyConnection:
+    """Execute with exactly the named parameters the statement uses (DuckDB refuses extras)."""
+    used = set(re.findall(r"\$([a-z_]+)", statement))
+    return con.execute(statement, {k: v for k, v in params.items() if k in used})
+
+
+def _fixed_weights(con: duckdb.DuckDBPyConnection, split: Split, targets: list[str],
+                   period: BillingPeriod, drivers_root: Path) -> None:
+    """Weights that don't depend on the data: even, fixed shares, or a usage driver."""
+    if split.method == "even":
+        weights = {target: (Decimal(1), None) for target in targets}
+    elif split.method == "fixed":
+        shares = split.shares or {}
+        weights = {target: (shares[target], None) for target in targets}
+    else:
+        quantities = read_driver(split, period, drivers_root)
+        weights = {target: (quantities[target], quantities[target])
+                   for target in targets if quantities.get(target, Decimal(0)) > 0}
+    table = pa.table({
+        "partition_key": [""] * len(weights),
+        "target": list(weights),
+        "weight": [float(w) for w, _ in weights.values()],
+        "quantity": pa.array([q for _, q in weights.values()], pa.decimal128(38, 10)),
+    })
+    con.register("fixed_weights", table)
+    con.execute("insert into split_weights select * from fixed_weights")
+    con.unregister("fixed_weights")
+
+
+def read_driver(split: Split, period: BillingPeriod, drivers_root: Path) -> dict[str, Decimal]:
+    """The driver's quantity per target for `period` (CSV or Parquet: period, target, quantity)."""
+    assert split.driver is not None
+    path = split.driver.file if split.driver.file.is_absolute() else drivers_root / split.driver.file
+    if not path.exists():
+        raise ConfigurationError(f"split `{split.id}`: driver file `{path}` not found")
+    frame = pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(
+        path, schema_overrides={"period": pl.String, "target": pl.String, "quantity": pl.String})
+    missing = {"period", "target", "quantity"} - set(frame.columns)
+    if missing:
+        raise ConfigurationError(f"split `{split.id}`: driver `{path}` lacks column(s) "
+                                 f"{', '.join(sorted(missing))} (expected period, target, quantity)")
+    rows = frame.filter(pl.col("period").cast(pl.String) == str(period)).select(
+        "target", pl.col("quantity").cast(pl.String).str.to_decimal(scale=10))
+    bad = rows.filter(pl.col("quantity").is_null() | (pl.col("quantity") < 0))
+    if bad.height:
+        raise ConfigurationError(f"split `{split.id}`: driver `{path}` has a quantity for "
+                                 f"`{bad['target'][0]}` in {period} that is not a number >= 0")
+    totals = rows.group_by("target").agg(pl.col("quantity").sum())
+    return {str(t): Decimal(q) for t, q in totals.iter_rows()}
+
+
+def _partition_key(split: Split) -> str:
+    columns = [c for c in split.within if c in SPLIT_PARTITIONS]  # checked at load, again here
+    if not columns:
+        return "''"
+    return "concat_ws('|', " + ", ".join(f"coalesce(a.{c}, '')" for c in columns) + ")"
+
+
+def _checked_basis(split: Split) -> str:
+    if split.basis not in ("BilledCost", "EffectiveCost"):
+        raise ConfigurationError(f"split `{split.id}`: basis `{split.basis}` is not a cost column")
+    return f"a.{split.basis}"
+
+
+def _weight_name(split: Split) -> str:
+    if split.method == "usage" and split.driver is not None:
+        return split.driver.name
+    return split.basis if split.method == "proportional" else split.method
+
+
+def _dimension_replace(split: Split) -> str:
+    if split.dimension not in STANDARD_DIMENSIONS:
+        return ""
+    return f", target as {split.dimension}, $split_id as x_{split.dimension}_rule"
+
+
+def _with(template: str, partition_key: str, **identifiers: str) -> str:
+    """Fill a SQL template's identifier slots; only values built from checked names arrive."""
+    return template.replace("{partition_key}", partition_key).format_map(
+        _Slots(identifiers))
+
+
+class _Slots(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        raise KeyError(f"SQL template slot `{key}` has no value")

@@ -1,0 +1,20 @@
+-- Proportional split: each target's weight is the basis it already carries in the period
+-- (within the partition), counting only rows this split does not take.
+-- grain: one row per (partition, target)
+-- {basis} and {partition_key} are checked identifiers (Split.basis, SPLIT_PARTITIONS).
+insert into split_weights
+with
+carried as (
+    select {partition_key} as partition_key, x_dimensions->>$dimension as target, {basis} as basis
+    from allocated_costs a
+    where a.x_billing_period = $period
+      and not exists (
+          select 1 from split_candidates c
+          where c.split_index = $split_index
+            and c.x_source = a.x_source and c.x_line_item_id = a.x_line_item_id)
+)
+select partition_key, target, sum(basis)::double as weight, null as quantity
+from carried
+where target in (select unnest($targets::varchar[]))
+group by all
+having sum(basis) > 0

@@ -1,0 +1,213 @@
+"""Splits: every method, exact parts, chained splits, zero-basis handling, conservation."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from allocation.model import RuleSet
+from allocation.publish import allocate_period
+from core.errors import ConservationError
+from tests.allocation.builders import OCTOBER, allocated, line_item, load_line_items, total
+from warehouse.connection import connect
+
+TAGGING = """
+rules:
+  - id: ws-from-tag
+    when: {tag.workstream: present}
+    set: {workstream: "{tag.workstream}"}
+  - id: env-from-tag
+    when: {tag.env: present}
+    set: {environment: "{tag.env}"}
+"""
+
+
+def _rules(splits: str, base_dir: Path | None = None) -> RuleSet:
+    document = yaml.safe_load(TAGGING + splits)
+    if base_dir is not None:
+        document["base_dir"] = str(base_dir)
+    return RuleSet.model_validate(document)
+
+
+def _shared_and_owned(con: duckdb.DuckDBPyConnection, shared: str = "10") -> None:
+    load_line_items(con, [
+        line_item(shared, ServiceName="AWS Transit Gateway"),
+        line_item("30", tags={"workstream": "platform_build"}),
+        line_item("10", tags={"workstream": "production_operations"}),
+    ])
+
+
+def test_even_split_gives_the_remainder_to_the_largest_part_deterministically(
+        warehouse: duckdb.DuckDBPyConnection) -> None:
+    _shared_and_owned(warehouse)
+    allocate_period(warehouse, _rules("""
+splits:
+  - id: shared-network
+    when: {ServiceName: AWS Transit Gateway}
+    method: even
+    across: {workstream: [platform_build, production_operations, risk_compliance]}
+"""), OCTOBER, "r")
+    parts = [row for row in allocated(warehouse, "x_line_item_id", "workstream", "BilledCost",
+                                      "x_split_rule", "x_split_ratio") if row[0] == 1]
+    assert parts == [
+        (1, "platform_build", Decimal("3.3333333334"), "shared-network",
+         Decimal("0.333333333333333")),
+        (1, "production_operations", Decimal("3.3333333333"), "shared-network",
+         Decimal("0.333333333333333")),
+        (1, "risk_compliance", Decimal("3.3333333333"), "shared-network",
+         Decimal("0.333333333333333")),
+    ]
+    assert total(warehouse, "allocated_costs") == total(warehouse, "line_items") == Decimal(50)
+
+
+def test_fixed_and_proportional_splits(warehouse: duckdb.DuckDBPyConnection) -> None:
+    _shared_and_owned(warehouse, shared="100")
+    load_line_items(warehouse, [line_item("8", ServiceName="Support")], source="aws-support")
+    allocate_period(warehouse, _rules("""
+splits:
+  - id: network-by-spend
+    when: {ServiceName: AWS Transit Gateway}
+    method: proportional
+    basis: BilledCost
+    across: {workstream: [platform_build, production_operations]}
+  - id: support-fixed
+    when: {ServiceName: Support}
+    method: fixed
+    across: {workstream: [production_operations, risk_compliance]}
+    shares: {production_operations: "0.75", risk_compliance: "0.25"}
+"""), OCTOBER, "r")
+    rows = allocated(warehouse, "x_source", "x_line_item_id", "workstream", "BilledCost",
+                     "x_split_method", "x_split_basis")
+    assert [r for r in rows if r[1] == 1 and r[0] == "aws"] == [
+        ("aws", 1, "platform_build", Decimal("75"), "proportional", "BilledCost"),
+        ("aws", 1, "production_operations", Decimal("25"), "proportional", "BilledCost")]
+    assert [r for r in rows if r[0] == "aws-support"] == [
+        ("aws-support", 1, "production_operations", Decimal("6"), "fixed", "fixed"),
+        ("aws-support", 1, "risk_compliance", Decimal("2"), "fixed", "fixed")]
+
+
+def test_usage_driver_records_quantities_and_ratio(warehouse: duckdb.DuckDBPyConnection,
+                                                   tmp_path: Path) -> None:
+    (tmp_path / "tokens.csv").write_text(
+        "period,target,quantity\n2026-10,experimentation,3000000\n"
+        "2026-10,production_operations,1000000\n2026-09,experimentation,99\n")
+    load_line_items(warehouse, [line_item("40", ResourceId="llm-gateway")])
+    allocate_period(warehouse, _rules("""
+splits:
+  - id: llm-gateway-by-tokens
+    when: {ResourceId: llm-gateway}
+    method: usage
+    driver: {file: tokens.csv, name: tokens}
+    across: workstream
+""", base_dir=tmp_path), OCTOBER, "r")
+    assert allocated(warehouse, "workstream", "BilledCost", "x_driver_quantity",
+                     "x_split_basis") == [
+        ("experimentation", Decimal("30"), Decimal("3000000"), "tokens"),
+        ("production_operations", Decimal("10"), Decimal("1000000"), "tokens")]
+
+
+def test_zero_basis_fails_unless_the_split_falls_back(warehouse: duckdb.DuckDBPyConnection) -> None:
+    load_line_items(warehouse, [line_item("10", ServiceName="AWS Transit Gateway")])
+    split = """
+splits:
+  - id: network
+    when: {ServiceName: AWS Transit Gateway}
+    method: proportional
+    across: {workstream: [platform_build, production_operations]}
+"""
+    with pytest.raises(ConservationError, match=r"split `network` takes 1 row.*fallback: even"):
+        allocate_period(warehouse, _rules(split), OCTOBER, "r")
+    allocate_period(warehouse, _rules(split + "    fallback: even\n"), OCTOBER, "r")
+    assert allocated(warehouse, "workstream", "BilledCost") == [
+        ("platform_build", Decimal("5")), ("production_operations", Decimal("5"))]
+
+
+def test_chained_splits_multiply_ratios_and_keep_lineage(
+        warehouse: duckdb.DuckDBPyConnection) -> None:
+    load_line_items(warehouse, [line_item("9", ServiceName="Shared")])
+    allocate_period(warehouse, _rules("""
+splits:
+  - id: env-even
+    when: {ServiceName: Shared}
+    method: even
+    across: {environment: [staging, production]}
+  - id: ws-fixed
+    when: {ServiceName: Shared}
+    method: fixed
+    across: {workstream: [platform_build, production_operations]}
+    shares: {platform_build: "0.5", production_operations: "0.5"}
+"""), OCTOBER, "r")
+    rows = allocated(warehouse, "environment", "workstream", "BilledCost", "x_split_ratio",
+                     "x_environment_rule", "x_workstream_rule")
+    assert [r[2] for r in rows] == [Decimal("2.25")] * 4
+    assert {r[3] for r in rows} == {Decimal("0.25")}
+    assert {(r[4], r[5]) for r in rows} == {("env-even", "ws-fixed")}
+
+
+def test_a_value_cannot_be_both_source_and_target_of_splits() -> None:
+    with pytest.raises(ValueError, match="both source and target"):
+        _rules("""
+splits:
+  - id: a
+    when: {dim.workstream: unallocated}
+    method: even
+    across: {workstream: [platform_build, production_operations]}
+  - id: b
+    when: {dim.workstream: platform_build}
+    method: even
+    across: {workstream: [risk_compliance, production_operations]}
+""")
+
+
+def test_fixed_shares_must_sum_to_one() -> None:
+    with pytest.raises(ValueError, match=r"targets sum to 0.9 \(platform_build=0.6, "
+                                         r"production_operations=0.3\)"):
+        _rules("""
+splits:
+  - id: s
+    when: {ServiceName: x}
+    method: fixed
+    across: {workstream: [platform_build, production_operations]}
+    shares: {platform_build: "0.6", production_operations: "0.3"}
+""")
+
+
+AMOUNTS = st.decimals(min_value=Decimal("-100000"), max_value=Decimal("100000"), places=10,
+                      allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(shared=st.lists(AMOUNTS, min_size=1, max_size=6),
+       owned=st.lists(st.tuples(st.sampled_from(["platform_build", "production_operations",
+                                                  "risk_compliance"]),
+                                st.decimals(min_value=Decimal("0.0000000001"),
+                                            max_value=Decimal("5000"), places=10)),
+                      min_size=1, max_size=6),
+       method=st.sampled_from(["even", "proportional"]))
+def test_splits_conserve_cost_exactly_for_any_amounts(tmp_path_factory: pytest.TempPathFactory,
+                                                      shared: list[Decimal],
+                                                      owned: list[Any], method: str) -> None:
+    con = connect(tmp_path_factory.mktemp("w") / "w.duckdb")
+    rows = [line_item(str(a), ServiceName="Shared") for a in shared]
+    rows += [line_item(str(a), tags={"workstream": w}) for w, a in owned]
+    load_line_items(con, rows)
+    allocate_period(con, _rules(f"""
+splits:
+  - id: s
+    when: {{ServiceName: Shared}}
+    method: {method}
+    across: {{workstream: [platform_build, production_operations, risk_compliance]}}
+    fallback: even
+"""), OCTOBER, "r")
+    per_item = con.sql("select x_line_item_id, sum(BilledCost) from allocated_costs group by 1 "
+                       "order by 1").fetchall()
+    assert [amount for _, amount in per_item] == [Decimal(r["BilledCost"]) for r in rows]
+    con.close()
