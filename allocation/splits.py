@@ -90,6 +90,7 @@ def _run(con: duckdb.DuckDBPyConnection, statement: str,
 def _fixed_weights(con: duckdb.DuckDBPyConnection, split: Split, targets: list[str],
                    period: BillingPeriod, drivers_root: Path) -> None:
     """Weights that don't depend on the data: even, fixed shares, or a usage driver."""
+    weights: dict[str, tuple[Decimal, Decimal | None]]
     if split.method == "even":
         weights = {target: (Decimal(1), None) for target in targets}
     elif split.method == "fixed":

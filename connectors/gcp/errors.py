@@ -74,10 +74,10 @@ def translate(error: google_errors.GoogleAPICallError, source: str, period: obje
                 "`roles/bigquery.dataViewer` on the export dataset and `roles/bigquery.jobUser` "
                 "on the project that runs the queries (`options.project`)")
     elif isinstance(error, google_errors.BadRequest):
-        hint = (f"BigQuery refused the query; is `{table}` a Cloud Billing export table "
-                "(standard or detailed)?")
+        hint = (f"check that `{table}` is a Cloud Billing export table (standard or detailed) "
+                "and that `options.location` is its dataset's location")
     else:
-        hint = "see the message above"
+        hint = "see BigQuery's message"
     return SourceError(source, period, f"{doing}: {message}; {hint}. The previous load stays "
                        "published")
 

@@ -40,12 +40,11 @@ class ExportTable:
         self._client = client
         self._ingestion_partitioned: bool | None = None
 
-    @property
-    def client(self) -> bigquery.Client:
-        """Built on first use, so a config check never needs credentials. Application Default
-        Credentials only: `bigquery.Client` calls `google.auth.default()` itself."""
+    def client(self, period: BillingPeriod) -> bigquery.Client:
+        """Built on first use, so reading the configuration never needs credentials.
+        Application Default Credentials only: `bigquery.Client` calls `google.auth.default()`."""
         if self._client is None:
-            with bigquery_errors(self.config.source, "-", "connecting to BigQuery", self.table):
+            with bigquery_errors(self.config.source, period, "connecting to BigQuery", self.table):
                 self._client = bigquery.Client(project=self.config.billing_project,
                                                location=self.config.location)
         return self._client
@@ -55,7 +54,7 @@ class ExportTable:
                                           partition_floor=self._partition_floor(period))
         with bigquery_errors(self.config.source, period, "fingerprinting the invoice month",
                              self.table):
-            job = self.client.query(query.sql, job_config=query.job_config("fingerprint"),
+            job = self.client(period).query(query.sql, job_config=query.job_config("fingerprint"),
                                     location=self.config.location)
             rows = list(job.result())
         row = rows[0] if rows else None
@@ -75,7 +74,7 @@ class ExportTable:
         label = self._label(period)
         first_row = 1
         with bigquery_errors(self.config.source, period, "reading the invoice month", self.table):
-            job = self.client.query(query.sql, job_config=query.job_config("read"),
+            job = self.client(period).query(query.sql, job_config=query.job_config("read"),
                                     location=self.config.location)
             pages = job.result(page_size=self.config.batch_rows)
             stream = pages.to_arrow_iterable(bqstorage_client=self._storage_client())
@@ -93,7 +92,7 @@ class ExportTable:
         if self._ingestion_partitioned is None:
             with bigquery_errors(self.config.source, period, "looking up the export table",
                                  self.table):
-                table = self.client.get_table(self.table)
+                table = self.client(period).get_table(self.table)
             names = {f.name for f in table.schema}
             if "invoice" not in names or "cost" not in names:
                 raise SourceError(self.config.source, period,

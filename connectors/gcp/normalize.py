@@ -6,18 +6,22 @@ credit detail goes to `x_credits` (a JSON array) and `x_credit_amount`. Emitting
 separate Credit rows would be equally valid FOCUS, but keeping the provider's grain makes the
 tie-out row for row and keeps every credit attached to the usage (and labels) it discounted.
 
-| FOCUS                  | from the export                                                     |
-|------------------------|---------------------------------------------------------------------|
-| BillingPeriodStart/End | `invoice.month` (YYYYMM), not the usage day                          |
-| ChargeCategory         | `cost_type`: regular → Usage (Purchase for `Commitment...` SKUs),    |
-|                        | tax → Tax, adjustment and rounding error → Adjustment               |
-| ChargeClass            | Correction for an adjustment of usage before its invoice month      |
-| BilledCost = EffectiveCost | `cost` + credits of the row (GCP does not amortize in the export) |
-| ContractedCost / ListCost | `cost` / `cost_at_list` (else `cost`)                            |
-| Commitment*            | from a COMMITTED_USAGE_DISCOUNT(_DOLLAR_BASE) credit on the row      |
-| SubAccountId/Name      | `project.id` / `project.name`                                        |
-| ResourceId/Name        | `resource.global_name` / `resource.name` (detailed export only)      |
-| Tags                   | see `connectors.gcp.labels`                                          |
+| FOCUS                      | from the export                                                |
+|----------------------------|----------------------------------------------------------------|
+| BillingPeriodStart/End     | `invoice.month` (YYYYMM), not the usage day                    |
+| ChargeCategory             | `cost_type`: regular → Usage (Purchase for `Commitment...`     |
+|                            | SKUs), tax → Tax, adjustment and rounding error → Adjustment   |
+| ChargeClass                | Correction for an adjustment of usage before its invoice month |
+| BilledCost = EffectiveCost | `cost` + the row's credits (the export does not amortize)      |
+| ContractedCost / ListCost  | `cost` / `cost_at_list` (else `cost`)                          |
+| Commitment*                | a COMMITTED_USAGE_DISCOUNT(_DOLLAR_BASE) credit on the row     |
+| BillingAccountName         | the id: the export carries no account name                     |
+| InvoiceId                  | null: the export carries no invoice number                     |
+| SubAccountId/Name          | `project.id` / `project.name`                                  |
+| RegionId / RegionName      | `location.region` (else a multi-region `US`, `EU`) / `regions` |
+| ResourceId/Name/Type       | `resource.global_name` / `.name` / its API and collection      |
+| Consumed/PricingUnit       | `usage.unit` / `usage.pricing_unit` in FOCUS units (`units`)   |
+| Tags                       | see `connectors.gcp.labels`                                    |
 """
 
 from __future__ import annotations
@@ -29,11 +33,15 @@ import polars as pl
 from connectors.focus import MONEY, UTC_TIME
 from connectors.gcp.fields import Fields, decimal
 from connectors.gcp.labels import tags_json
+from connectors.gcp.regions import NOT_A_REGION, REGION_NAMES
 from connectors.gcp.services import OTHER, SERVICE_CATEGORIES
+from connectors.gcp.units import UNITS
 from connectors.money import totals_by_currency
 
 PROVIDER = "Google Cloud"
-INVOICE_ISSUER = "Google"
+# Google Cloud issues the invoice of a direct billing account; FOCUS reads a different
+# InvoiceIssuerName as "paid to a third party" (BilledCost would then have to be 0).
+INVOICE_ISSUER = PROVIDER
 # Added by the readers next to the raw rows: each row's credit amounts summed as stored (a
 # float), so the ingest money check sees a non-number hidden inside the REPEATED `credits`.
 CREDIT_AMOUNTS = "credits.amount"
@@ -95,11 +103,19 @@ def to_focus(raw: pl.LazyFrame) -> pl.LazyFrame:
     usage_row = category == "Usage"
     priced_row = category.is_in(("Usage", "Purchase"))
     service = f.text("service.description")
-    seller = f.text("seller_name")
+    # a marketplace (third-party) charge names its seller; Google's own rows are Google Cloud
+    third_party = f.text("transaction_type").str.starts_with("THIRD_PARTY").fill_null(False)
+    seller = pl.when(third_party).then(f.text("seller_name"))
+    region = _region_id(f)
+    resource_id = pl.coalesce(f.text("resource.global_name"), f.text("resource.name"))
+    list_unit_price = pl.when(priced_row).then(f.money("price.list_price"))
+    contracted_unit_price = pl.when(priced_row).then(f.money("price.effective_price"))
     return raw.select(
         f.text("location.zone").alias("AvailabilityZone"),
         billed.alias("BilledCost"),
         f.text("billing_account_id").alias("BillingAccountId"),
+        # the export has no account names: the id stands in, as on GCP's own invoice lines
+        f.text("billing_account_id").alias("BillingAccountName"),
         pl.when(f.text("billing_account_id").is_not_null()).then(pl.lit("Billing Account"))
         .alias("BillingAccountType"),
         f.text("currency").alias("BillingCurrency"),
@@ -126,23 +142,32 @@ def to_focus(raw: pl.LazyFrame) -> pl.LazyFrame:
         pl.when(commitment_id.is_not_null()).then(pl.lit("Committed Use Discount"))
         .alias("CommitmentDiscountType"),
         pl.when(usage_row).then(f.quantity("usage.amount")).alias("ConsumedQuantity"),
-        pl.when(usage_row).then(f.text("usage.unit")).alias("ConsumedUnit"),
+        pl.when(usage_row).then(_unit(f.text("usage.unit"))).alias("ConsumedUnit"),
         cost.alias("ContractedCost"),
-        pl.when(priced_row).then(f.money("price.effective_price")).alias("ContractedUnitPrice"),
+        contracted_unit_price.alias("ContractedUnitPrice"),
         billed.alias("EffectiveCost"),
         pl.lit(PROVIDER).alias("HostProviderName"),
         pl.lit(INVOICE_ISSUER).alias("InvoiceIssuerName"),
         pl.coalesce(f.money("cost_at_list"), cost).alias("ListCost"),
-        pl.when(priced_row).then(f.money("price.list_price")).alias("ListUnitPrice"),
+        list_unit_price.alias("ListUnitPrice"),
         _pricing_category(category, commitment_type, sku).alias("PricingCategory"),
+        f.text("currency").alias("PricingCurrency"),
+        contracted_unit_price.alias("PricingCurrencyContractedUnitPrice"),
+        billed.alias("PricingCurrencyEffectiveCost"),
+        list_unit_price.alias("PricingCurrencyListUnitPrice"),
         pl.when(priced_row).then(f.quantity("usage.amount_in_pricing_units"))
         .alias("PricingQuantity"),
-        pl.when(priced_row).then(f.text("usage.pricing_unit")).alias("PricingUnit"),
+        pl.when(priced_row).then(_unit(f.text("usage.pricing_unit"))).alias("PricingUnit"),
         pl.lit(PROVIDER).alias("ProviderName"),
         pl.coalesce(seller, pl.lit(PROVIDER)).alias("PublisherName"),
-        f.text("location.region").alias("RegionId"),
-        pl.coalesce(f.text("resource.global_name"), f.text("resource.name")).alias("ResourceId"),
+        region.alias("RegionId"),
+        region.replace_strict(REGION_NAMES, default=region, return_dtype=pl.String)
+        .alias("RegionName"),
+        resource_id.alias("ResourceId"),
         f.text("resource.name").alias("ResourceName"),
+        pl.when(resource_id.is_not_null())
+        .then(pl.coalesce(_resource_type(f.text("resource.global_name")), service,
+                          pl.lit(PROVIDER))).alias("ResourceType"),
         *_service_category(service),
         pl.coalesce(service, pl.lit(PROVIDER)).alias("ServiceName"),
         pl.coalesce(seller, pl.lit(PROVIDER)).alias("ServiceProviderName"),
@@ -183,6 +208,24 @@ def _pricing_category(category: pl.Expr, commitment_type: pl.Expr, sku: pl.Expr)
         .when(dynamic.fill_null(False)).then(pl.lit("Dynamic"))
         .otherwise(pl.lit("Standard"))
     )
+
+
+def _region_id(f: Fields) -> pl.Expr:
+    """`location.region`, else a multi-region location (`US`, `EU`); `global` is no region."""
+    location = f.text("location.location")
+    return pl.coalesce(f.text("location.region"),
+                       pl.when(~location.is_in(NOT_A_REGION)).then(location))
+
+
+def _resource_type(global_name: pl.Expr) -> pl.Expr:
+    """`//compute.googleapis.com/projects/p/zones/z/instances/123` → `compute.googleapis.com/instances`:
+    the API and the collection the resource belongs to (null when the name has no collection)."""
+    return global_name.str.replace(r"^//([^/]+)/(?:.*/)?([A-Za-z]+)/[^/]+$", "${1}/${2}").pipe(
+        lambda kind: pl.when(kind != global_name).then(kind))
+
+
+def _unit(unit: pl.Expr) -> pl.Expr:
+    return unit.replace(UNITS)
 
 
 def _billing_period(f: Fields) -> tuple[pl.Expr, pl.Expr]:
