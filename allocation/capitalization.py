@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import polars as pl
 
-from allocation.conditions import compile_condition
+from allocation.conditions import charge_start, compile_condition
 from allocation.model import Capitalization, Phase, RuleSet
 
 CAPEX_COLUMNS = ("x_capex_project", "x_capex_phase", "x_capex_approval", "x_useful_life_months")
@@ -52,10 +52,10 @@ def _life(entry: Capitalization, step: Phase) -> int | None:
 
 
 def _within(step: Phase) -> pl.Expr:
-    starts = pl.col("ChargePeriodStart") >= _utc(step.from_)
+    starts = charge_start() >= _utc(step.from_)
     if step.to is None:
         return starts
-    return starts & (pl.col("ChargePeriodStart") < _utc(step.to + timedelta(days=1)))
+    return starts & (charge_start() < _utc(step.to + timedelta(days=1)))
 
 
 def _utc(day: date) -> datetime:

@@ -42,10 +42,15 @@ def compile_effective(effective: Effective | None) -> pl.Expr:
         return pl.lit(True)
     tests = []
     if effective.from_ is not None:
-        tests.append(pl.col("ChargePeriodStart") >= _utc(effective.from_))
+        tests.append(charge_start() >= _utc(effective.from_))
     if effective.to is not None:
-        tests.append(pl.col("ChargePeriodStart") < _utc(effective.to + timedelta(days=1)))
+        tests.append(charge_start() < _utc(effective.to + timedelta(days=1)))
     return pl.all_horizontal(tests)
+
+
+def charge_start() -> pl.Expr:
+    """ChargePeriodStart in UTC (DuckDB hands it over as `Etc/UTC`, polars compares zones)."""
+    return pl.col("ChargePeriodStart").dt.convert_time_zone("UTC")
 
 
 def _field_test(name: str, match: Match, ruleset: RuleSet) -> pl.Expr:

@@ -46,29 +46,18 @@ class ExportDump:
 
     def find_delivery(self, period: BillingPeriod) -> Delivery | None:
         month = invoice_month(period)
-        scans = []
+        parts: list[MonthFingerprint] = []
         files = []
         for path in self._files(month):
-            scan = self._fingerprint_columns(path, month, period)
-            if scan.height:
-                scans.append(scan)
-                files.append(path)
-        if not scans:
+            found = [_fingerprint_of(batch) for batch in self._fingerprint_batches(path, month, period)]
+            found = [part for part in found if part.rows]
+            if found:
+                parts += found
+                files.append(self._relative(path))
+        if not parts:
             return None
-        rows = pl.concat(scans, how="diagonal_relaxed")
-        fields = Fields(rows.schema)
-        totals = rows.select(
-            pl.len().alias("rows"),
-            fields.time("export_time").max().alias("max_export_time"),
-            fields.money("cost").sum().alias("cost"),
-            credit_amount(fields).sum().alias("credits"),
-            (fields.raw("credits").list.len().sum() if fields.items("credits") is not None
-             else pl.lit(0)).alias("credit_count"),
-        ).row(0, named=True)
-        fingerprint = MonthFingerprint.of(totals["rows"], totals["max_export_time"], totals["cost"],
-                                          totals["credits"], totals["credit_count"])
-        relative = tuple(self._relative(path) for path in files)
-        return Delivery(self.config.source, period, fingerprint.digest, relative,
+        fingerprint = MonthFingerprint.combine(parts)
+        return Delivery(self.config.source, period, fingerprint.digest, tuple(files),
                         fingerprint.details())
 
     def read(self, delivery: Delivery) -> Iterator[RawBatch]:
@@ -103,17 +92,18 @@ class ExportDump:
                 found.append(info.path)
         return found
 
-    def _fingerprint_columns(self, path: str, month: str, period: BillingPeriod) -> pl.DataFrame:
+    def _fingerprint_batches(self, path: str, month: str, period: BillingPeriod) -> Iterator[
+            pl.DataFrame]:
+        """The month's rows of one file, only the columns the fingerprint needs, in batches."""
         dataset = self._dataset(path, period)
         names = set(dataset.schema.names)
         columns = [name for name in _FINGERPRINT_COLUMNS if name in names]
         scanner = dataset.scanner(columns=columns, filter=_in_month(month),
                                   batch_size=self.config.batch_rows)
-        table = pa.Table.from_batches(list(_scan(scanner, path, self.config.source, period)),
-                                      schema=scanner.projected_schema)
-        frame = pl.from_arrow(table)
-        assert isinstance(frame, pl.DataFrame)
-        return frame
+        for batch in _scan(scanner, path, self.config.source, period):
+            frame = pl.from_arrow(batch)
+            assert isinstance(frame, pl.DataFrame)
+            yield frame
 
     def _dataset(self, path: str, period: BillingPeriod) -> ds.Dataset:
         try:
@@ -131,6 +121,22 @@ class ExportDump:
 
     def _relative(self, path: str) -> str:
         return path[len(self.location.root):].lstrip("/")
+
+
+def _fingerprint_of(rows: pl.DataFrame) -> MonthFingerprint:
+    """The fingerprint parts of a batch, summed exactly as the normalizer sums money."""
+    fields = Fields(rows.schema)
+    credit_count = (fields.raw("credits").list.len().sum() if fields.items("credits") is not None
+                    else pl.lit(0))
+    totals = rows.select(
+        pl.len().alias("rows"),
+        fields.time("export_time").max().alias("max_export_time"),
+        fields.money("cost").sum().alias("cost"),
+        credit_amount(fields).sum().alias("credits"),
+        credit_count.alias("credit_count"),
+    ).row(0, named=True)
+    return MonthFingerprint.of(totals["rows"], totals["max_export_time"], totals["cost"],
+                               totals["credits"], totals["credit_count"])
 
 
 def open_dump(uri: str, options: dict[str, Any]) -> Location:

@@ -54,8 +54,8 @@ class ExportTable:
                                           partition_floor=self._partition_floor(period))
         with bigquery_errors(self.config.source, period, "fingerprinting the invoice month",
                              self.table):
-            job = self.client(period).query(query.sql, job_config=query.job_config("fingerprint"),
-                                    location=self.config.location)
+            job = self.client(period).query(
+                query.sql, job_config=query.job_config("fingerprint"), location=self.config.location)
             rows = list(job.result())
         row = rows[0] if rows else None
         if row is None or not row["row_count"]:
@@ -74,8 +74,8 @@ class ExportTable:
         label = self._label(period)
         first_row = 1
         with bigquery_errors(self.config.source, period, "reading the invoice month", self.table):
-            job = self.client(period).query(query.sql, job_config=query.job_config("read"),
-                                    location=self.config.location)
+            job = self.client(period).query(
+                query.sql, job_config=query.job_config("read"), location=self.config.location)
             pages = job.result(page_size=self.config.batch_rows)
             stream = pages.to_arrow_iterable(bqstorage_client=self._storage_client())
             for table in bounded(stream, self.config.batch_rows):

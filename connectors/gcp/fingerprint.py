@@ -14,7 +14,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 _VERSION = "gcp-v1"  # bump when the recipe changes: every month then reloads once
-_PLACES = Decimal("0.000000001")  # BigQuery NUMERIC's scale
+# DECIMAL(38, 10), costalloc's money scale: file-mode sums are exact at it, so a month's
+# fingerprint doesn't depend on how its rows were batched; BigQuery NUMERIC (9) fits in it.
+_PLACES = Decimal("0.0000000001")
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,15 @@ class MonthFingerprint:
         """Normalize what a query or a scan returned (NULL sums of an empty month become 0)."""
         when = max_export_time.astimezone(UTC) if max_export_time is not None else None
         return cls(int(rows), when, _fixed(cost), _fixed(credits), int(credit_count or 0))
+
+    @classmethod
+    def combine(cls, parts: list[MonthFingerprint]) -> MonthFingerprint:
+        """One month's fingerprint from those of its batches (a file dump is scanned in pieces)."""
+        times = [p.max_export_time for p in parts if p.max_export_time is not None]
+        return cls(sum(p.rows for p in parts), max(times) if times else None,
+                   _fixed(sum((p.cost for p in parts), Decimal(0))),
+                   _fixed(sum((p.credits for p in parts), Decimal(0))),
+                   sum(p.credit_count for p in parts))
 
     @property
     def digest(self) -> str:
