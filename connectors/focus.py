@@ -90,6 +90,10 @@ PROJECT_COLUMNS: dict[str, pl.DataType] = {
     "x_operation": pl.String(),
 }
 
+# `x_line_item_type` values for on-premises assets (connectors/assets); the CapEx policy treats
+# them as capitalized, the asset register being the evidence.
+ASSET_ROW_TYPES = ("AssetPurchase", "Depreciation")
+
 LINE_ITEM_COLUMNS: dict[str, pl.DataType] = {**FOCUS_COLUMNS, **PROJECT_COLUMNS}
 MONEY_COLUMNS = tuple(name for name, dtype in FOCUS_COLUMNS.items() if dtype == MONEY)
 CHARGE_CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")

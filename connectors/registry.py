@@ -16,6 +16,7 @@ from core.settings import SourceSettings
 CONNECTORS: dict[str, str] = {
     "aws-cur": "connectors.aws:AwsCurConnector",
     "focus": "connectors.focus_files:FocusFilesConnector",
+    "asset-register": "connectors.assets:AssetRegisterConnector",
     "gcp-bigquery": "connectors.gcp:BigQueryExportConnector",
     "azure-export": "connectors.azure:AzureExportConnector",
     "azure-cost-details": "connectors.azure:CostDetailsConnector",

@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from core.errors import ConfigurationError
 
-SourceKind = Literal["aws-cur", "focus", "gcp-bigquery", "azure-export", "azure-cost-details"]
+SourceKind = Literal["aws-cur", "focus", "gcp-bigquery", "azure-export", "azure-cost-details",
+                     "asset-register"]
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _SECRET_KEYS = re.compile(r"(secret|password|token|access_key|credential|sas|account_key)", re.I)
 
