@@ -17,7 +17,9 @@ from connectors.ingest import ingest
 from core.period import BillingPeriod
 from core.settings import SourceSettings
 
-REGISTER = """asset_id,description,cost,currency,in_service_date,useful_life_months,salvage_value,environment,workstream
+REGISTER = """\
+asset_id,description,cost,currency,in_service_date,useful_life_months,salvage_value,\
+environment,workstream
 gpu-01,8x H100 server,312000.00,USD,2026-10-16,36,24000.00,production,production_operations
 gpu-02,4x L40S dev box,60000,USD,2026-09-01,24,0,development,experimentation
 """

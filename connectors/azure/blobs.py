@@ -1,0 +1,195 @@
+"""Where Azure exports are read from: a Blob Storage container, or a local copy of one.
+
+`uri` names the container and the export root folder inside it:
+
+- `https://<account>.blob.core.windows.net/<container>/<root folder>` — the container URL the
+  portal shows (any Azure cloud's `*.blob.*` host);
+- `http://127.0.0.1:10000/<account>/<container>/<root folder>` — an emulator (Azurite),
+  path-style;
+- `abfs://<container>@<account>.dfs.core.windows.net/<root folder>` (also `abfss://`,
+  `az://`), or `abfs://<container>/<root folder>` with the account taken from the connection
+  string or the `account_url` option;
+- a local folder holding a copy of the container (or of any folder inside it), for demos
+  and tests.
+
+Credentials: the connection string in the `AZURE_STORAGE_CONNECTION_STRING` environment
+variable when it is set, else `DefaultAzureCredential` (environment, workload or managed
+identity, Azure CLI ...) against the account URL. Never from configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urlsplit
+
+from core.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from azure.storage.blob import ContainerClient
+
+CONNECTION_STRING_VARIABLE = "AZURE_STORAGE_CONNECTION_STRING"
+_DOWNLOAD_CONCURRENCY = 4
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class BlobEntry:
+    name: str  # relative to the store (container-relative for a container)
+    size: int
+    last_modified: datetime
+    content_encoding: str | None = None
+
+
+class BlobStore(Protocol):
+    """The few operations discovery and reading need; errors are the backend's own."""
+
+    description: str  # where, for messages: a container URL or a folder
+
+    def list_blobs(self) -> list[BlobEntry]:
+        """Every blob below the export root, sorted by name."""
+
+    def read_bytes(self, name: str) -> bytes:
+        """A small blob (a manifest), whole."""
+
+    def local_copy(self, name: str, suffix: str) -> AbstractContextManager[str]:
+        """A local file with the blob's raw bytes named `*suffix`, removed after a download."""
+
+
+class ContainerStore:
+    """A Blob Storage container (or Azurite), below a root folder."""
+
+    def __init__(self, container: ContainerClient, root: str = "") -> None:
+        self.container = container
+        self.root = root.strip("/")
+        self.description = f"{container.url.rstrip('/')}/{self.root}".rstrip("/")
+
+    def list_blobs(self) -> list[BlobEntry]:
+        prefix = f"{self.root}/" if self.root else None
+        entries = [
+            BlobEntry(blob.name, int(blob.size or 0), blob.last_modified or _EPOCH,
+                      blob.content_settings.content_encoding if blob.content_settings else None)
+            for blob in self.container.list_blobs(name_starts_with=prefix)
+        ]
+        return sorted(entries, key=lambda entry: entry.name)
+
+    def read_bytes(self, name: str) -> bytes:
+        return bytes(self.container.download_blob(name).readall())
+
+    @contextmanager
+    def local_copy(self, name: str, suffix: str) -> Iterator[str]:
+        with tempfile.TemporaryDirectory(prefix="costalloc-azure-") as folder:
+            path = os.path.join(folder, "blob" + suffix)
+            with open(path, "wb") as handle:
+                stream = self.container.download_blob(name, decompress=False,
+                                                      max_concurrency=_DOWNLOAD_CONCURRENCY)
+                stream.readinto(handle)
+            yield path
+
+
+class FolderStore:
+    """A local folder standing for a container (or a folder inside one)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.description = folder.as_posix()
+
+    def list_blobs(self) -> list[BlobEntry]:
+        if not self.folder.is_dir():
+            return []
+        entries = []
+        for path in self.folder.rglob("*"):
+            if path.is_file():
+                stat = path.stat()
+                entries.append(BlobEntry(path.relative_to(self.folder).as_posix(), stat.st_size,
+                                         datetime.fromtimestamp(stat.st_mtime, UTC)))
+        return sorted(entries, key=lambda entry: entry.name)
+
+    def read_bytes(self, name: str) -> bytes:
+        return (self.folder / name).read_bytes()
+
+    @contextmanager
+    def local_copy(self, name: str, suffix: str) -> Iterator[str]:
+        path = self.folder / name
+        if path.name.endswith(suffix):
+            yield path.as_posix()
+            return
+        with tempfile.TemporaryDirectory(prefix="costalloc-azure-") as folder:
+            # the reader picks CSV / gzip / Parquet by suffix: give it the right one
+            target = os.path.join(folder, "blob" + suffix)
+            shutil.copyfile(path, target)
+            yield target
+
+
+@dataclass(frozen=True)
+class ContainerAddress:
+    """A parsed `uri`: the account URL (if it names one), the container and the root folder."""
+
+    account_url: str | None
+    container: str
+    root: str
+
+
+def parse_uri(uri: str) -> ContainerAddress | None:
+    """The container a `uri` names, or None when it is a local folder."""
+    parts = urlsplit(uri)
+    scheme = parts.scheme.lower()
+    if scheme in ("", "file") or re.match(r"^[A-Za-z]$", scheme):  # a path (C:\ on Windows)
+        return None
+    segments = [s for s in parts.path.split("/") if s]
+    if scheme in ("abfs", "abfss", "az"):
+        container, _, host = parts.netloc.partition("@")
+        account = f"https://{host.replace('.dfs.', '.blob.')}" if host else None
+        return ContainerAddress(account, container, "/".join(segments))
+    if scheme in ("https", "http"):
+        if ".blob." in parts.netloc:
+            if not segments:
+                raise ConfigurationError(f"uri `{uri}` names no container; add /<container>")
+            return ContainerAddress(f"{scheme}://{parts.netloc}", segments[0], "/".join(segments[1:]))
+        if len(segments) < 2:
+            raise ConfigurationError(
+                f"uri `{uri}`: an emulator URL is http://host:port/<account>/<container>[/<root>]")
+        return ContainerAddress(f"{scheme}://{parts.netloc}/{segments[0]}", segments[1],
+                                "/".join(segments[2:]))
+    raise ConfigurationError(
+        f"uri `{uri}`: scheme `{parts.scheme}` is not an Azure Blob location; use "
+        "https://<account>.blob.core.windows.net/<container>/<root>, abfs://<container>/<root> "
+        "or a local folder")
+
+
+def open_store(uri: str, *, account_url: str | None = None,
+               container: ContainerClient | None = None) -> BlobStore:
+    """The store for a source's `uri`; `container` (built by the caller) wins when given."""
+    address = parse_uri(uri)
+    if container is not None:
+        return ContainerStore(container, address.root if address else "")
+    if address is None:
+        return FolderStore(Path(uri.removeprefix("file://")).expanduser().resolve())
+    return ContainerStore(_container_client(uri, address, account_url), address.root)
+
+
+def _container_client(uri: str, address: ContainerAddress,
+                      account_url: str | None) -> ContainerClient:
+    from azure.storage.blob import BlobServiceClient, ContainerClient
+
+    connection_string = os.environ.get(CONNECTION_STRING_VARIABLE)
+    if connection_string:
+        service = BlobServiceClient.from_connection_string(connection_string)
+        return service.get_container_client(address.container)
+    url = address.account_url or account_url
+    if not url:
+        raise ConfigurationError(
+            f"uri `{uri}` names no storage account: use "
+            "https://<account>.blob.core.windows.net/<container>/<root>, set the `account_url` "
+            f"option, or set the `{CONNECTION_STRING_VARIABLE}` environment variable")
+    from connectors.azure.credentials import default_credential
+
+    return ContainerClient(url, address.container, credential=default_credential())

@@ -1,0 +1,56 @@
+"""GCP locations → FOCUS RegionId / RegionName. The export names a region (`location.region`,
+`us-central1`) or, for multi-region services, only a location (`location.location`, `US`).
+GCP's console names regions after where they are; the export doesn't, so the names live here
+(a region missing here is named by its id)."""
+
+from __future__ import annotations
+
+REGION_NAMES: dict[str, str] = {
+    "us-central1": "Iowa",
+    "us-east1": "South Carolina",
+    "us-east4": "Northern Virginia",
+    "us-east5": "Columbus",
+    "us-south1": "Dallas",
+    "us-west1": "Oregon",
+    "us-west2": "Los Angeles",
+    "us-west3": "Salt Lake City",
+    "us-west4": "Las Vegas",
+    "northamerica-northeast1": "Montréal",
+    "northamerica-northeast2": "Toronto",
+    "southamerica-east1": "São Paulo",
+    "southamerica-west1": "Santiago",
+    "europe-west1": "Belgium",
+    "europe-west2": "London",
+    "europe-west3": "Frankfurt",
+    "europe-west4": "Netherlands",
+    "europe-west6": "Zurich",
+    "europe-west8": "Milan",
+    "europe-west9": "Paris",
+    "europe-west10": "Berlin",
+    "europe-west12": "Turin",
+    "europe-north1": "Finland",
+    "europe-central2": "Warsaw",
+    "europe-southwest1": "Madrid",
+    "asia-east1": "Taiwan",
+    "asia-east2": "Hong Kong",
+    "asia-northeast1": "Tokyo",
+    "asia-northeast2": "Osaka",
+    "asia-northeast3": "Seoul",
+    "asia-south1": "Mumbai",
+    "asia-south2": "Delhi",
+    "asia-southeast1": "Singapore",
+    "asia-southeast2": "Jakarta",
+    "australia-southeast1": "Sydney",
+    "australia-southeast2": "Melbourne",
+    "me-west1": "Tel Aviv",
+    "me-central1": "Doha",
+    "me-central2": "Dammam",
+    "africa-south1": "Johannesburg",
+    # multi-regions (no `location.region`)
+    "US": "United States (multi-region)",
+    "EU": "European Union (multi-region)",
+    "us": "United States (multi-region)",
+    "eu": "European Union (multi-region)",
+    "asia": "Asia (multi-region)",
+}
+NOT_A_REGION = ("global",)
