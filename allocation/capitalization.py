@@ -36,12 +36,13 @@ def apply_capitalization(frame: pl.LazyFrame, ruleset: RuleSet) -> pl.LazyFrame:
             approval = pl.when(hit).then(pl.lit(step.approval if step.capitalize else None,
                                                 dtype=pl.String)).otherwise(approval)
             life = pl.when(hit).then(pl.lit(_life(entry, step), dtype=pl.Int32)).otherwise(life)
-    # On-premises assets: the register is the evidence (connectors/assets).
-    asset = pl.col("x_line_item_type").is_in(ASSET_ROW_TYPES).fill_null(False)
-    project = pl.when(asset).then(pl.lit("asset:") + pl.col("ResourceId")).otherwise(project)
-    phase = pl.when(asset).then(pl.lit("in service")).otherwise(phase)
-    approval = pl.when(asset).then(pl.lit("asset register `") + pl.col("x_source") + pl.lit("`")
-                                   ).otherwise(approval)
+    if "x_line_item_type" in frame.collect_schema():
+        # On-premises assets: the register is the evidence (connectors/assets).
+        asset = pl.col("x_line_item_type").is_in(ASSET_ROW_TYPES).fill_null(False)
+        project = pl.when(asset).then(pl.lit("asset:") + pl.col("ResourceId")).otherwise(project)
+        phase = pl.when(asset).then(pl.lit("in service")).otherwise(phase)
+        approval = pl.when(asset).then(pl.lit("asset register `") + pl.col("x_source")
+                                       + pl.lit("`")).otherwise(approval)
     framed = frame.with_columns(project.alias("x_capex_project"), phase.alias("x_capex_phase"),
                                 approval.alias("x_capex_approval"),
                                 life.alias("x_useful_life_months"))

@@ -62,12 +62,10 @@ def _field_test(name: str, match: Match, ruleset: RuleSet) -> pl.Expr:
     else:
         value = pl.col(name).cast(pl.String)
     fold = is_tag or match.case_insensitive
-    if name.startswith("dim."):
-        value = pl.when(value != UNALLOCATED).then(value)  # unallocated counts as absent
-    if match.present:
-        return value.is_not_null()
-    if match.absent:
-        return value.is_null()
+    if match.present or match.absent:
+        if name.startswith("dim."):  # an unallocated dimension counts as absent
+            value = pl.when(value != UNALLOCATED).then(value)
+        return value.is_not_null() if match.present else value.is_null()
     if fold and not is_tag:
         value = value.str.to_lowercase()
 

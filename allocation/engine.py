@@ -58,7 +58,8 @@ def default_value(ruleset: RuleSet, dimension: str) -> str:
 
 
 def _rule_value(rule: TaggingRule, dimension: str, ruleset: RuleSet) -> pl.Expr:
-    declared = ruleset.dimensions[dimension]
+    # Tag values are compared lower-cased; a match yields the value as the rules declare it.
+    declared = {value.lower(): value for value in ruleset.dimensions[dimension]}
     aliases = ruleset.value_aliases(dimension)
     candidates = []
     for source in rule.sources(dimension):
@@ -68,6 +69,7 @@ def _rule_value(rule: TaggingRule, dimension: str, ruleset: RuleSet) -> pl.Expr:
             continue
         kind, key = template
         raw = tag_value(ruleset, key) if kind == "tag" else account_value(ruleset, key)
-        normalized = raw.replace(aliases) if aliases else raw
-        candidates.append(pl.when(normalized.is_in(declared)).then(normalized))
+        normalized = (raw.replace(aliases) if aliases else raw).str.to_lowercase()
+        candidates.append(normalized.replace_strict(declared, default=None,
+                                                    return_dtype=pl.String))
     return pl.coalesce(candidates) if len(candidates) > 1 else candidates[0]

@@ -10,8 +10,9 @@ allocation stays published.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import duckdb
 import polars as pl
@@ -34,12 +35,22 @@ TOTALS = ("source", "currency", "billed", "effective")
 
 
 @dataclass(frozen=True)
+class DimensionTotal:
+    dimension: str
+    value: str
+    currency: str
+    billed: Decimal
+    effective: Decimal
+
+
+@dataclass(frozen=True)
 class AllocationResult:
     period: BillingPeriod
     line_items: int
     allocated_rows: int
     rules_version: str
     totals: list[dict[str, str]]
+    by_dimension: list[DimensionTotal] = field(default_factory=list)
 
 
 def allocate_period(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, period: BillingPeriod,
@@ -69,9 +80,13 @@ def allocate_period(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, period: Bi
         allocated_rows = int(con.sql("select count(*) from allocated_costs "
                                      "where x_billing_period = $period",
                                      params=params).fetchall()[0][0])
+        by_dimension = [DimensionTotal(*row) for row in con.sql(
+            load("allocation/dimension_totals"), params=params).fetchall()]
+        result = AllocationResult(period, line_item_rows, allocated_rows, ruleset.version, totals,
+                                  by_dimension)
         if not publish:
             con.rollback()
-            return AllocationResult(period, line_item_rows, allocated_rows, ruleset.version, totals)
+            return result
         _record(con, run_id, period, ruleset, "published", line_item_rows, allocated_rows, totals)
         con.commit()
     except BaseException as error:
@@ -79,7 +94,7 @@ def allocate_period(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, period: Bi
         if publish and isinstance(error, ConservationError):
             _record(con, run_id, period, ruleset, "refused", line_item_rows, 0, [], str(error))
         raise
-    return AllocationResult(period, line_item_rows, allocated_rows, ruleset.version, totals)
+    return result
 
 
 def _tagged(batch: pa.RecordBatch, ruleset: RuleSet, run_id: str,

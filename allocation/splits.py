@@ -149,7 +149,9 @@ def _checked_basis(split: Split) -> str:
 def _weight_name(split: Split) -> str:
     if split.method == "usage" and split.driver is not None:
         return split.driver.name
-    return split.basis if split.method == "proportional" else split.method
+    if split.method == "proportional":
+        return split.basis
+    return "fixed shares" if split.method == "fixed" else "equal shares"
 
 
 def _dimension_replace(split: Split) -> str:

@@ -88,6 +88,10 @@ PROJECT_COLUMNS: dict[str, pl.DataType] = {
     "x_service_code": pl.String(),
     "x_usage_type": pl.String(),
     "x_operation": pl.String(),
+    "x_credits": pl.String(),  # GCP: the row's credits as JSON (type, name, id, amount)
+    "x_credit_amount": MONEY,  # GCP: their sum; BilledCost − x_credit_amount = the export's cost
+    "x_adjustment_info": pl.String(),  # GCP: adjustment_info as JSON
+    "x_export_time": UTC_TIME,  # GCP: export_time, to trace late-arriving rows
 }
 
 # `x_line_item_type` values for on-premises assets (connectors/assets); the CapEx policy treats

@@ -6,11 +6,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.errors import ConfigurationError, CostallocError
 from core.period import BillingPeriod
+
+if TYPE_CHECKING:
+    import duckdb
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -67,13 +72,22 @@ def _parser() -> argparse.ArgumentParser:
     reallocate.add_argument("--to", type=_period)
     reallocate.set_defaults(command=_reallocate)
 
-    export = commands.add_parser("export", help="write a period's tables for finance")
+    export = commands.add_parser("export", help="write a period's tables for finance: the "
+                                 "workbook, or CSV / Parquet files with a column dictionary")
     export.add_argument("table", choices=["allocated", "line-items"])
     export.add_argument("--period", required=True, type=_period)
-    export.add_argument("--to", type=_period)
+    export.add_argument("--to", type=_period, help="last period (inclusive); xlsx: one workbook "
+                        "for the range, csv/parquet: files per period")
     export.add_argument("--format", choices=["csv", "parquet", "xlsx"], default="csv")
     export.add_argument("--out", type=Path, default=None, help="folder (default: reports_dir)")
     export.set_defaults(command=_export)
+
+    serve = commands.add_parser("serve", help="a read-only HTTP endpoint over the warehouse for "
+                                "spreadsheets (tokens from COSTALLOC_API_TOKENS)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: "
+                       "127.0.0.1; put a TLS proxy in front of anything else)")
+    serve.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
+    serve.set_defaults(command=_serve)
 
     summary = commands.add_parser("summary", help="print spend by environment × workstream × "
                                   "cost type")
@@ -83,9 +97,25 @@ def _parser() -> argparse.ArgumentParser:
 
     rules = commands.add_parser("rules", help="work with rules files")
     rules_commands = rules.add_subparsers(required=True, metavar="action")
-    check = rules_commands.add_parser("check", help="validate a rules file; list every problem")
+    check = rules_commands.add_parser(
+        "check", help="validate a rules file, listing every problem; with --period also report "
+        "coverage, rules never matched and rules shadowed on the loaded data")
     check.add_argument("file", type=Path)
+    check.add_argument("--period", type=_period, help="a loaded billing period to test against")
     check.set_defaults(command=_rules_check)
+    diff = rules_commands.add_parser("diff", help="how totals per dimension value move between "
+                                     "two rules versions (dry run, nothing is published)")
+    diff.add_argument("old", type=Path)
+    diff.add_argument("new", type=Path)
+    diff.add_argument("--period", required=True, type=_period)
+    diff.set_defaults(command=_rules_diff)
+
+    explain = commands.add_parser("explain", help="why a line item was allocated the way it was")
+    explain.add_argument("line_item_id", type=int, help="x_line_item_id (in extracts and "
+                         "workbooks)")
+    explain.add_argument("--period", required=True, type=_period)
+    explain.add_argument("--source", help="the source, when several have this id")
+    explain.set_defaults(command=_explain)
 
     demo = commands.add_parser("demo", help="write a demo month of AWS billing, run the nightly "
                                "flow over it and print the summary")
@@ -137,18 +167,37 @@ def _reallocate(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    """Prints the main file of each export on stdout (one line per period, or the workbook);
+    the companion tables and the column dictionary are listed on stderr."""
     from core.settings import load_settings
-    from reports.extracts import export
+    from reports.extracts import export_period, export_workbook
     from warehouse.connection import connect
 
     settings = load_settings(args.config)
     out = args.out or settings.reports_dir
+    periods = _periods(args)
     con = connect(settings.warehouse, read_only=True)
     try:
-        for period in _periods(args):
-            print(export(con, args.table, period, args.format, out))
+        if args.format == "xlsx" and args.table == "allocated":
+            print(export_workbook(con, args.table, periods[0], periods[-1], out))
+            return 0
+        for period in periods:
+            extract = export_period(con, args.table, period, args.format, out)
+            print(extract.main)
+            if len(extract.files) > 1:
+                print(f"costalloc: with it: {', '.join(str(p) for p in extract.files[1:])}",
+                      file=sys.stderr)
     finally:
         con.close()
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from core.settings import load_settings
+    from reports.endpoint import run_server, tokens_from_environment
+
+    settings = load_settings(args.config)
+    run_server(settings.warehouse, tokens_from_environment(), host=args.host, port=args.port)
     return 0
 
 
@@ -167,12 +216,52 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _rules_check(args: argparse.Namespace) -> int:
+    from allocation.inspect import render_report, rule_statistics
     from allocation.loader import load_rules
 
     ruleset = load_rules(args.file)
-    print(f"{args.file}: OK — {len(ruleset.rules)} rule(s), dimensions "
-          f"{', '.join(ruleset.dimensions)}, version {ruleset.version}")
+    print(f"{args.file}: OK — {len(ruleset.rules)} rule(s), {len(ruleset.splits)} split(s), "
+          f"{len(ruleset.capitalization)} capitalization entr(ies); dimensions "
+          f"{', '.join(ruleset.dimension_order())}; version {ruleset.version}")
+    if args.period is not None:
+        with _warehouse(args, read_only=True) as con:
+            print(render_report(rule_statistics(con, ruleset, args.period), ruleset))
     return 0
+
+
+def _rules_diff(args: argparse.Namespace) -> int:
+    from allocation.inspect import diff_rules
+    from allocation.loader import load_rules
+
+    old, new = load_rules(args.old), load_rules(args.new)
+    with _warehouse(args, read_only=False) as con:
+        print(diff_rules(con, old, new, args.period))
+    return 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from allocation.explain import explain
+    from allocation.loader import load_rules
+    from core.settings import load_settings
+
+    settings = load_settings(args.config)
+    ruleset = load_rules(settings.rules) if settings.rules is not None else None
+    with _warehouse(args, read_only=True) as con:
+        print(explain(con, args.line_item_id, args.period, args.source, ruleset))
+    return 0
+
+
+@contextmanager
+def _warehouse(args: argparse.Namespace, *, read_only: bool) -> Iterator[
+        duckdb.DuckDBPyConnection]:
+    from core.settings import load_settings
+    from warehouse.connection import connect
+
+    con = connect(load_settings(args.config).warehouse, read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -1,43 +1,84 @@
-"""`costalloc demo`: a realistic month of AWS billing, loaded and allocated end to end."""
+"""`costalloc demo`: realistic billing from every source kind, loaded and allocated end to end.
+
+The demo writes, in each provider's real layout: a month of AWS CUR 2.0 (with an older,
+superseded delivery), a GCP billing export dumped to Parquet (with a late adjustment that
+lands in the next invoice month), Azure Cost Management exports when that connector is
+present, and an on-premises asset register; then runs the nightly flow over October and
+November 2026 and prints October's allocation.
+"""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
 from core.period import BillingPeriod
 from core.settings import load_settings
-from demo.aws_cur import write_demo_month
+from demo import aws_cur
 from flows.nightly import nightly
 from reports.extracts import export
 from reports.summary import allocation_summary, render
 from warehouse.connection import connect
 
 DEMO_PERIOD = "2026-10"
-DEMO_EXPORT = "costalloc-demo"
+DEMO_PERIODS = ["2026-10", "2026-11"]
+SourceWriter = Callable[[Path], tuple[str, str, str]]  # → (source yaml, what was written)
+
+
+def _aws(directory: Path) -> tuple[str, str, str]:
+    written = aws_cur.write_demo_month(str(directory / "bucket"), period=DEMO_PERIOD)
+    uri = f"bucket/cur/{aws_cur.DEMO_EXPORT_NAME}"
+    return ("aws-demo", f"    kind: aws-cur\n    uri: {uri}\n",
+            f"AWS CUR 2.0, {written.rows} line items (delivery {written.fingerprint})")
+
+
+def _gcp(directory: Path) -> tuple[str, str, str]:
+    from demo import gcp_billing
+
+    written = gcp_billing.write_demo_month(str(directory), period=DEMO_PERIOD)
+    uri = Path(written.uri).relative_to(directory)
+    return ("gcp-demo", f"    kind: gcp-bigquery\n    uri: {uri}\n",
+            f"GCP billing export dump, {written.rows} rows for {DEMO_PERIOD} + "
+            f"{written.next_month_rows} in the next invoice month")
+
+
+def _assets(directory: Path) -> tuple[str, str, str]:
+    (directory / "assets.csv").write_text(_packaged("assets.csv"))
+    return ("on-prem", "    kind: asset-register\n    uri: assets.csv\n",
+            "asset register, 3 GPU servers (one in service mid-October)")
+
+
+def _writers() -> list[SourceWriter]:
+    writers: list[SourceWriter] = [_aws, _gcp]
+    try:
+        from flows.demo_azure import azure_writer
+    except ImportError:  # the Azure connector is optional in a build
+        pass
+    else:
+        writers.append(azure_writer)
+    return [*writers, _assets]
 
 
 def run_demo(directory: Path) -> int:
     directory = directory.resolve()
     if directory.exists():
         shutil.rmtree(directory)
-    directory.mkdir(parents=True)
-    bucket = directory / "bucket"
-    written = write_demo_month(str(bucket), period=DEMO_PERIOD)
-    rules = directory / "rules.yaml"
-    rules.write_text(resources.files("demo").joinpath("rules.yaml").read_text())
+    (directory / "drivers").mkdir(parents=True)
+    (directory / "rules.yaml").write_text(_packaged("rules.yaml"))
+    (directory / "drivers" / "llm_tokens.csv").write_text(_packaged("drivers/llm_tokens.csv"))
+    sources = []
+    for writer in _writers():
+        name, body, what = writer(directory)
+        sources.append(f"  - name: {name}\n{body}")
+        print(f"wrote {what}")
     config = directory / "costalloc.yaml"
-    config.write_text(
-        "# costalloc demo configuration (credentials never go here)\n"
-        "warehouse: costalloc.duckdb\n"
-        "rules: rules.yaml\n"
-        "reports_dir: reports\n"
-        "sources:\n"
-        f"  - name: aws-demo\n    kind: aws-cur\n    uri: bucket/cur/{DEMO_EXPORT}\n")
-    print(f"Wrote a demo month of AWS CUR 2.0 ({written.rows} line items, delivery "
-          f"{written.fingerprint}) under {bucket}")
-    nightly(config=str(config), periods=[DEMO_PERIOD])
+    config.write_text("# costalloc demo configuration (credentials never go here)\n"
+                      "warehouse: costalloc.duckdb\nrules: rules.yaml\nreports_dir: reports\n"
+                      "sources:\n" + "".join(sources))
+    print()
+    nightly(config=str(config), periods=DEMO_PERIODS)
     settings = load_settings(config)
     period = BillingPeriod.parse(DEMO_PERIOD)
     con = connect(settings.warehouse, read_only=True)
@@ -47,13 +88,24 @@ def run_demo(directory: Path) -> int:
         extracts = [export(con, "allocated", period, "csv", settings.reports_dir),
                     export(con, "allocated", period, "xlsx", settings.reports_dir),
                     export(con, "line-items", period, "parquet", settings.reports_dir)]
+        example = con.sql("select x_source, x_line_item_id from allocated_costs "
+                          "where x_billing_period = $p and x_split_rule is not null "
+                          "order by BilledCost desc limit 1", params={"p": DEMO_PERIOD}).fetchall()
     finally:
         con.close()
     print()
     print(f"warehouse:     {settings.warehouse}")
     print(f"configuration: {config}")
-    print(f"rules:         {rules}")
+    print(f"rules:         {directory / 'rules.yaml'}")
     for path in extracts:
         print(f"extract:       {path}")
     print(f"try:           costalloc --config {config} summary --period {DEMO_PERIOD}")
+    if example:
+        source, line_item = example[0]
+        print(f"               costalloc --config {config} explain {line_item} "
+              f"--source {source} --period {DEMO_PERIOD}")
     return 0
+
+
+def _packaged(name: str) -> str:
+    return resources.files("demo").joinpath(name).read_text()

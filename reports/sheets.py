@@ -11,7 +11,7 @@ its header repeated: split, never truncated.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -181,7 +181,7 @@ class Sheet:
         self.row += 1
         return row
 
-    def set_widths(self, widths: dict[int, float]) -> None:
+    def set_widths(self, widths: Mapping[int, float]) -> None:
         self._widths = dict(widths)
         for col, width in widths.items():
             self.worksheet.set_column(col, col, width)

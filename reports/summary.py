@@ -9,6 +9,7 @@ import duckdb
 
 from allocation.model import UNALLOCATED
 from core.period import BillingPeriod
+from reports.rounding import largest_remainder, quantum
 from sql import load
 
 
@@ -44,6 +45,16 @@ class Summary:
         total = self.total(currency)
         return self.unallocated_total(currency) / total if total else Decimal(0)
 
+    def marginal(self, currency: str, dimension: str) -> list[tuple[str, Decimal, Decimal]]:
+        """(value, billed, effective) per value of one dimension, largest billed first."""
+        sums: dict[str, tuple[Decimal, Decimal]] = {}
+        for r in self.rows:
+            if r.currency == currency:
+                value = str(getattr(r, dimension))
+                billed, effective = sums.get(value, (Decimal(0), Decimal(0)))
+                sums[value] = (billed + r.billed_cost, effective + r.effective_cost)
+        return sorted(((v, b, e) for v, (b, e) in sums.items()), key=lambda t: -t[1])
+
     @property
     def currencies(self) -> list[str]:
         return sorted({r.currency for r in self.rows})
@@ -59,7 +70,8 @@ def allocation_summary(con: duckdb.DuckDBPyConnection, first: BillingPeriod,
 
 
 def render(summary: Summary) -> str:
-    """A fixed-width table for the terminal, amounts rounded to cents for display only."""
+    """A fixed-width table for the terminal. Amounts are rounded for display with largest
+    remainder, so the rows of each currency add up to the total printed under them."""
     span = str(summary.first) if summary.first == summary.last else (
         f"{summary.first} to {summary.last}")
     if not summary.rows:
@@ -68,21 +80,29 @@ def render(summary: Summary) -> str:
     header = f"{'environment':<13} {'workstream':<22} {'cost type':<11} {'billed':>16} " \
              f"{'effective':>16} {'share':>7}"
     for currency in summary.currencies:
+        rows = [r for r in summary.rows if r.currency == currency]
+        step = quantum(currency)
+        billed = largest_remainder([r.billed_cost for r in rows], step)
+        effective = largest_remainder([r.effective_cost for r in rows], step)
+        unallocated = sum((b for r, b in zip(rows, billed, strict=True) if r.unallocated),
+                          Decimal(0))
         total = summary.total(currency)
         lines += ["", f"[{currency}]", header, "-" * len(header)]
-        for r in (r for r in summary.rows if r.currency == currency):
+        for r, b, e in zip(rows, billed, effective, strict=True):
             share = r.billed_cost / total * 100 if total else Decimal(0)
             lines.append(f"{r.environment:<13} {r.workstream:<22} {r.cost_type:<11} "
-                         f"{_cents(r.billed_cost):>16} {_cents(r.effective_cost):>16} "
-                         f"{share:>6.1f}%")
-        effective = sum((r.effective_cost for r in summary.rows if r.currency == currency),
-                        Decimal(0))
+                         f"{b:>16,} {e:>16,} {share:>6.1f}%")
         lines += ["-" * len(header),
-                  f"{'total':<48} {_cents(total):>16} {_cents(effective):>16} {'100.0%':>7}",
-                  f"unallocated: {_cents(summary.unallocated_total(currency))} {currency} "
+                  f"{'total':<48} {sum(billed, Decimal(0)):>16,} "
+                  f"{sum(effective, Decimal(0)):>16,} {'100.0%':>7}"]
+        for dimension in ("cost_type", "environment", "workstream"):
+            marginal = summary.marginal(currency, dimension)
+            rounded = largest_remainder([m[1] for m in marginal], step)
+            rounded_effective = largest_remainder([m[2] for m in marginal], step)
+            lines.append(f"by {dimension.replace('_', ' ')}:")
+            for (value, exact, _), b, e in zip(marginal, rounded, rounded_effective, strict=True):
+                share = exact / total * 100 if total else Decimal(0)
+                lines.append(f"  {value:<46} {b:>16,} {e:>16,} {share:>6.1f}%")
+        lines += [f"unallocated: {unallocated:,} {currency} "
                   f"({summary.unallocated_share(currency) * 100:.1f}% of billed cost)"]
     return "\n".join(lines)
-
-
-def _cents(amount: Decimal) -> str:
-    return f"{amount.quantize(Decimal('0.01')):,}"

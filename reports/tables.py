@@ -57,8 +57,8 @@ CAPEX = FinanceTable(
     "capex", "reports/finance_capex",
     "one row per (billing period, source, currency, project, phase, approval, useful life, "
     "kind)",
-    "Cost tied to a capitalization project: capitalized, expensed (a phase that is not "
-    "capitalized) or depreciation from the asset register.")
+    "Cost tied to a capitalization project or an asset: capitalized, expensed (a phase that is "
+    "not capitalized), or the asset register's purchases and depreciation.")
 CAPEX_SCHEDULE = FinanceTable(
     "capex_schedule", "reports/capex_schedule", "one row per (asset, schedule month)",
     "Straight-line amortization of the cost capitalized up to the period (the period the "
@@ -120,15 +120,15 @@ COLUMN_MEANINGS: dict[str, str] = {
     "x_allocation_run_id": "the allocation run that published the row",
     "x_allocated_at": "when that run allocated the row (UTC)",
     # keys
-    "x_source": "the configured billing source (`asset-register` for booked depreciation)",
+    "x_source": "the configured billing source",
     "x_billing_period": "billing period YYYY-MM (for capex_schedule: the period it is as of); "
                         "the Parquet partition",
     "x_line_item_id": "the line item's number within (source, billing period)",
     # aggregates
     "x_allocated_rows": "number of allocated rows added up",
     "x_unallocated_dimensions": "the dimensions no rule set, comma-separated",
-    "x_capex_kind": "capitalized (CapEx), expensed (a project phase that is not capitalized) or "
-                    "depreciation (booked from the asset register)",
+    "x_capex_kind": "capitalized (CapEx under an approved phase), expensed (a project phase that "
+                    "is not capitalized), asset purchase or depreciation (asset register rows)",
     # capex schedule
     "x_capitalized_cost": "EffectiveCost capitalized to the asset up to the as-of period, exact",
     "x_first_capitalized_period": "first billing period that capitalized cost to the asset",
@@ -152,8 +152,7 @@ COLUMN_MEANINGS: dict[str, str] = {
     "x_line_items": "number of line items",
     "x_allocated_line_items": "number of distinct line items with allocated rows",
     "x_invoice_ids": "the provider's invoice ids on these line items",
-    "x_status": "`ties out` when every total agrees exactly, `differs`, or `not invoiced` "
-                "(asset-register rows)",
+    "x_status": "`ties out` when every total agrees exactly, else `differs`",
     "x_differences": "which totals differ and by how much (exact)",
     # line items' own columns
     "x_source_file": "the export file the line item was read from",

@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from core.period import BillingPeriod
 from reports.rounding import largest_remainder, quantum, round_nested
-from reports.sheets import Book, Column, Sheet, columns_of, rows_of
+from reports.sheets import Book, Sheet, columns_of, rows_of
 from reports.tables import (
     CAPEX,
     CAPEX_SCHEDULE,
@@ -67,16 +68,16 @@ def write_finance_workbook(con: duckdb.DuckDBPyConnection, first: BillingPeriod,
     return target
 
 
-def write_table_workbook(relation: duckdb.DuckDBPyRelation, target: Path, *, title: str) -> Path:
-    """One table (e.g. line items) on as many sheets as it needs, as an Excel table each."""
+def write_table_workbook(target: Path, batches: pa.RecordBatchReader, count: int, *,
+                         title: str) -> Path:
+    """`count` rows of one table (line items, a grouped extract) on as many sheets as they need,
+    each part an Excel table with a frozen header."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial.xlsx")
     book = Book(partial)
     try:
-        count = _count(relation)
-        reader = relation.to_arrow_reader(BATCH_ROWS)
         sheet = book.sheet(title)
-        sheet.table(title, columns_of(reader.schema), rows_of(reader), count, freeze=True)
+        sheet.table(title, columns_of(batches.schema), rows_of(batches), count, freeze=True)
     finally:
         book.close()
     partial.replace(target)
@@ -88,8 +89,7 @@ def _span(first: BillingPeriod, last: BillingPeriod) -> str:
 
 
 def _count(relation: duckdb.DuckDBPyRelation) -> int:
-    row = relation.count("*").fetchone()
-    return int(row[0]) if row else 0
+    return int(relation.aggregate("count(*)").fetchall()[0][0])
 
 
 # --- Summary ----------------------------------------------------------------------------------
@@ -281,9 +281,9 @@ def _capex(book: Book, con: duckdb.DuckDBPyConnection, first: BillingPeriod,
     sheet = book.sheet("CapEx")
     sheet.set_widths({0: 12, 1: 16, 2: 10, 3: 22, 4: 14, 5: 24, 6: 10})
     sheet.line(f"CapEx: project cost, {span}", fmt=book.title)
-    sheet.line("capitalized = cost_type capex with an approval; expensed = project cost in a phase "
-               "that is not capitalized; depreciation = booked from the asset register.",
-               fmt=book.note)
+    sheet.line("capitalized = cost_type capex under an approved project phase; expensed = project "
+               "cost in a phase that is not capitalized; asset purchase / depreciation = rows of "
+               "the asset register.", fmt=book.note)
     sheet.skip()
     _fetched_table(book, sheet, "CapEx project cost", CAPEX.relation(con, first, last))
     sheet.skip()
@@ -349,8 +349,7 @@ def _reconciliation(book: Book, con: duckdb.DuckDBPyConnection, first: BillingPe
         for i, r in enumerate(block):
             amounts = [rounded[name][i] if r[name] is not None else None
                        for name in _RECONCILED_AMOUNTS]
-            status_format = (book.ok if r["x_status"] == "ties out"
-                             else book.warning if r["x_status"] == "differs" else book.note)
+            status_format = book.ok if r["x_status"] == "ties out" else book.warning
             sheet.line(r["x_billing_period"], r["x_source"], currency, r["x_delivery_fingerprint"],
                        *amounts, r["x_line_items"], r["x_allocated_line_items"],
                        r["x_invoice_ids"], r["x_status"], r["x_differences"],
@@ -419,7 +418,8 @@ _SHEET_NOTES: Sequence[tuple[str, str]] = (
     ("Detail", "one row per allocated row (a line item, or its share after a split): FOCUS "
                "columns, dimensions, the rule that set each, split rule and ratio; exact amounts"),
     ("Unallocated", "cost no rule claimed for some dimension, with its tags, largest first"),
-    ("CapEx", "project cost (capitalized, expensed, depreciation) and the amortization schedule"),
+    ("CapEx", "project and asset cost (capitalized, expensed, asset purchase, depreciation) and "
+              "the amortization schedule of capitalized cloud cost"),
     ("Reconciliation", "raw export total = line_items = allocated, per source and currency, with "
                        "invoice ids"),
     ("Columns", "the meaning of every column: the `*_columns.md` dictionary next to the CSV / "

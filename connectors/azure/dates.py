@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from connectors.azure.distinct import per_distinct
 from connectors.focus import UTC_TIME
 
 _US_DATE = r"^(\d{1,2})/(\d{1,2})/(\d{4})"
@@ -27,7 +28,7 @@ def utc_day(column: str, schema: pl.Schema) -> pl.Expr:
         return aware.cast(UTC_TIME)
     if isinstance(dtype, pl.Date):
         return value.cast(pl.Datetime("us")).dt.replace_time_zone("UTC").cast(UTC_TIME)
-    return parse_text(value.cast(pl.String))
+    return per_distinct(value.cast(pl.String), parse_text, UTC_TIME)
 
 
 def parse_text(text: pl.Expr) -> pl.Expr:

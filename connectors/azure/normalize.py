@@ -13,9 +13,14 @@ carry the same information:
   Purchase and Refund → Purchase (a refund is `ChargeClass` Correction); Tax → Tax;
   RoundingAdjustment → Adjustment; Credit → Credit; anything else → Adjustment.
 - `BilledCost` / `EffectiveCost` by dataset (`amounts.py`).
-- `PricingQuantity` = `ConsumedQuantity` = `Quantity`, in `UnitOfMeasure` as Azure writes it
-  (`10 Hours`, `1 GB/Month`): Azure's cost is quantity × price in that unit, so
-  `ContractedCost` = `UnitPrice` × quantity and `ListCost` = `PayGPrice` × quantity.
+- Azure counts `Quantity` in blocks of its `UnitOfMeasure` (`10 Hours`) and prices per block:
+  `PricingQuantity` = `Quantity`, `PricingUnit` = the block in FOCUS unit format (`10 Hours`,
+  `GB-Months`), `ConsumedQuantity` = `Quantity` × block in `ConsumedUnit` (`Hours`), see
+  `units.py`. `ContractedCost` = `UnitPrice` × quantity, `ListCost` = `PayGPrice` × quantity
+  (or MCA's `paygCostInBillingCurrency`). Prices and quantities are null on tax, credit and
+  adjustment rows, consumption on unused-commitment rows, as FOCUS asks.
+- MCA prices are in the pricing currency: unit prices in billing currency are Azure's prices ×
+  `exchangeRatePricingToBilling`, and the `PricingCurrency*` columns keep Azure's own.
 - `Tags`: the user's keys, unprefixed (`tag_text.py`); `RegionId` from `ResourceLocation` or
   `MeterRegion` in any spelling (`regions.py`).
 - `ProviderName`, `HostProviderName`, `InvoiceIssuerName` = Microsoft (a CSP partner, when
@@ -29,9 +34,11 @@ import polars as pl
 
 from connectors.azure import amounts
 from connectors.azure.canonical import Canonical
+from connectors.azure.distinct import per_distinct
 from connectors.azure.regions import region_id, region_name
 from connectors.azure.services import service_category
 from connectors.azure.tag_text import tags_json
+from connectors.azure.units import block_size, consumed_unit, pricing_unit
 from connectors.focus import MONEY, QUANTITY
 
 MICROSOFT = "Microsoft"
@@ -56,29 +63,61 @@ def currency(c: Canonical) -> pl.Expr:
 def to_focus(rows: pl.LazyFrame) -> pl.LazyFrame:
     """FOCUS columns (and Azure `x_` extras the contract may keep) for canonical rows."""
     c = Canonical(rows.collect_schema())
-    kind = amounts.charge_type(c)
-    charge_category = kind.replace_strict(_CATEGORY, default="Adjustment", return_dtype=pl.String)
-    commitment = amounts.commitment(c)
-    billed = amounts.billed_cost(c)
-    start = c.day("date")
-    period_start = pl.coalesce(c.day("billing_period_start"), start).dt.truncate("1mo")
-    quantity = c.money("quantity").cast(QUANTITY)
-    unit = c.text("unit_of_measure")
-    unit_price = c.money("unit_price")
-    payg_price = c.money("payg_price")
-    contracted = pl.coalesce((unit_price * quantity).cast(MONEY), billed)
-    resource_id = c.text("resource_id")
-    meter_category = pl.coalesce(c.text("meter_category"), c.text("legacy_service_name"))
-    category, subcategory = service_category(meter_category, c.text("service_family"))
-    location = pl.coalesce(c.text("resource_location"), c.text("meter_region"))
-    region = region_id(location)
-    marketplace = c.lower("publisher_type") == "marketplace"
-    publisher = c.text("publisher_name")
+    charge = _Charge(c)
+    return rows.with_columns(charge.staged()).select(
+        *_billing_account(c),
+        *_charge_columns(c, charge),
+        *_commitment_columns(c, charge),
+        *_price_columns(c, charge),
+        *_resource_columns(c),
+        *_provider_columns(c),
+        tags_json(c.text("tags")).alias("Tags"),
+        c.text("charge_type").alias("x_line_item_type"),
+        c.text("consumed_service").alias("x_service_code"),
+        c.text("meter_subcategory").alias("x_usage_type"),
+        # Azure extras: kept once the FOCUS contract lists them, dropped by `conform` until then
+        amounts.dataset(c).alias("x_cost_dataset"),
+        c.text("resource_group").alias("x_resource_group"),
+        c.text("meter_id").alias("x_meter_id"),
+        _meter_category(c).alias("x_meter_category"),
+        c.text("pricing_model").alias("x_pricing_model"),
+        c.text("billing_account_id").alias("x_billing_account_id"),
+        c.text("invoice_section_id").alias("x_invoice_section_id"),
+        c.text("invoice_section_name").alias("x_invoice_section_name"),
+        c.text("cost_center").alias("x_cost_center"),
+    )
+
+
+class _Charge:
+    """What kind of charge each row is: computed once into staging columns (`staged`), which
+    every FOCUS column then reads."""
+
+    def __init__(self, c: Canonical) -> None:
+        kind = amounts.charge_type(c)
+        self._staged = {
+            "_azure_kind": kind,
+            "_azure_category": kind.replace_strict(_CATEGORY, default="Adjustment",
+                                                   return_dtype=pl.String),
+            "_azure_commitment": amounts.commitment(c),
+            "_azure_billed": amounts.billed_cost(c),
+            "_azure_effective": amounts.effective_cost(c),
+        }
+        self.kind = pl.col("_azure_kind")
+        self.category = pl.col("_azure_category")
+        self.commitment = pl.col("_azure_commitment")
+        self.billed = pl.col("_azure_billed")
+        self.effective = pl.col("_azure_effective")
+        self.unused = self.kind.is_in(("unusedreservation", "unusedsavingsplan"))
+        self.is_usage = self.category == "Usage"
+        self.priced = self.category.is_in(("Usage", "Purchase"))
+
+    def staged(self) -> list[pl.Expr]:
+        return [value.alias(name) for name, value in self._staged.items()]
+
+
+def _billing_account(c: Canonical) -> list[pl.Expr]:
     profile, account = c.text("billing_profile_id"), c.text("billing_account_id")
-    is_usage = charge_category == "Usage"
-    return rows.select(
-        c.text("availability_zone").alias("AvailabilityZone"),
-        billed.alias("BilledCost"),
+    return [
         pl.coalesce(profile, account, c.text("subscription_id")).alias("BillingAccountId"),
         pl.when(profile.is_not_null())
         .then(pl.coalesce(c.text("billing_profile_name"), c.text("billing_account_name")))
@@ -89,17 +128,37 @@ def to_focus(rows: pl.LazyFrame) -> pl.LazyFrame:
         .when(profile.is_not_null() | account.is_not_null()).then(pl.lit("Billing Account"))
         .otherwise(pl.lit("Subscription")).alias("BillingAccountType"),
         currency(c).alias("BillingCurrency"),
+        c.text("invoice_id").alias("InvoiceId"),
+        c.text("subscription_id").alias("SubAccountId"),
+        c.text("subscription_name").alias("SubAccountName"),
+        pl.when(c.text("subscription_id").is_not_null()).then(pl.lit("Subscription"))
+        .alias("SubAccountType"),
+    ]
+
+
+def _charge_columns(c: Canonical, charge: _Charge) -> list[pl.Expr]:
+    start = c.day("date")
+    period_start = pl.coalesce(c.day("billing_period_start"), start).dt.truncate("1mo")
+    return [
+        charge.billed.alias("BilledCost"),
+        charge.effective.alias("EffectiveCost"),
         period_start.dt.offset_by("1mo").alias("BillingPeriodEnd"),
         period_start.alias("BillingPeriodStart"),
-        charge_category.alias("ChargeCategory"),
-        pl.when(kind == "refund").then(pl.lit("Correction")).alias("ChargeClass"),
+        charge.category.alias("ChargeCategory"),
+        pl.when(charge.kind == "refund").then(pl.lit("Correction")).alias("ChargeClass"),
         pl.coalesce(c.text("product_name"), c.text("meter_name")).alias("ChargeDescription"),
         c.lower("frequency").replace_strict(_FREQUENCY, default=None, return_dtype=pl.String)
-        .fill_null(pl.when(is_usage).then(pl.lit("Usage-Based"))
-                   .when(charge_category == "Tax").then(pl.lit("Recurring"))
+        .fill_null(pl.when(charge.is_usage).then(pl.lit("Usage-Based"))
+                   .when(charge.category == "Tax").then(pl.lit("Recurring"))
                    .otherwise(pl.lit("One-Time"))).alias("ChargeFrequency"),
         start.dt.offset_by("1d").alias("ChargePeriodEnd"),
         start.alias("ChargePeriodStart"),
+    ]
+
+
+def _commitment_columns(c: Canonical, charge: _Charge) -> list[pl.Expr]:
+    commitment = charge.commitment
+    return [
         commitment.replace_strict(_COMMITMENT_CATEGORY, default=None, return_dtype=pl.String)
         .alias("CommitmentDiscountCategory"),
         pl.when(commitment.is_not_null())
@@ -108,67 +167,94 @@ def to_focus(rows: pl.LazyFrame) -> pl.LazyFrame:
         pl.when(commitment.is_not_null())
         .then(pl.coalesce(c.text("benefit_name"), c.text("reservation_name")))
         .alias("CommitmentDiscountName"),
-        pl.when(kind.is_in(("unusedreservation", "unusedsavingsplan"))).then(pl.lit("Unused"))
-        .when((kind == "usage") & commitment.is_not_null()).then(pl.lit("Used"))
+        pl.when(charge.unused).then(pl.lit("Unused"))
+        .when((charge.kind == "usage") & commitment.is_not_null()).then(pl.lit("Used"))
         .alias("CommitmentDiscountStatus"),
         commitment.replace_strict(_COMMITMENT_TYPE, default=None, return_dtype=pl.String)
         .alias("CommitmentDiscountType"),
-        pl.when(is_usage).then(quantity).alias("ConsumedQuantity"),
-        pl.when(is_usage).then(unit).alias("ConsumedUnit"),
+    ]
+
+
+def _price_columns(c: Canonical, charge: _Charge) -> list[pl.Expr]:
+    quantity = c.money("quantity").cast(QUANTITY)
+    unit_of_measure = c.text("unit_of_measure")
+    billing = currency(c)
+    pricing = c.text("pricing_currency").str.to_uppercase()
+    rate = c.money("exchange_rate")
+    converted = pricing.is_not_null() & (pricing != billing) & rate.is_not_null() & (rate != 0)
+    to_billing = pl.when(converted).then(rate).otherwise(pl.lit(1, dtype=MONEY))
+    priced = charge.priced
+    unit_price, payg_price = c.money("unit_price"), c.money("payg_price")
+    contracted_unit = pl.when(priced).then((unit_price * to_billing).cast(MONEY))
+    list_unit = pl.when(priced).then((payg_price * to_billing).cast(MONEY))
+    pricing_quantity = pl.when(priced).then(quantity)
+    contracted = pl.coalesce((contracted_unit * pricing_quantity).cast(MONEY), charge.billed)
+    consumed = charge.is_usage & ~charge.unused
+    model = amounts.pricing_model(c).replace_strict(_PRICING, default=None, return_dtype=pl.String)
+    return [
+        pl.when(consumed).then((quantity * block_size(unit_of_measure)).cast(QUANTITY))
+        .alias("ConsumedQuantity"),
+        pl.when(consumed).then(consumed_unit(unit_of_measure)).alias("ConsumedUnit"),
         contracted.alias("ContractedCost"),
-        unit_price.alias("ContractedUnitPrice"),
-        amounts.effective_cost(c).alias("EffectiveCost"),
-        pl.lit(MICROSOFT).alias("HostProviderName"),
-        c.text("invoice_id").alias("InvoiceId"),
-        pl.coalesce(c.text("partner_name"), pl.lit(MICROSOFT)).alias("InvoiceIssuerName"),
-        pl.coalesce(c.money("payg_cost"), (payg_price * quantity).cast(MONEY),
-                    contracted).alias("ListCost"),
-        payg_price.alias("ListUnitPrice"),
-        pl.when(is_usage & commitment.is_not_null()).then(pl.lit("Committed"))
-        .when(charge_category.is_in(("Usage", "Purchase")))
-        .then(amounts.pricing_model(c).replace_strict(_PRICING, default=None,
-                                                      return_dtype=pl.String)
-              .replace("Committed", "Standard").fill_null(pl.lit("Standard")))
+        contracted_unit.alias("ContractedUnitPrice"),
+        pl.coalesce(c.money("payg_cost"), (list_unit * pricing_quantity).cast(MONEY), contracted)
+        .alias("ListCost"),
+        list_unit.alias("ListUnitPrice"),
+        pl.when(charge.is_usage & charge.commitment.is_not_null()).then(pl.lit("Committed"))
+        .when(priced).then(model.replace("Committed", "Standard").fill_null(pl.lit("Standard")))
         .alias("PricingCategory"),
-        pl.coalesce(c.text("pricing_currency").str.to_uppercase(), currency(c))
-        .alias("PricingCurrency"),
-        quantity.alias("PricingQuantity"),
-        unit.alias("PricingUnit"),
-        pl.lit(MICROSOFT).alias("ProviderName"),
-        pl.coalesce(publisher, pl.lit(MICROSOFT)).alias("PublisherName"),
-        region.alias("RegionId"),
-        region_name(region, location).alias("RegionName"),
+        pl.when(converted).then(pricing).otherwise(billing).alias("PricingCurrency"),
+        pl.when(converted).then((charge.effective / rate).cast(MONEY))
+        .otherwise(charge.effective).alias("PricingCurrencyEffectiveCost"),
+        pl.when(converted & priced).then(unit_price).otherwise(contracted_unit)
+        .alias("PricingCurrencyContractedUnitPrice"),
+        pl.when(converted & priced).then(payg_price).otherwise(list_unit)
+        .alias("PricingCurrencyListUnitPrice"),
+        pricing_quantity.alias("PricingQuantity"),
+        pl.when(priced).then(pricing_unit(unit_of_measure)).alias("PricingUnit"),
+    ]
+
+
+def _resource_columns(c: Canonical) -> list[pl.Expr]:
+    resource_id = c.text("resource_id")
+    meter_category = _meter_category(c)
+    category, subcategory = service_category(meter_category, c.text("service_family"))
+    location = pl.coalesce(c.text("resource_location"), c.text("meter_region"))
+    return [
+        c.text("availability_zone").alias("AvailabilityZone"),
+        per_distinct(location, region_id, pl.String()).alias("RegionId"),
+        per_distinct(location, lambda name: region_name(region_id(name), name), pl.String())
+        .alias("RegionName"),
         resource_id.str.to_lowercase().alias("ResourceId"),
-        pl.coalesce(c.text("resource_name"), resource_id.str.extract(r"([^/]+)/?$"))
+        pl.coalesce(c.text("resource_name"), per_distinct(
+            resource_id, lambda rid: rid.str.extract(r"([^/]+)/?$"), pl.String()))
         .alias("ResourceName"),
-        pl.coalesce(c.text("resource_type"), _resource_type(resource_id)).alias("ResourceType"),
+        pl.coalesce(c.text("resource_type"), per_distinct(resource_id, _resource_type, pl.String()))
+        .alias("ResourceType"),
         category.alias("ServiceCategory"),
         pl.coalesce(meter_category, c.text("consumed_service"), c.text("product_name"),
                     pl.lit("Azure")).alias("ServiceName"),
-        pl.when(marketplace & publisher.is_not_null()).then(publisher)
-        .otherwise(pl.lit(MICROSOFT)).alias("ServiceProviderName"),
         subcategory.alias("ServiceSubcategory"),
         pl.coalesce(c.text("product_id"), c.text("part_number")).alias("SkuId"),
         c.text("meter_name").alias("SkuMeter"),
-        c.text("subscription_id").alias("SubAccountId"),
-        c.text("subscription_name").alias("SubAccountName"),
-        pl.when(c.text("subscription_id").is_not_null()).then(pl.lit("Subscription"))
-        .alias("SubAccountType"),
-        tags_json(c.text("tags")).alias("Tags"),
-        c.text("charge_type").alias("x_line_item_type"),
-        c.text("consumed_service").alias("x_service_code"),
-        c.text("meter_subcategory").alias("x_usage_type"),
-        # Azure extras: kept once the FOCUS contract lists them, dropped by `conform` until then
-        amounts.dataset(c).alias("x_cost_dataset"),
-        c.text("resource_group").alias("x_resource_group"),
-        c.text("meter_id").alias("x_meter_id"),
-        meter_category.alias("x_meter_category"),
-        c.text("pricing_model").alias("x_pricing_model"),
-        account.alias("x_billing_account_id"),
-        c.text("invoice_section_id").alias("x_invoice_section_id"),
-        c.text("invoice_section_name").alias("x_invoice_section_name"),
-        c.text("cost_center").alias("x_cost_center"),
-    )
+    ]
+
+
+def _provider_columns(c: Canonical) -> list[pl.Expr]:
+    marketplace = c.lower("publisher_type") == "marketplace"
+    publisher = c.text("publisher_name")
+    return [
+        pl.lit(MICROSOFT).alias("HostProviderName"),
+        pl.coalesce(c.text("partner_name"), pl.lit(MICROSOFT)).alias("InvoiceIssuerName"),
+        pl.lit(MICROSOFT).alias("ProviderName"),
+        pl.coalesce(publisher, pl.lit(MICROSOFT)).alias("PublisherName"),
+        pl.when(marketplace & publisher.is_not_null()).then(publisher)
+        .otherwise(pl.lit(MICROSOFT)).alias("ServiceProviderName"),
+    ]
+
+
+def _meter_category(c: Canonical) -> pl.Expr:
+    return pl.coalesce(c.text("meter_category"), c.text("legacy_service_name"))
 
 
 def _resource_type(resource_id: pl.Expr) -> pl.Expr:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import polars as pl
 
 from connectors import tags
+from connectors.azure.distinct import per_distinct
 
 _STRING = r'"(?:[^"\\]|\\.)*"'
 _MEMBER = _STRING + r"\s*:\s*(?:" + _STRING + r"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)"
@@ -26,8 +27,13 @@ _KEY = r'^"((?:[^"\\]|\\.)*)"'
 
 
 def tags_json(text: pl.Expr) -> pl.Expr:
-    """One JSON object per row (keys in their original order), or null when there are none."""
-    value = text.cast(pl.String).str.strip_chars()
+    """One JSON object per row (keys in their original order), or null when there are none;
+    computed once per distinct tag text."""
+    return per_distinct(text.cast(pl.String), _tags_json, pl.String())
+
+
+def _tags_json(text: pl.Expr) -> pl.Expr:
+    value = text.str.strip_chars()
     value = (pl.when(value.str.starts_with('"{') & value.str.ends_with('}"'))
              .then(value.str.slice(1, value.str.len_chars() - 2)).otherwise(value))
     value = (pl.when(value.str.contains(r'^\{?\s*""[^"]'))

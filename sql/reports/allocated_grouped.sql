@@ -2,6 +2,7 @@
 -- Static SQL: each `$by_<column>` flag keeps that column in the grouping or turns it into a
 -- constant null, so no identifier ever comes from a request. The caller keeps only the
 -- grouped columns. Always grouped by currency: amounts in two currencies are never added.
+-- A null $limit means every group from $offset on.
 -- grain: one row per (BillingCurrency, the chosen columns)
 with
 allocated as (
@@ -38,3 +39,4 @@ grouped as (
 )
 select * from grouped
 order by all
+limit $limit offset $offset

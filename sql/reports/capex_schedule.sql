@@ -2,7 +2,8 @@
 --
 -- Convention (documented in docs/finance-outputs.md):
 -- * an asset is (currency, project, phase, approval, useful life) over the rows with cost_type
---   `capex` (asset-register rows are depreciation already booked and are not scheduled again);
+--   `capex` and a useful life; the asset register's rows are left out (its depreciation is
+--   booked month by month as line items already);
 -- * its cost is the EffectiveCost capitalized up to and including $as_of_period;
 -- * it goes into service the month after the last month that capitalized cost to it (the
 --   month after its phase ends) and is amortized evenly over x_useful_life_months months;
@@ -23,11 +24,17 @@ capitalized as (
         sum(EffectiveCost) as x_capitalized_cost,
         min(x_billing_period) as x_first_capitalized_period,
         max(x_billing_period) as x_last_capitalized_period
-    from allocated_costs
+    from allocated_costs as allocated
     where cost_type = 'capex'
-      and x_source <> 'asset-register'
       and x_billing_period <= $as_of_period
       and x_useful_life_months > 0
+      and not exists (
+          select 1
+          from line_items as asset_rows
+          where asset_rows.x_source = allocated.x_source
+            and asset_rows.x_billing_period = allocated.x_billing_period
+            and asset_rows.x_line_item_id = allocated.x_line_item_id
+            and asset_rows.x_line_item_type in ('AssetPurchase', 'Depreciation'))
     group by all
 ),
 assets as (

@@ -1,5 +1,6 @@
--- Cost tied to a capitalization project: what was capitalized (cost_type `capex`), what the
--- project spent in a phase that is expensed, and depreciation booked from the asset register.
+-- Cost tied to a capitalization project or an asset: what was capitalized (cost_type `capex`),
+-- what a project spent in a phase that is expensed, and the asset register's purchases and
+-- depreciation (line item types AssetPurchase / Depreciation, see connectors/assets).
 -- grain: one row per (billing period, source, currency, project, phase, approval, useful life,
 --        kind)
 with
@@ -7,17 +8,25 @@ allocated as (
     select *
     from allocated_costs
     where x_billing_period between $first_period and $last_period
+      and (cost_type = 'capex' or x_capex_project is not null)
+),
+line_item_types as (
+    select x_source, x_billing_period, x_line_item_id, x_line_item_type
+    from line_items
+    where x_billing_period between $first_period and $last_period
+      and x_line_item_type in ('AssetPurchase', 'Depreciation')
 ),
 project_cost as (
     select
-        *,
+        allocated.*,
         case
-            when x_source = 'asset-register' then 'depreciation'
-            when cost_type = 'capex' then 'capitalized'
+            when t.x_line_item_type = 'AssetPurchase' then 'asset purchase'
+            when t.x_line_item_type = 'Depreciation' then 'depreciation'
+            when allocated.cost_type = 'capex' then 'capitalized'
             else 'expensed'
         end as x_capex_kind
     from allocated
-    where cost_type = 'capex' or x_capex_project is not null or x_source = 'asset-register'
+    left join line_item_types as t using (x_source, x_billing_period, x_line_item_id)
 ),
 grouped as (
     select

@@ -1,8 +1,7 @@
 -- Invoice tie-out per billing period, source and currency: the raw export's own cost total
 -- (ingest_log.raw_totals of the published delivery), the line items loaded from it and the
 -- allocated cost, with the invoice ids the line items carry. `x_status` is `ties out` when all
--- agree exactly; otherwise `x_differences` says which totals differ and by how much. Rows the
--- asset register adds (x_source `asset-register`) have no invoice: `not invoiced`.
+-- agree exactly; otherwise `x_differences` says which totals differ and by how much.
 -- grain: one row per (x_billing_period, x_source, BillingCurrency)
 with
 deliveries as (  -- the published load of each (source, period): its newest `loaded` attempt
@@ -17,7 +16,6 @@ raw_totals as (
         billing_period as x_billing_period,
         source as x_source,
         currency as BillingCurrency,
-        fingerprint as x_delivery_fingerprint,
         (raw_totals ->> currency)::decimal(38, 10) as x_raw_export_total
     from deliveries, unnest(json_keys(raw_totals)) as currencies(currency)
 ),
@@ -51,8 +49,11 @@ compared as (
         x_billing_period,
         x_source,
         BillingCurrency,
-        r.x_delivery_fingerprint,
-        r.x_raw_export_total,
+        d.fingerprint as x_delivery_fingerprint,
+        -- a currency the delivery's raw totals don't list sums to 0 in it (as the load checked)
+        coalesce(r.x_raw_export_total,
+                 case when d.fingerprint is not null then 0::decimal(38, 10) end
+        ) as x_raw_export_total,
         l.x_line_items_billed_cost,
         a.x_allocated_billed_cost,
         l.x_line_items_effective_cost,
@@ -63,13 +64,15 @@ compared as (
     from raw_totals as r
     full outer join line_item_totals as l using (x_billing_period, x_source, BillingCurrency)
     full outer join allocated_totals as a using (x_billing_period, x_source, BillingCurrency)
+    left join deliveries as d
+        on d.billing_period = x_billing_period and d.source = x_source
 ),
 checked as (
     select
         *,
         concat_ws('; ',
             case when x_raw_export_total is null
-                 then 'no raw export total recorded for this currency' end,
+                 then 'no loaded delivery recorded in ingest_log' end,
             case when x_line_items_billed_cost is null then 'no line items' end,
             case when x_allocated_billed_cost is null then 'not allocated' end,
             case when x_line_items_billed_cost <> x_raw_export_total
@@ -84,21 +87,12 @@ checked as (
             case when x_allocated_line_items <> x_line_items
                  then 'allocated ' || x_allocated_line_items || ' of ' || x_line_items
                       || ' line items' end
-        ) as x_differences,
-        x_source = 'asset-register' and x_raw_export_total is null
-            and x_line_items_billed_cost is null as not_invoiced
+        ) as x_differences
     from compared
 )
 select
-    * exclude (x_differences, not_invoiced),
-    case
-        when x_differences = '' then 'ties out'
-        when not_invoiced then 'not invoiced'
-        else 'differs'
-    end as x_status,
-    case
-        when not_invoiced then 'depreciation booked from the asset register; no invoice behind it'
-        else nullif(x_differences, '')
-    end as x_differences
+    * exclude (x_differences),
+    case when x_differences = '' then 'ties out' else 'differs' end as x_status,
+    nullif(x_differences, '') as x_differences
 from checked
 order by x_billing_period, BillingCurrency, x_source

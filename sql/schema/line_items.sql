@@ -70,5 +70,9 @@ create table if not exists line_items (
     x_line_item_type VARCHAR,
     x_service_code VARCHAR,
     x_usage_type VARCHAR,
-    x_operation VARCHAR
+    x_operation VARCHAR,
+    x_credits JSON,
+    x_credit_amount DECIMAL(38, 10),
+    x_adjustment_info JSON,
+    x_export_time TIMESTAMPTZ
 );

@@ -116,3 +116,41 @@ def test_reordering_rules_that_do_not_overlap_changes_nothing(order: list[str]) 
     baseline = assign_dimensions(rows, RuleSet.model_validate({"rules": list(by_id.values())}))
     shuffled = assign_dimensions(rows, RuleSet.model_validate({"rules": [by_id[k] for k in order]}))
     assert baseline.collect().equals(shuffled.collect())
+
+
+def test_dimension_conditions_see_earlier_dimensions_and_unallocated_counts_as_absent() -> None:
+    ruleset = RuleSet.model_validate(yaml.safe_load("""
+rules:
+  - id: ws-when-dev
+    when: {dim.environment: development}
+    set: {workstream: experimentation}
+  - id: ws-when-no-env
+    when: {dim.environment: absent}
+    set: {workstream: risk_compliance}
+  - id: env
+    when: {SubAccountId: "111"}
+    set: {environment: development}
+"""))
+    assert ruleset.dimension_order().index("environment") < ruleset.dimension_order().index(
+        "workstream")
+    assigned = assign_dimensions(_line_items([{"SubAccountId": "111"}, {"SubAccountId": "222"}]),
+                                 ruleset).collect()
+    assert assigned.select("environment", "workstream").rows() == [
+        ("development", "experimentation"), ("unallocated", "risk_compliance")]
+    unallocated_rule = RuleSet.model_validate(yaml.safe_load(
+        "rules: [{id: r, when: {dim.environment: unallocated}, set: {workstream: "
+        "platform_build}}]"))
+    assert assign_dimensions(_line_items([{}]), unallocated_rule).collect()["workstream"][0] \
+        == "platform_build"
+
+
+def test_dimensions_that_depend_on_each_other_in_a_cycle_are_refused() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="cycle: environment → workstream → environment"):
+        RuleSet.model_validate(yaml.safe_load("""
+rules:
+  - {id: a, when: {dim.workstream: platform_build}, set: {environment: production}}
+  - {id: b, when: {dim.environment: production}, set: {workstream: platform_build}}
+"""))

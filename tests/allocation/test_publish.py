@@ -45,24 +45,32 @@ def test_every_row_is_allocated_with_its_reason_and_cost_is_conserved(
     ruleset = load_rules(DEMO_RULES)
     result = allocate_period(loaded, ruleset, OCTOBER, "alloc-1", batch_rows=1000)
     assert result.line_items == loaded.sql("select count(*) from line_items").fetchall()[0][0]
-    assert result.allocated_rows == result.line_items  # no splits yet: one row per line item
+    # Splits turn one line item into several rows; every line item is there at least once.
+    assert result.allocated_rows >= result.line_items
+    assert loaded.sql("select count(distinct (x_source, x_line_item_id)) from allocated_costs"
+                      ).fetchall()[0][0] == result.line_items
     assert _totals(loaded, "allocated_costs") == _totals(loaded, "line_items")
     assert {t["currency"] for t in result.totals} == {"EUR", "USD"}
 
     rows = loaded.sql("select environment, x_environment_rule, workstream, x_workstream_rule, "
-                      "cost_type, AllocatedMethodDetails, x_rules_version from allocated_costs"
-                      ).pl()
+                      "cost_type, x_capex_approval, AllocatedMethodDetails, x_rules_version "
+                      "from allocated_costs").pl()
     assert set(rows["x_rules_version"]) == {ruleset.version}
-    assert set(rows["cost_type"]) == {"opex"}  # no capitalization evidence in these rules
+    # CapEx exactly where an approved capitalization phase covers the row, with its evidence.
+    capex = rows.filter(pl.col("cost_type") == "capex")
+    assert capex.height > 0
+    assert set(capex["x_capex_approval"]) == {"CFO memo 2026-05-28 (FIN-2026-114)"}
+    assert rows.filter(pl.col("cost_type") == "opex")["x_capex_approval"].null_count() == \
+        rows.filter(pl.col("cost_type") == "opex").height
     # A dimension has a rule id exactly when a rule set it; otherwise it is the default.
     for dimension in ("environment", "workstream"):
         set_by_rule = rows.filter(pl.col(f"x_{dimension}_rule").is_not_null())
         assert (set_by_rule[dimension] != "unallocated").all()
         assert (rows.filter(pl.col(f"x_{dimension}_rule").is_null())[dimension]
                 == "unallocated").all()
-    assert set(rows["x_environment_rule"].drop_nulls()) >= {"env-from-tag"}
+    assert set(rows["x_environment_rule"].drop_nulls()) >= {"env-from-tag-or-account"}
     details = json.loads(rows["AllocatedMethodDetails"][0])
-    assert set(details["x_rules"]) == {"environment", "workstream", "cost_type"}
+    assert set(details["x_rules"]) == {"environment", "workstream", "cost_type", "cost_center"}
     assert details["AllocatedRatio"] == "1"
 
 
@@ -70,10 +78,10 @@ def test_reallocating_the_same_month_is_a_no_op(loaded: duckdb.DuckDBPyConnectio
     ruleset = load_rules(DEMO_RULES)
     allocate_period(loaded, ruleset, OCTOBER, "alloc-1")
     first = loaded.sql("select * exclude (x_allocation_run_id, x_allocated_at) from "
-                       "allocated_costs order by x_source, x_line_item_id").fetchall()
+                       "allocated_costs order by all").fetchall()
     allocate_period(loaded, ruleset, OCTOBER, "alloc-2")
     second = loaded.sql("select * exclude (x_allocation_run_id, x_allocated_at) from "
-                        "allocated_costs order by x_source, x_line_item_id").fetchall()
+                        "allocated_costs order by all").fetchall()
     assert first == second
 
 

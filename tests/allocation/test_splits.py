@@ -89,8 +89,8 @@ splits:
         ("aws", 1, "platform_build", Decimal("75"), "proportional", "BilledCost"),
         ("aws", 1, "production_operations", Decimal("25"), "proportional", "BilledCost")]
     assert [r for r in rows if r[0] == "aws-support"] == [
-        ("aws-support", 1, "production_operations", Decimal("6"), "fixed", "fixed"),
-        ("aws-support", 1, "risk_compliance", Decimal("2"), "fixed", "fixed")]
+        ("aws-support", 1, "production_operations", Decimal("6"), "fixed", "fixed shares"),
+        ("aws-support", 1, "risk_compliance", Decimal("2"), "fixed", "fixed shares")]
 
 
 def test_usage_driver_records_quantities_and_ratio(warehouse: duckdb.DuckDBPyConnection,

@@ -258,3 +258,16 @@ def test_an_unknown_export_is_a_source_error(httpserver: HTTPServer,
     with pytest.raises(SourceError, match=r"running export `nope`: not found .*Export 'nope' not "
                                           r"found"):
         run_export(make_arm_client(), SCOPE, "nope", PERIOD)
+
+
+def test_a_failed_report_is_a_source_error_with_azures_reason(
+        httpserver: HTTPServer, make_arm_client: MakeClient) -> None:
+    httpserver.expect_oneshot_request(f"{PROVIDER}/generateCostDetailsReport", method="POST"
+                                      ).respond_with_response(_accepted(httpserver))
+    httpserver.expect_oneshot_request(OPERATION, method="GET").respond_with_json(
+        {"id": OPERATION, "status": "Failed",
+         "error": {"code": "InternalError", "message": "The report could not be generated"}})
+
+    with pytest.raises(SourceError, match=r"report for `subscriptions/0+-.*` \(ActualCost\) ended "
+                                          r"`Failed`: The report could not be generated"):
+        _connector(make_arm_client()).find_delivery(PERIOD)

@@ -75,7 +75,8 @@ def bigquery_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BigQ
     launcher = workdir / "launcher.py"
     launcher.write_text(_LAUNCHER)
     rest_port, grpc_port = _free_port(), _free_port()
-    env = {**os.environ, "HOME": str(workdir / "home"), "BQEMU_ENABLE_FORMAT_EXTENSIONS": "false"}
+    env = {**os.environ, "HOME": str(workdir / "home"), "TMPDIR": str(workdir),
+           "BQEMU_ENABLE_FORMAT_EXTENSIONS": "false"}
     log = (workdir / "emulator.log").open("wb")
     process = subprocess.Popen(
         [str(EMULATOR_PYTHON), str(launcher), "start", "--rest-host", "127.0.0.1",

@@ -1,0 +1,348 @@
+"""A read-only HTTP endpoint over the warehouse, for spreadsheets that pull data from a URL.
+
+    GET /periods                                  billing periods with a published allocation
+    GET /allocated.csv?period=2026-10[&to=2026-12][&group_by=environment,workstream]
+                      [&limit=N][&offset=N]      rows (or groups) as CSV, streamed
+    GET /allocated.xlsx?period=…[&to=…][&group_by=…]   the finance workbook, or the groups
+    GET /summary.json?period=…[&to=…][&group_by=…]     groups and totals per currency, as JSON
+
+Every request needs a token: `Authorization: Bearer <token>` or `?token=<token>` (Google
+Sheets' IMPORTDATA can't send headers). Tokens come from `COSTALLOC_API_TOKENS` and are compared
+in constant time. Nothing from a request reaches SQL except as a bound parameter: grouping
+columns are picked from a fixed list (`reports.tables.GROUPABLE_COLUMNS`) and switch flags in a
+static query. Each request opens its own read-only DuckDB connection and closes it when the
+response is sent, so the nightly run can take the write lock between requests; while it holds
+it, requests get 503 with `Retry-After`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
+
+from core.errors import ConfigurationError, WarehouseBusyError
+from core.period import BillingPeriod
+from reports.csv_text import csv_chunks
+from reports.tables import GROUPABLE_COLUMNS
+from reports.workbook import write_finance_workbook, write_table_workbook
+from sql import load
+from warehouse.connection import connect
+
+log = logging.getLogger(__name__)
+
+TOKENS_VARIABLE = "COSTALLOC_API_TOKENS"
+MIN_TOKEN_LENGTH = 16
+BATCH_ROWS = 50_000
+MAX_PERIODS = 36  # a request spans at most three years of billing periods
+DEFAULT_SUMMARY_GROUPS = ("environment", "workstream", "cost_type")
+_AMOUNTS = ("BilledCost", "EffectiveCost")
+_GROUPABLE = {name.lower(): name for name in GROUPABLE_COLUMNS}
+
+
+class BadRequest(Exception):
+    """A request parameter that can't be used: 400 with what was wrong and what is allowed."""
+
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.extra = extra
+
+
+def tokens_from_environment(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The API tokens from `COSTALLOC_API_TOKENS` (comma-separated); refuses none or weak ones."""
+    raw = (os.environ if environ is None else environ).get(TOKENS_VARIABLE, "")
+    return _checked_tokens([token.strip() for token in raw.split(",")])
+
+
+def _checked_tokens(tokens: Sequence[str]) -> tuple[str, ...]:
+    usable = tuple(token for token in tokens if token)
+    if not usable:
+        raise ConfigurationError(
+            f"the endpoint needs at least one API token in `{TOKENS_VARIABLE}` (comma-separated), "
+            "e.g. `export COSTALLOC_API_TOKENS=$(python -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))')`; the endpoint did not start")
+    short = [token for token in usable if len(token) < MIN_TOKEN_LENGTH]
+    if short:
+        raise ConfigurationError(
+            f"{len(short)} of the {len(usable)} token(s) in `{TOKENS_VARIABLE}` are shorter than "
+            f"{MIN_TOKEN_LENGTH} characters; use long random tokens (secrets.token_urlsafe(32)); "
+            "the endpoint did not start")
+    return usable
+
+
+def create_app(warehouse_path: Path | str, tokens: Sequence[str]) -> FastAPI:
+    """The endpoint over the DuckDB file at `warehouse_path`, accepting any of `tokens`."""
+    accepted = [token.encode() for token in _checked_tokens(tokens)]
+    warehouse = Path(warehouse_path)
+    if not warehouse.is_file():
+        raise ConfigurationError(f"warehouse `{warehouse}` does not exist yet; load and allocate "
+                                 "a period first (`costalloc run` or `costalloc backfill`)")
+
+    def authorized(request: Request) -> None:
+        supplied = _supplied_token(request)
+        matched = False
+        for token in accepted:  # every token compared, in constant time, whatever matches
+            matched |= hmac.compare_digest(supplied, token)
+        if not supplied or not matched:
+            raise _Unauthorized()
+
+    app = FastAPI(title="costalloc", docs_url=None, redoc_url=None, openapi_url=None,
+                  dependencies=[Depends(authorized)])
+
+    @app.exception_handler(_Unauthorized)
+    def _unauthorized(request: Request, error: _Unauthorized) -> Response:
+        return JSONResponse({"detail": "a valid token is required: `Authorization: Bearer "
+                                       "<token>` or `?token=<token>`"}, status_code=401,
+                            headers={"WWW-Authenticate": 'Bearer realm="costalloc"'})
+
+    @app.exception_handler(BadRequest)
+    def _bad_request(request: Request, error: BadRequest) -> Response:
+        return JSONResponse({"detail": str(error), **error.extra}, status_code=400)
+
+    @app.exception_handler(WarehouseBusyError)
+    def _busy(request: Request, error: WarehouseBusyError) -> Response:
+        return JSONResponse({"detail": "the warehouse is being updated; try again in a minute"},
+                            status_code=503, headers={"Retry-After": "60"})
+
+    @app.middleware("http")
+    async def _log_and_no_store(request: Request,
+                                call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.monotonic()
+        response = await call_next(request)
+        response.headers["Cache-Control"] = "no-store"
+        # The path only: the query string may carry a token.
+        log.info("%s %s %d %.0f ms", request.method, request.url.path, response.status_code,
+                 (time.monotonic() - started) * 1000)
+        return response
+
+    @app.get("/periods")
+    def periods() -> dict[str, Any]:
+        with _connection(warehouse) as con:
+            rows = con.sql(load("reports/finance_allocations"),
+                           params={"first_period": "0000-01", "last_period": "9999-12"})
+            names = rows.columns
+            published = [dict(zip(names, row, strict=True)) for row in rows.fetchall()]
+        return {"periods": [{
+            "period": p["x_billing_period"],
+            "allocation_run_id": p["x_allocation_run_id"],
+            "rules_version": p["x_rules_version"],
+            "published_at": p["x_published_at"].isoformat() if p["x_published_at"] else None,
+            "line_items": p["x_line_items"],
+            "allocated_rows": p["x_allocated_rows"],
+            "latest_attempt": p["x_latest_status"],
+        } for p in published if p["x_allocation_run_id"] is not None]}
+
+    @app.get("/allocated.csv")
+    def allocated_csv(request: Request) -> Response:
+        query = _Query.parse(request, default_groups=())
+        con = _open(warehouse)
+        try:
+            reader = query.reader(con)
+        except BaseException:
+            con.close()
+            raise
+        return StreamingResponse(_closing(csv_chunks(reader, reader.schema), con),
+                                 media_type="text/csv; charset=utf-8",
+                                 headers=_disposition(f"allocated_{query.span}.csv"))
+
+    @app.get("/allocated.xlsx")
+    def allocated_xlsx(request: Request) -> Response:
+        query = _Query.parse(request, default_groups=())
+        folder = Path(tempfile.mkdtemp(prefix="costalloc-xlsx-"))
+        target = folder / f"allocated_{query.span}.xlsx"
+        try:
+            with _connection(warehouse) as con:
+                if query.group_by:
+                    table = query.reader(con).read_all()
+                    write_table_workbook(target, pa.RecordBatchReader.from_batches(
+                        table.schema, table.to_batches()), table.num_rows, title="Allocated")
+                else:
+                    write_finance_workbook(con, query.first, query.last, target)
+        except BaseException:
+            _remove(folder)
+            raise
+        return FileResponse(target, filename=target.name, background=BackgroundTask(_remove, folder),
+                            media_type="application/vnd.openxmlformats-officedocument."
+                                       "spreadsheetml.sheet")
+
+    @app.get("/summary.json")
+    def summary_json(request: Request) -> dict[str, Any]:
+        query = _Query.parse(request, default_groups=DEFAULT_SUMMARY_GROUPS)
+        with _connection(warehouse) as con:
+            table = query.reader(con).read_all()
+        rows = table.to_pylist()
+        totals: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            total = totals.setdefault(row["BillingCurrency"], {
+                "BillingCurrency": row["BillingCurrency"], "x_allocated_rows": 0,
+                **{name: Decimal(0) for name in _AMOUNTS}})
+            total["x_allocated_rows"] += row["x_allocated_rows"]
+            for name in _AMOUNTS:
+                total[name] += row[name]
+        return {"first_period": str(query.first), "last_period": str(query.last),
+                "group_by": list(query.group_by),
+                "rows": [_json_row(row) for row in rows],
+                "totals": [_json_row(totals[c]) for c in sorted(totals)]}
+
+    return app
+
+
+def run_server(warehouse_path: Path | str, tokens: Sequence[str], *, host: str = "127.0.0.1",
+               port: int = 8765) -> None:
+    """Serve until interrupted. uvicorn's access log is off: it would log `?token=` values."""
+    import uvicorn
+
+    app = create_app(warehouse_path, tokens)
+    if not _is_loopback(host):
+        log.warning("serving on %s over plain HTTP: put a TLS-terminating proxy in front of it "
+                    "before a token crosses a network", host)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
+
+
+# --- requests ---------------------------------------------------------------------------------
+
+class _Unauthorized(Exception):
+    pass
+
+
+def _supplied_token(request: Request) -> bytes:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip().encode()
+    return request.query_params.get("token", "").encode()
+
+
+class _Query:
+    """The parameters every data route shares, checked; nothing here is ever SQL text."""
+
+    def __init__(self, first: BillingPeriod, last: BillingPeriod, group_by: tuple[str, ...],
+                 limit: int | None, offset: int) -> None:
+        self.first, self.last, self.group_by = first, last, group_by
+        self.limit, self.offset = limit, offset
+
+    @property
+    def span(self) -> str:
+        return str(self.first) if self.first == self.last else f"{self.first}_{self.last}"
+
+    @classmethod
+    def parse(cls, request: Request, *, default_groups: tuple[str, ...]) -> _Query:
+        params = request.query_params
+        if not params.get("period"):
+            raise BadRequest("`period` is required, as YYYY-MM (e.g. period=2026-10)")
+        first = _period("period", params["period"])
+        last = _period("to", params["to"]) if params.get("to") else first
+        if last < first:
+            raise BadRequest(f"`to` ({last}) is before `period` ({first})")
+        if len(first.through(last)) > MAX_PERIODS:
+            raise BadRequest(f"at most {MAX_PERIODS} billing periods per request")
+        raw_groups = params.get("group_by")
+        group_by = _groups(raw_groups) if raw_groups is not None else default_groups
+        return cls(first, last, group_by, _count("limit", params.get("limit")),
+                   _count("offset", params.get("offset")) or 0)
+
+    def reader(self, con: duckdb.DuckDBPyConnection) -> pa.RecordBatchReader:
+        """The rows (no grouping) or groups this query asks for, streamed."""
+        params: dict[str, Any] = {"first_period": str(self.first), "last_period": str(self.last),
+                                  "limit": self.limit, "offset": self.offset}
+        if not self.group_by:
+            return con.sql(load("reports/allocated_page"), params=params).to_arrow_reader(
+                BATCH_ROWS)
+        params |= {f"by_{name}": name in self.group_by for name in GROUPABLE_COLUMNS}
+        grouped = con.sql(load("reports/allocated_grouped"), params=params).to_arrow_reader(
+            BATCH_ROWS)
+        keep = [*self.group_by, "BillingCurrency", "x_allocated_rows", *_AMOUNTS]
+        schema = pa.schema([grouped.schema.field(name) for name in keep])
+        return pa.RecordBatchReader.from_batches(
+            schema, (batch.select(keep) for batch in grouped))
+
+
+def _period(name: str, text: str) -> BillingPeriod:
+    try:
+        return BillingPeriod.parse(text)
+    except ValueError:
+        raise BadRequest(f"`{name}` must be a billing period YYYY-MM (e.g. 2026-10)") from None
+
+
+def _groups(text: str) -> tuple[str, ...]:
+    requested = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in requested if name.lower() not in _GROUPABLE]
+    if unknown:
+        raise BadRequest(f"`group_by` can't use {len(unknown)} column(s) (first: "
+                         f"`{unknown[0][:40]}`); allowed: {', '.join(GROUPABLE_COLUMNS)}",
+                         allowed=list(GROUPABLE_COLUMNS))
+    return tuple(dict.fromkeys(_GROUPABLE[name.lower()] for name in requested))
+
+
+def _count(name: str, text: str | None) -> int | None:
+    if text is None or text == "":
+        return None
+    if not text.isdigit() or len(text) > 12:
+        raise BadRequest(f"`{name}` must be a whole number of rows (0 or more)")
+    return int(text)
+
+
+# --- responses --------------------------------------------------------------------------------
+
+@contextmanager
+def _connection(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection for one request, closed when it is answered."""
+    con = _open(warehouse)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def _open(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    con = connect(warehouse, read_only=True)
+    con.execute("set enable_progress_bar = false")
+    return con
+
+
+def _closing(chunks: Iterator[bytes], con: duckdb.DuckDBPyConnection) -> Iterator[bytes]:
+    """Stream `chunks`, then close the request's connection (also when the client goes away)."""
+    try:
+        yield from chunks
+    finally:
+        con.close()
+
+
+def _disposition(filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f'inline; filename="{filename}"'}
+
+
+def _json_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Money as exact decimal strings: a JSON number would round it through a double."""
+    return {key: (format(value, "f") if isinstance(value, Decimal) else value)
+            for key, value in row.items()}
+
+
+def _remove(folder: Path) -> None:
+    for path in folder.iterdir():
+        path.unlink(missing_ok=True)
+    folder.rmdir()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
