@@ -22,7 +22,8 @@ def _table(markdown: str, heading: str, first_column: str) -> list[list[str]]:
     for line in section[start:].splitlines()[2:]:
         if not line.startswith("|"):
             break
-        rows.append([cell.strip().strip("*") for cell in line.strip("|").split("|")])
+        cells = re.split(r"(?<!\\)\|", line.strip().removeprefix("|").removesuffix("|"))
+        rows.append([cell.strip().strip("*") for cell in cells])
     return rows
 
 
