@@ -30,14 +30,22 @@ def stream_file(
     filesystem: pafs.FileSystem, path: str, *, source: str, period: BillingPeriod,
     batch_rows: int = BATCH_ROWS,
 ) -> Iterator[tuple[int, pl.DataFrame]]:
-    """Yield (first data row number, rows) for one file; errors name source, period and file."""
+    """Yield (first data row number, rows) for one file; errors name source, period, file and
+    how far the file could be read. A file without any data row is an error too: providers
+    don't deliver empty parts, so an empty one is a truncated or failed upload."""
+    rows_read = 0
     try:
-        if path.endswith(".parquet"):
-            yield from _parquet(filesystem, path, batch_rows)
-        else:
-            yield from _csv(filesystem, path, batch_rows)
+        reader = _parquet if path.endswith(".parquet") else _csv
+        for first_row, rows in reader(filesystem, path, batch_rows):
+            rows_read += rows.height
+            yield first_row, rows
     except (pa.ArrowInvalid, OSError, EOFError, pl.exceptions.PolarsError) as error:
-        raise DataError(source, period, f"cannot read `{path}`: {_first_line(error)}") from None
+        where = f"after data row {rows_read}" if rows_read else "before its first data row"
+        raise DataError(source, period, f"cannot read `{path}` {where}: {_first_line(error)}; "
+                        "the previous load stays published") from None
+    if rows_read == 0:
+        raise DataError(source, period, f"`{path}` has no data rows (an empty or header-only "
+                        "file); the previous load stays published")
 
 
 def _parquet(filesystem: pafs.FileSystem, path: str, batch_rows: int) -> Iterator[

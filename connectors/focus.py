@@ -92,6 +92,16 @@ PROJECT_COLUMNS: dict[str, pl.DataType] = {
     "x_credit_amount": MONEY,  # GCP: their sum; BilledCost − x_credit_amount = the export's cost
     "x_adjustment_info": pl.String(),  # GCP: adjustment_info as JSON
     "x_export_time": UTC_TIME,  # GCP: export_time, to trace late-arriving rows
+    "x_cost_dataset": pl.String(),  # Azure: ActualCost | AmortizedCost | FocusCost
+    "x_resource_group": pl.String(),  # Azure
+    "x_meter_id": pl.String(),  # Azure
+    "x_meter_category": pl.String(),  # Azure
+    "x_pricing_model": pl.String(),  # Azure: OnDemand, Reservation, SavingsPlan, Spot
+    "x_billing_account_id": pl.String(),  # Azure MCA: the billing account (BillingAccountId
+    #                                       holds the billing profile)
+    "x_invoice_section_id": pl.String(),  # Azure MCA
+    "x_invoice_section_name": pl.String(),  # Azure MCA
+    "x_cost_center": pl.String(),  # Azure EA: the cost center set on the subscription
 }
 
 # `x_line_item_type` values for on-premises assets (connectors/assets); the CapEx policy treats

@@ -17,7 +17,8 @@ import pyarrow as pa
 from connectors.delivery import Connector, Delivery, RawBatch
 from connectors.focus import conform
 from connectors.money import add_totals, first_bad_money
-from core.errors import CostallocError, DataError, SourceError
+from core.currencies import ISO_4217
+from core.errors import CostallocError, DataError
 from core.period import BillingPeriod
 from warehouse.partitions import (
     PartitionLoad,
@@ -28,7 +29,6 @@ from warehouse.partitions import (
 
 log = logging.getLogger(__name__)
 Outcome = Literal["loaded", "unchanged", "no-delivery"]
-_ISO_CURRENCY = r"^[A-Z]{3}$"
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def _check_rows(line_items: pl.DataFrame, delivery: Delivery, batch: RawBatch) -
     problems = {
         "BilledCost is missing": pl.col("BilledCost").is_null(),
         "BillingCurrency is not an ISO 4217 code": pl.col("BillingCurrency").is_null()
-        | ~pl.col("BillingCurrency").str.contains(_ISO_CURRENCY),
+        | ~pl.col("BillingCurrency").is_in(sorted(ISO_4217)),
         "ChargePeriodStart is missing or not a date": pl.col("ChargePeriodStart").is_null(),
         f"the row's billing period is not {delivery.period}": pl.col("BillingPeriodStart").is_null()
         | (pl.col("BillingPeriodStart") != period_start),
@@ -121,10 +121,8 @@ def _check_rows(line_items: pl.DataFrame, delivery: Delivery, batch: RawBatch) -
     for problem, test in problems.items():
         bad = line_items.select(test.arg_true().first()).item()
         if bad is not None:
+            row = line_items.row(int(bad), named=True)
+            found = (f" (found `{row['BillingCurrency']}`)" if "Currency" in problem else "")
             raise DataError(delivery.source, delivery.period,
-                            f"`{batch.file}` data row {batch.first_row + int(bad)}: {problem}; "
-                            "the previous load stays published")
-
-
-def ingest_error(error: Exception, source: str, period: BillingPeriod) -> SourceError:
-    return error if isinstance(error, SourceError) else SourceError(source, period, str(error))
+                            f"`{batch.file}` data row {batch.first_row + int(bad)}: {problem}"
+                            f"{found}; the previous load stays published")

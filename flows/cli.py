@@ -110,6 +110,23 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("--period", required=True, type=_period)
     diff.set_defaults(command=_rules_diff)
 
+    azure = commands.add_parser("azure", help="Azure Cost Management exports: list, run, history")
+    azure_commands = azure.add_subparsers(required=True, metavar="action")
+    azure_list = azure_commands.add_parser("exports", help="list a scope's exports")
+    azure_list.add_argument("--scope", required=True,
+                            help="e.g. subscriptions/<id> or providers/Microsoft.Billing/"
+                            "billingAccounts/<id>")
+    azure_list.set_defaults(command=_azure_exports)
+    azure_run = azure_commands.add_parser("run-export", help="run an export for a whole month")
+    azure_run.add_argument("--scope", required=True)
+    azure_run.add_argument("--export", required=True, help="the export's name")
+    azure_run.add_argument("--period", required=True, type=_period)
+    azure_run.set_defaults(command=_azure_run_export)
+    azure_runs = azure_commands.add_parser("runs", help="an export's run history, newest first")
+    azure_runs.add_argument("--scope", required=True)
+    azure_runs.add_argument("--export", required=True)
+    azure_runs.set_defaults(command=_azure_runs)
+
     explain = commands.add_parser("explain", help="why a line item was allocated the way it was")
     explain.add_argument("line_item_id", type=int, help="x_line_item_id (in extracts and "
                          "workbooks)")
@@ -248,6 +265,31 @@ def _explain(args: argparse.Namespace) -> int:
     ruleset = load_rules(settings.rules) if settings.rules is not None else None
     with _warehouse(args, read_only=True) as con:
         print(explain(con, args.line_item_id, args.period, args.source, ruleset))
+    return 0
+
+
+def _azure_exports(args: argparse.Namespace) -> int:
+    from connectors.azure import cost_management_client, list_exports
+
+    for export in list_exports(cost_management_client(), args.scope):
+        print(export.describe())
+    return 0
+
+
+def _azure_run_export(args: argparse.Namespace) -> int:
+    from connectors.azure import cost_management_client, run_export
+
+    run_export(cost_management_client(), args.scope, args.export, args.period)
+    print(f"started export `{args.export}` for {args.period}; `costalloc azure runs --scope "
+          f"{args.scope} --export {args.export}` shows its progress")
+    return 0
+
+
+def _azure_runs(args: argparse.Namespace) -> int:
+    from connectors.azure import cost_management_client, export_runs
+
+    for run in export_runs(cost_management_client(), args.scope, args.export):
+        print(run.describe())
     return 0
 
 

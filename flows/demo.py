@@ -2,8 +2,8 @@
 
 The demo writes, in each provider's real layout: a month of AWS CUR 2.0 (with an older,
 superseded delivery), a GCP billing export dumped to Parquet (with a late adjustment that
-lands in the next invoice month), Azure Cost Management exports when that connector is
-present, and an on-premises asset register; then runs the nightly flow over October and
+lands in the next invoice month), Azure Cost Management exports (EA and MCA, a reservation
+purchase and its amortization), and an on-premises asset register; then runs the nightly flow over October and
 November 2026 and prints October's allocation.
 """
 
@@ -50,15 +50,16 @@ def _assets(directory: Path) -> tuple[str, str, str]:
             "asset register, 3 GPU servers (one in service mid-October)")
 
 
-def _writers() -> list[SourceWriter]:
-    writers: list[SourceWriter] = [_aws, _gcp]
-    try:
-        from flows.demo_azure import azure_writer
-    except ImportError:  # the Azure connector is optional in a build
-        pass
-    else:
-        writers.append(azure_writer)
-    return [*writers, _assets]
+def _azure(directory: Path) -> tuple[str, str, str]:
+    from demo import azure_exports
+
+    written = azure_exports.write_demo_month(str(directory / "azure"))
+    return ("azure-demo", "    kind: azure-export\n    uri: azure/costalloc\n",
+            f"Azure Cost Management exports, EA and MCA, ActualCost + AmortizedCost "
+            f"({written.rows} line items)")
+
+
+WRITERS: tuple[SourceWriter, ...] = (_aws, _gcp, _azure, _assets)
 
 
 def run_demo(directory: Path) -> int:
@@ -69,7 +70,7 @@ def run_demo(directory: Path) -> int:
     (directory / "rules.yaml").write_text(_packaged("rules.yaml"))
     (directory / "drivers" / "llm_tokens.csv").write_text(_packaged("drivers/llm_tokens.csv"))
     sources = []
-    for writer in _writers():
+    for writer in WRITERS:
         name, body, what = writer(directory)
         sources.append(f"  - name: {name}\n{body}")
         print(f"wrote {what}")

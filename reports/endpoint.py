@@ -207,10 +207,10 @@ def run_server(warehouse_path: Path | str, tokens: Sequence[str], *, host: str =
     import uvicorn
 
     app = create_app(warehouse_path, tokens)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if not _is_loopback(host):
         log.warning("serving on %s over plain HTTP: put a TLS-terminating proxy in front of it "
                     "before a token crosses a network", host)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
 
 

@@ -16,7 +16,7 @@ from connectors.delivery import Delivery, RawBatch
 from connectors.files import stream_file
 from connectors.money import totals_by_currency
 from connectors.storage import Location, open_location
-from core.errors import ConfigurationError
+from core.errors import ConfigurationError, DataError
 from core.period import BillingPeriod
 from core.settings import SourceSettings
 
@@ -49,6 +49,12 @@ class AwsCurConnector:
             for first_row, rows in stream_file(self.location.filesystem, self.location.path(file),
                                                source=self.name, period=delivery.period,
                                                batch_rows=self.batch_rows):
+                missing = columns.missing_required(rows.columns)
+                if missing:
+                    raise DataError(self.name, delivery.period,
+                                    f"`{file}` lacks the required column(s) "
+                                    + ", ".join(f"`{c}`" for c in missing)
+                                    + "; the previous load stays published")
                 yield RawBatch(file, first_row, rows)
 
     def control_totals(self, raw: pl.DataFrame) -> dict[str, Decimal]:

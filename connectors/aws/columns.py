@@ -28,6 +28,17 @@ def snake_case(legacy_header: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", "_".join(parts)).strip("_")
 
 
+# Without these a CUR row can't become a FOCUS line item (CUR 2.0 names; legacy spellings map).
+REQUIRED = ("bill_billing_period_start_date", "bill_payer_account_id",
+            "line_item_line_item_type", "line_item_usage_start_date",
+            "line_item_unblended_cost", "line_item_currency_code")
+
+
+def missing_required(names: list[str]) -> list[str]:
+    present = {snake_case(name) if "/" in name else name for name in names}
+    return [column for column in REQUIRED if column not in present]
+
+
 def is_legacy_csv(columns: list[str]) -> bool:
     return any("/" in column for column in columns)
 

@@ -43,11 +43,11 @@ def suffix_for(name: str, *, gzip_encoded: bool = False, compressed: bool = Fals
 
 
 def read_parts(parts: tuple[Part, ...], fetch: Fetch, *, source: str, period: BillingPeriod,
-               batch_rows: int, currency: str | None, label: Callable[[Part], str] = lambda p: p.name,
-               ) -> Iterator[RawBatch]:
+               batch_rows: int, currency: str | None) -> Iterator[RawBatch]:
+    """Every part's rows, part by part, in batches of at most `batch_rows`."""
     for part in parts:
         with fetch(part, suffix_for(part.name, gzip_encoded=part.gzip_encoded)) as path:
-            yield from _read_part(part, path, label(part), source=source, period=period,
+            yield from _read_part(part, path, part.name, source=source, period=period,
                                   batch_rows=batch_rows, currency=currency)
 
 

@@ -74,5 +74,14 @@ create table if not exists line_items (
     x_credits JSON,
     x_credit_amount DECIMAL(38, 10),
     x_adjustment_info JSON,
-    x_export_time TIMESTAMPTZ
+    x_export_time TIMESTAMPTZ,
+    x_cost_dataset VARCHAR,
+    x_resource_group VARCHAR,
+    x_meter_id VARCHAR,
+    x_meter_category VARCHAR,
+    x_pricing_model VARCHAR,
+    x_billing_account_id VARCHAR,
+    x_invoice_section_id VARCHAR,
+    x_invoice_section_name VARCHAR,
+    x_cost_center VARCHAR
 );
