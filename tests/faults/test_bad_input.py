@@ -20,7 +20,7 @@ import pytest
 
 from connectors.aws import AwsCurConnector
 from connectors.ingest import ingest
-from core.errors import DataError, SourceError
+from core.errors import SourceError
 from core.period import BillingPeriod
 from core.settings import SourceSettings
 from demo.aws_cur import WrittenDelivery, write_cur2_export
