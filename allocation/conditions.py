@@ -2,12 +2,16 @@
 
 Tags are matched case-insensitively on keys and values: the engine lower-cases the `Tags`
 JSON once (`_tags_lc`) and each `tag.<key>` reads the first of its aliases that is present.
+Reading a key out of JSON is the costly part, and a month has a few thousand distinct tag
+sets among millions of rows, so a key is looked up once per distinct `_tags_lc` value; the
+engine puts each key's values in a column of its own (`tag_column`) that conditions read.
 FOCUS columns match as written unless a test says `case_insensitive: true`.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
+from functools import partial
 
 import polars as pl
 
@@ -16,21 +20,54 @@ from allocation.model import UNALLOCATED, Condition, Effective, Match, RuleSet
 TAGS_LOWER = "_tags_lc"
 
 
-def tag_value(ruleset: RuleSet, key: str) -> pl.Expr:
-    """The value of tag `key` (through its aliases), lower-cased; null when absent or empty."""
+def tag_value(ruleset: RuleSet, key: str, *, tag_columns: bool = False) -> pl.Expr:
+    """The value of tag `key` (through its aliases), lower-cased; null when absent or empty.
+
+    With `tag_columns`, read the frame's `tag_column(key)` (see `with_tag_columns`)."""
+    if tag_columns:
+        return pl.col(tag_column(key))
+    return pl.col(TAGS_LOWER).map_batches(partial(_by_distinct_tags, _lookup(ruleset, key)),
+                                          return_dtype=pl.String, is_elementwise=True)
+
+
+def tag_column(key: str) -> str:
+    return f"_tag.{key}"
+
+
+def with_tag_columns(frame: pl.LazyFrame, ruleset: RuleSet, keys: set[str]) -> pl.LazyFrame:
+    """`frame` (with `_tags_lc`) + one `tag_column(key)` per key: its value, as `tag_value`."""
+    return frame.with_columns(tag_value(ruleset, key).alias(tag_column(key))
+                              for key in sorted(keys))
+
+
+def _lookup(ruleset: RuleSet, key: str) -> pl.Expr:
     found = [pl.col(TAGS_LOWER).str.json_path_match(_json_path(alias))
              for alias in ruleset.tag_aliases(key)]
     value = pl.coalesce(found) if len(found) > 1 else found[0]
-    return pl.when(value.str.strip_chars() != "").then(value.str.strip_chars())
+    return value.str.strip_chars().replace("", None)
 
 
-def compile_condition(condition: Condition, ruleset: RuleSet) -> pl.Expr:
-    parts = [_field_test(name, match, ruleset) for name, match in condition.fields.items()]
-    parts += [compile_condition(child, ruleset) for child in condition.all]
+def _by_distinct_tags(lookup: pl.Expr, tags_lc: pl.Series) -> pl.Series:
+    """`lookup` evaluated once per distinct tag set, then spread back over the rows."""
+    rows = tags_lc.cast(pl.String).alias(TAGS_LOWER).to_frame()
+    distinct = rows.unique().with_columns(lookup.alias("value"))
+    return rows.join(distinct, on=TAGS_LOWER, how="left", nulls_equal=True,
+                     maintain_order="left").get_column("value")
+
+
+def compile_condition(condition: Condition, ruleset: RuleSet, *,
+                      tag_columns: bool = False) -> pl.Expr:
+    """`condition` as a boolean expression; with `tag_columns`, tags are read from the frame's
+    `tag_column(key)` columns (`with_tag_columns`) instead of the JSON."""
+    parts = [_field_test(name, match, ruleset, tag_columns)
+             for name, match in condition.fields.items()]
+    parts += [compile_condition(child, ruleset, tag_columns=tag_columns)
+              for child in condition.all]
     if condition.any:
-        parts.append(pl.any_horizontal([compile_condition(c, ruleset) for c in condition.any]))
+        parts.append(pl.any_horizontal([compile_condition(c, ruleset, tag_columns=tag_columns)
+                                        for c in condition.any]))
     if condition.not_ is not None:
-        parts.append(~compile_condition(condition.not_, ruleset))
+        parts.append(~compile_condition(condition.not_, ruleset, tag_columns=tag_columns))
     if not parts:
         return pl.lit(True)
     return pl.all_horizontal(parts)
@@ -53,10 +90,10 @@ def charge_start() -> pl.Expr:
     return pl.col("ChargePeriodStart").dt.convert_time_zone("UTC")
 
 
-def _field_test(name: str, match: Match, ruleset: RuleSet) -> pl.Expr:
+def _field_test(name: str, match: Match, ruleset: RuleSet, tag_columns: bool) -> pl.Expr:
     is_tag = name.startswith("tag.")
     if is_tag:
-        value = tag_value(ruleset, name[4:])
+        value = tag_value(ruleset, name[4:], tag_columns=tag_columns)
     elif name.startswith("dim."):
         value = pl.col(name[4:]).cast(pl.String)  # set earlier: see RuleSet.dimension_order
     else:

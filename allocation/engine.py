@@ -18,37 +18,73 @@ from allocation.conditions import (
     account_value,
     compile_condition,
     compile_effective,
+    tag_column,
     tag_value,
+    with_tag_columns,
 )
 from allocation.model import UNALLOCATED, RuleSet, TaggingRule, parse_template
 
 RULE_COLUMN = "x_{dimension}_rule"
 SPLIT_FLAG = "_split_{index}"
+_MATCH = "_rule_match_{index}"
+_CANDIDATE = "_candidate_{index}"
 
 
 def assign_dimensions(line_items: pl.LazyFrame, ruleset: RuleSet) -> pl.LazyFrame:
     """`line_items` + one column per dimension, `x_<dimension>_rule`, the capitalization
-    lineage columns and one `_split_<i>` flag per split (rows that split may take)."""
-    frame = line_items.with_columns(pl.col("Tags").cast(pl.String).str.to_lowercase()
-                                    .alias(TAGS_LOWER))
-    matches = {rule.id: compile_condition(rule.when, ruleset) & compile_effective(rule.effective)
-               for rule in ruleset.rules}
+    lineage columns and one `_split_<i>` flag per split (rows that split may take).
+
+    Every tag a rule or split reads, every rule's match and every candidate value becomes a
+    column once (polars doesn't share repeated subexpressions); the first-match-wins choice
+    is then a coalesce over those columns."""
+    keys = _tag_keys(ruleset)
+    frame = with_tag_columns(line_items.with_columns(pl.col("Tags").cast(pl.String)
+                                                     .str.to_lowercase().alias(TAGS_LOWER)),
+                             ruleset, keys)
+    matched: set[int] = set()
     for dimension in ruleset.dimension_order():
-        value: pl.Expr = pl.lit(None, dtype=pl.String)
-        rule_id: pl.Expr = pl.lit(None, dtype=pl.String)
-        # Built from the last rule backwards so the first rule ends up outermost.
-        for rule in reversed([r for r in ruleset.rules if dimension in r.set]):
-            candidate = _rule_value(rule, dimension, ruleset)
-            fires = matches[rule.id] & candidate.is_not_null()
-            value = pl.when(fires).then(candidate).otherwise(value)
-            rule_id = pl.when(fires).then(pl.lit(rule.id)).otherwise(rule_id)
+        # A rule's match is computed at the first dimension it sets: every `dim.` it tests is
+        # set before that (see RuleSet.dimension_order).
+        rules = [(index, rule) for index, rule in enumerate(ruleset.rules) if dimension in rule.set]
         frame = frame.with_columns(
-            value.fill_null(pl.lit(default_value(ruleset, dimension))).alias(dimension),
-            rule_id.alias(RULE_COLUMN.format(dimension=dimension)))
+            *((compile_condition(rule.when, ruleset, tag_columns=True)
+               & compile_effective(rule.effective)).alias(_MATCH.format(index=index))
+              for index, rule in rules if index not in matched),
+            *(_rule_value(rule, dimension, ruleset).alias(_CANDIDATE.format(index=index))
+              for index, rule in rules))
+        matched.update(index for index, _ in rules)
+        fires = {index: pl.col(_MATCH.format(index=index))
+                 & pl.col(_CANDIDATE.format(index=index)).is_not_null() for index, _ in rules}
+        # The first rule (in file order) that fires sets the value.
+        value = pl.coalesce([*(pl.when(fires[index]).then(pl.col(_CANDIDATE.format(index=index)))
+                               for index, _ in rules), pl.lit(default_value(ruleset, dimension))])
+        rule_id = pl.coalesce([*(pl.when(fires[index]).then(pl.lit(rule.id))
+                                 for index, rule in rules), pl.lit(None, dtype=pl.String)])
+        frame = frame.with_columns(
+            value.alias(dimension), rule_id.alias(RULE_COLUMN.format(dimension=dimension))
+        ).drop(_CANDIDATE.format(index=index) for index, _ in rules)
     frame = apply_capitalization(frame, ruleset)
-    flags = [(compile_condition(split.when, ruleset) & compile_effective(split.effective))
-             .alias(SPLIT_FLAG.format(index=index)) for index, split in enumerate(ruleset.splits)]
-    return frame.with_columns(flags).drop(TAGS_LOWER)
+    flags = [(compile_condition(split.when, ruleset, tag_columns=True)
+              & compile_effective(split.effective)).alias(SPLIT_FLAG.format(index=index))
+             for index, split in enumerate(ruleset.splits)]
+    return frame.with_columns(flags).drop(
+        TAGS_LOWER, *(tag_column(key) for key in sorted(keys)),
+        *(_MATCH.format(index=index) for index in sorted(matched)))
+
+
+def _tag_keys(ruleset: RuleSet) -> set[str]:
+    """The tag keys the rules and splits read (capitalization reads its own)."""
+    keys: set[str] = set()
+    for rule in ruleset.rules:
+        keys |= rule.when.tag_keys()
+        for dimension in rule.set:
+            for source in rule.sources(dimension):
+                template = parse_template(source)
+                if template is not None and template[0] == "tag":
+                    keys.add(template[1])
+    for split in ruleset.splits:
+        keys |= split.when.tag_keys()
+    return keys
 
 
 def default_value(ruleset: RuleSet, dimension: str) -> str:
@@ -68,7 +104,8 @@ def _rule_value(rule: TaggingRule, dimension: str, ruleset: RuleSet) -> pl.Expr:
             candidates.append(pl.lit(source))
             continue
         kind, key = template
-        raw = tag_value(ruleset, key) if kind == "tag" else account_value(ruleset, key)
+        raw = (tag_value(ruleset, key, tag_columns=True) if kind == "tag"
+               else account_value(ruleset, key))
         normalized = (raw.replace(aliases) if aliases else raw).str.to_lowercase()
         candidates.append(normalized.replace_strict(declared, default=None,
                                                     return_dtype=pl.String))

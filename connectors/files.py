@@ -15,7 +15,8 @@ import pyarrow.csv as pacsv
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from core.errors import DataError
+from connectors.storage import is_transient, local_copy
+from core.errors import DataError, TransientError
 from core.period import BillingPeriod
 
 BATCH_ROWS = 250_000
@@ -36,11 +37,16 @@ def stream_file(
     rows_read = 0
     try:
         reader = _parquet if path.endswith(".parquet") else _csv
-        for first_row, rows in reader(filesystem, path, batch_rows):
-            rows_read += rows.height
-            yield first_row, rows
+        with local_copy(filesystem, path) as (local, local_path):
+            for first_row, rows in reader(local, local_path, batch_rows):
+                rows_read += rows.height
+                yield first_row, rows
     except (pa.ArrowInvalid, OSError, EOFError, pl.exceptions.PolarsError) as error:
         where = f"after data row {rows_read}" if rows_read else "before its first data row"
+        if isinstance(error, OSError) and is_transient(error):
+            raise TransientError(f"{source} {period}: reading `{path}` failed {where}: "
+                                 f"{_first_line(error)}; retried with backoff, the previous "
+                                 "load stays published") from None
         raise DataError(source, period, f"cannot read `{path}` {where}: {_first_line(error)}; "
                         "the previous load stays published") from None
     if rows_read == 0:

@@ -21,7 +21,7 @@ from connectors.delivery import Delivery, RawBatch
 from connectors.files import is_data_file, stream_file
 from connectors.focus import FOCUS_COLUMNS, MONEY, QUANTITY
 from connectors.money import money, totals_by_currency
-from connectors.storage import Location, open_location
+from connectors.storage import Location, open_location, storage_errors
 from connectors.timestamps import utc_time
 from core.period import BillingPeriod
 from core.settings import SourceSettings
@@ -38,7 +38,8 @@ class FocusFilesConnector:
         self.location = location or open_location(settings.uri, settings.options)
 
     def find_delivery(self, period: BillingPeriod) -> Delivery | None:
-        files = [f for f in self.location.list_files() if is_data_file(f.path)]
+        with storage_errors(self.name, period, f"listing {self.location.uri}"):
+            files = [f for f in self.location.list_files() if is_data_file(f.path)]
         chosen = [f for f in files if _belongs(f, period)]
         if not chosen:
             return None

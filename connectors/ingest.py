@@ -68,7 +68,14 @@ def ingest(con: duckdb.DuckDBPyConnection, connector: Connector, period: Billing
     log.info("%s %s: loaded %d rows from %d files", connector.name, period, load.loaded_rows,
              len(load.files))
     return IngestResult(connector.name, period, "loaded", delivery.fingerprint,
-                        load.loaded_rows, {c: str(a) for c, a in load.loaded_totals.items()})
+                        load.loaded_rows, {c: f"{a:f}" for c, a in load.loaded_totals.items()})
+
+
+def normalized(connector: Connector, delivery: Delivery, load: PartitionLoad) -> Iterator[
+        pa.Table]:
+    """The checked FOCUS batches `ingest` loads, for loaders that stage them elsewhere first
+    (the flows' Parquet parts); `load` gets the raw rows and control totals as they stream."""
+    return _normalized(connector, delivery, load)
 
 
 def _normalized(connector: Connector, delivery: Delivery, load: PartitionLoad) -> Iterator[

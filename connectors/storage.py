@@ -8,13 +8,78 @@ never from configuration, and are handed to pyarrow without being logged.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow.fs as pafs
 
-from core.errors import ConfigurationError
+from core.errors import ConfigurationError, SourceError, TransientError
+
+# How object stores say "try again": throttling, 5xx, timeouts, dropped connections.
+_TRANSIENT = re.compile(r"NETWORK_CONNECTION|HTTP status (5\d\d|429)|SLOW_DOWN|Throttl|short read|"
+                        r"[Tt]imeout|timed out|[Cc]onnection (reset|refused|aborted)|"
+                        r"ServiceUnavailable|InternalError|RequestTimeout", re.IGNORECASE)
+S3_ATTEMPTS = 6
+
+
+_CHUNK = 8 << 20
+
+
+def read_whole(filesystem: pafs.FileSystem, path: str) -> bytes:
+    """A small object's bytes, checked against its listed size (a cut transfer is retried)."""
+    expected = filesystem.get_file_info(path).size
+    with filesystem.open_input_stream(path, compression=None) as stream:
+        data = bytes(stream.read())
+    if expected is not None and len(data) != expected:
+        raise OSError(f"short read of `{path}`: {len(data)} of {expected} bytes")
+    return data
+
+
+@contextmanager
+def local_copy(filesystem: pafs.FileSystem, path: str) -> Iterator[tuple[pafs.FileSystem, str]]:
+    """Files on object storage are copied to a local temporary file first, chunk by chunk and
+    checked against the object's size, so a transfer cut mid-way is told apart from a file
+    that arrived corrupt. Local files are read in place."""
+    if isinstance(filesystem, pafs.LocalFileSystem):
+        yield filesystem, path
+        return
+    import tempfile
+
+    expected = filesystem.get_file_info(path).size
+    suffix = "".join(Path(path).suffixes[-2:])
+    with tempfile.NamedTemporaryFile(suffix=suffix) as target:
+        copied = 0
+        with filesystem.open_input_stream(path, compression=None) as stream:
+            while chunk := stream.read(_CHUNK):
+                target.write(chunk)
+                copied += len(chunk)
+        target.flush()
+        if expected is not None and copied != expected:
+            raise OSError(f"short read of `{path}`: {copied} of {expected} bytes")
+        yield pafs.LocalFileSystem(), target.name
+
+
+def is_transient(error: BaseException) -> bool:
+    return isinstance(error, (TimeoutError, ConnectionError)) or bool(
+        _TRANSIENT.search(str(error)))
+
+
+@contextmanager
+def storage_errors(source: str, period: object, what: str) -> Iterator[None]:
+    """Name the source, period and object in storage errors; mark the retryable ones."""
+    try:
+        yield
+    except OSError as error:
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if is_transient(error):
+            raise TransientError(f"{source} {period}: {what}: {detail}; the store is throttling "
+                                 "or unreachable — retried with backoff, the previous load "
+                                 "stays published") from None
+        raise SourceError(source, period, f"{what}: {detail}") from None
 
 
 @dataclass(frozen=True)
@@ -38,8 +103,7 @@ class Location:
         return bool(info.type != pafs.FileType.NotFound)
 
     def read_json(self, relative: str) -> Any:
-        with self.filesystem.open_input_stream(self.path(relative)) as stream:
-            return json.loads(stream.read())
+        return json.loads(read_whole(self.filesystem, self.path(relative)))
 
     def list_files(self, relative: str = "") -> list[pafs.FileInfo]:
         """Every file below `relative`, sorted by path; empty when the folder doesn't exist."""
@@ -87,7 +151,11 @@ def _s3_filesystem(options: dict[str, Any]) -> pafs.S3FileSystem:
     frozen = credentials.get_frozen_credentials() if credentials else None
     endpoint = client.meta.endpoint_url
     custom_endpoint = not endpoint.endswith(".amazonaws.com")
-    kwargs: dict[str, Any] = {"region": client.meta.region_name or "us-east-1"}
+    kwargs: dict[str, Any] = {
+        "region": client.meta.region_name or "us-east-1",
+        "retry_strategy": pafs.AwsStandardS3RetryStrategy(
+            max_attempts=int(options.get("max_attempts", S3_ATTEMPTS))),
+    }
     if frozen is not None:
         kwargs |= {"access_key": frozen.access_key, "secret_key": frozen.secret_key,
                    "session_token": frozen.token}

@@ -60,6 +60,7 @@ class Settings(BaseModel):
     rules: Path | None = None
     sources: list[SourceSettings] = Field(default_factory=list)
     reports_dir: Path = Path("reports")
+    lake: str | None = None  # Hive-partitioned Parquet copy of line_items: a folder or s3:// prefix
 
     @field_validator("sources")
     @classmethod
@@ -98,6 +99,8 @@ def load_settings(path: Path) -> Settings:
     settings.reports_dir = _under(base, settings.reports_dir)
     if settings.rules is not None:
         settings.rules = _under(base, settings.rules)
+    if settings.lake is not None and "://" not in settings.lake:
+        settings.lake = str(_under(base, Path(settings.lake)))
     settings.sources = [_resolve_local_uri(base, source) for source in settings.sources]
     return settings
 

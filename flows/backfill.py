@@ -1,66 +1,75 @@
 """Backfill a billing period or a range, with a progress bar per (source, period).
 
-Resumable by construction: a delivery whose fingerprint is already loaded is skipped, so
-re-running after an interruption does only what is missing.
+Resumable: a delivery whose fingerprint is already loaded is skipped, and a period whose
+published allocation is current (same rules, line items not newer) is not allocated again, so
+re-running after an interruption does only what is missing. `force` reloads everything.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 from prefect import flow
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from core.errors import CostallocError
+from core.errors import ConfigurationError
 from core.period import BillingPeriod
 from core.settings import load_settings
-from flows.nightly import RunReport, run_pipeline
+from flows.nightly import RunReport, Step, config_path, run_checked
+from flows.plan import parse_periods, plan
+from flows.runners import DEFAULT_MAX_WORKERS
 
-_listeners: list[Callable[[str], None]] = []
+_listeners: list[Callable[[Step], None]] = []
 
 
-def _notify(message: str) -> None:
+def _notify(step: Step) -> None:
     for listener in _listeners:
-        listener(message)
+        listener(step)
 
 
 @flow(name="costalloc-backfill")
-def backfill(config: str = "costalloc.yaml", periods: list[str] | None = None,
-             sources: list[str] | None = None, force: bool = False) -> RunReport:
-    settings = load_settings(Path(config))
-    chosen = [BillingPeriod.parse(p) for p in periods or []]
-    report = run_pipeline(settings, chosen, sources=sources, force=force, progress=_notify)
-    if not report.ok:
-        raise CostallocError(f"backfill finished with {len(report.failures)} failure(s):\n" +
-                             "\n".join(report.failures))
-    return report
+def backfill(config: str | None = None, periods: list[str] | None = None,
+             sources: list[str] | None = None, force: bool = False, task_runner: str = "threads",
+             dask_address: str | None = None,
+             max_workers: int = DEFAULT_MAX_WORKERS) -> RunReport:
+    """Load and allocate `periods` (`YYYY-MM` or `YYYY-MM..YYYY-MM`) for every source, or
+    `sources`. Fails if any step did; re-running it does only what is still missing."""
+    if not periods:
+        raise ConfigurationError("backfill needs `periods`, e.g. [\"2026-01..2026-06\"]")
+    return run_checked("backfill", config, periods, sources, force, task_runner, dask_address,
+                max_workers, progress=_notify)
 
 
 def backfill_with_progress(config: Path, periods: list[BillingPeriod],
-                           sources: list[str] | None, force: bool) -> int:
-    settings = load_settings(config)
-    names = sources or [s.name for s in settings.sources]
+                           sources: list[str] | None, force: bool, *,
+                           task_runner: str = "threads", dask_address: str | None = None,
+                           max_workers: int = DEFAULT_MAX_WORKERS) -> int:
+    settings = load_settings(config_path(str(config)))
+    partitions = plan(settings, parse_periods([str(p) for p in periods]), sources, date.today())
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
     with Progress(*columns, console=console) as bar:
-        loads = bar.add_task("load (source × period)", total=len(names) * len(periods))
+        loads = bar.add_task("load (source × period)", total=len(partitions))
         allocations = bar.add_task("allocate (period)", total=len(periods))
 
-        def listener(message: str) -> None:
-            bar.console.print(message, highlight=False)
-            if message.startswith("allocated"):
-                bar.advance(allocations)
-            elif "allocat" not in message:
+        def listener(step: Step) -> None:
+            bar.console.print(step.message, highlight=False)
+            if step.kind == "load":
                 bar.advance(loads)
+            elif step.kind == "allocate":
+                bar.advance(allocations)
 
         _listeners.append(listener)
         try:
             backfill(config=str(config), periods=[str(p) for p in periods], sources=sources,
-                     force=force)
+                     force=force, task_runner=task_runner, dask_address=dask_address,
+                     max_workers=max_workers)
         finally:
             _listeners.remove(listener)
+            bar.update(loads, completed=len(partitions))
             bar.update(allocations, completed=len(periods))
     return 0

@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--period", action="append", type=_period,
                      help="a billing period YYYY-MM instead of the default two (repeatable)")
     run.add_argument("--source", action="append", help="only this source (repeatable)")
+    _runner_options(run)
     run.set_defaults(command=_run)
 
     backfill = commands.add_parser("backfill", help="load and allocate a month or a range")
@@ -64,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     backfill.add_argument("--source", action="append", help="only this source (repeatable)")
     backfill.add_argument("--force", action="store_true",
                           help="reload even when the delivery's fingerprint is already loaded")
+    _runner_options(backfill)
     backfill.set_defaults(command=_backfill)
 
     reallocate = commands.add_parser("reallocate", help="re-apply the rules without reading "
@@ -71,6 +73,12 @@ def _parser() -> argparse.ArgumentParser:
     reallocate.add_argument("--period", required=True, type=_period)
     reallocate.add_argument("--to", type=_period)
     reallocate.set_defaults(command=_reallocate)
+
+    schedule = commands.add_parser("schedule", help="serve the nightly run on its schedule (and "
+                                   "the backfill and reallocate deployments) until stopped")
+    schedule.add_argument("--cron", default="0 3 * * *", help="when the nightly run starts, a "
+                          "cron expression in UTC (default: \"0 3 * * *\", 03:00 UTC)")
+    schedule.set_defaults(command=_schedule)
 
     export = commands.add_parser("export", help="write a period's tables for finance: the "
                                  "workbook, or CSV / Parquet files with a column dictionary")
@@ -166,14 +174,35 @@ def _run(args: argparse.Namespace) -> int:
     from flows.nightly import nightly
 
     periods = [str(p) for p in args.period] if args.period else None
-    nightly(config=str(args.config), periods=periods, sources=args.source)
+    nightly(config=str(args.config), periods=periods, sources=args.source,
+            task_runner=args.task_runner, dask_address=args.dask_address,
+            max_workers=args.max_workers)
     return 0
 
 
 def _backfill(args: argparse.Namespace) -> int:
     from flows.backfill import backfill_with_progress
 
-    return backfill_with_progress(args.config, _periods(args), args.source, args.force)
+    return backfill_with_progress(args.config, _periods(args), args.source, args.force,
+                                  task_runner=args.task_runner, dask_address=args.dask_address,
+                                  max_workers=args.max_workers)
+
+
+def _runner_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--task-runner", choices=["threads", "dask"], default="threads",
+                         help="where sources are read and normalized: threads in this process "
+                         "(default) or a Dask cluster")
+    command.add_argument("--dask-address", help="scheduler of a running Dask cluster, e.g. "
+                         "tcp://scheduler:8786 (default: a local cluster of --max-workers "
+                         "processes)")
+    command.add_argument("--max-workers", type=int, default=2, help="partitions read at once "
+                         "(threads), or local Dask worker processes (default: 2)")
+
+
+def _schedule(args: argparse.Namespace) -> int:
+    from flows.schedule import serve_deployments
+
+    return serve_deployments(args.config, cron=args.cron)
 
 
 def _reallocate(args: argparse.Namespace) -> int:

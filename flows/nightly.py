@@ -1,31 +1,76 @@
-"""The nightly run and the backfill: load every source's changed deliveries, then re-allocate
-the periods whose line items (or rules) changed. Thin wrappers over plain functions."""
+"""The nightly run: load every source's changed deliveries, then re-allocate the periods whose
+line items (or rules) changed. Thin Prefect wrappers over plain functions.
+
+Per (source, period): take its lock in the warehouse and read the published fingerprint (here),
+stage the delivery as Parquet parts (on the task runner: a bounded thread pool, or Dask),
+publish it into `line_items` (here, one at a time), release the lock. A period is allocated,
+under its own lock, as soon as all of its partitions are done. A failing source fails its own
+task and the run, never the other sources' loads.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any, Literal, ParamSpec, TypeVar
 
-from prefect import flow, get_run_logger, task
+from prefect import Task, flow, get_run_logger, task
 from prefect.cache_policies import NONE
+from prefect.client.schemas.objects import State, TaskRun
+from prefect.futures import PrefectFuture, as_completed
+from prefect.task_runners import TaskRunner
+from prefect.tasks import exponential_backoff
 
 from allocation.loader import load_rules
 from allocation.model import RuleSet
 from allocation.publish import AllocationResult, allocate_period
-from connectors.ingest import IngestResult, ingest
-from connectors.registry import connector_for
-from core.errors import ConfigurationError, CostallocError
+from connectors.ingest import IngestResult
+from core.errors import ConfigurationError, CostallocError, TransientError
 from core.period import BillingPeriod
 from core.settings import Settings, load_settings
+from flows.loading import (
+    PartitionFailed,
+    Staged,
+    discard_scratch,
+    partition_store,
+    publish,
+    record_stage_failure,
+    stage,
+    warehouse,
+)
+from flows.plan import Partition, parse_periods, plan
+from flows.runners import DEFAULT_MAX_WORKERS, task_runner
 from sql import load
-from warehouse.connection import connect
+from warehouse import locks
+from warehouse.partitions import published_fingerprint
 
 log = logging.getLogger(__name__)
-Progress = Callable[[str], None]
+P = ParamSpec("P")
+R = TypeVar("R")
+
+CONFIG_VARIABLE = "COSTALLOC_CONFIG"  # the configuration file when a run names none
+RETRY_BASE_VARIABLE = "COSTALLOC_RETRY_BASE_SECONDS"  # first retry delay; doubles each time
+RETRY_BASE_SECONDS = 10.0
+SOURCE_RETRIES = 3  # throttling, 5xx, timeouts: 10 s, 20 s, 40 s
+BUSY_RETRIES = 4  # a lock or the warehouse held by another run: 10 s … 80 s
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing a run did, for the terminal, the Prefect log and the progress bar."""
+
+    kind: Literal["load", "allocate", "note"]
+    message: str
+    failed: bool = False
+
+
+Progress = Callable[[Step], None]
 
 
 @dataclass
@@ -42,81 +87,216 @@ class RunReport:
 
 
 def default_periods(today: datetime | None = None) -> list[BillingPeriod]:
-    """The current month and the previous one, which AWS restates for about two weeks."""
+    """The current month and the previous one (each source narrows this to its restatement
+    window: see `flows.plan`)."""
     current = BillingPeriod.containing((today or datetime.now(UTC)).date())
     return [current.previous(), current]
 
 
-@task(name="load-partition", cache_policy=NONE)
-def load_partition(settings: Settings, source: str, period: BillingPeriod, run_id: str,
-                   force: bool = False) -> IngestResult:
-    connector = connector_for(settings.source(source))
-    con = connect(settings.warehouse)
-    try:
-        return ingest(con, connector, period, run_id, force=force)
-    finally:
-        con.close()
+def retry_transient(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:
+    """Retry throttling, 5xx, timeouts and a busy warehouse; never configuration, source or
+    data errors (they fail the same way until a person fixes them)."""
+    return isinstance(state.data, TransientError)
 
 
-@task(name="allocate-period", cache_policy=NONE)
+@task(name="claim-partition", cache_policy=NONE, retries=BUSY_RETRIES,
+      retry_condition_fn=retry_transient)
+def claim_partition(settings: Settings, source: str, period: BillingPeriod,
+                    run_id: str) -> str | None:
+    """Take the (source, period) lock; the fingerprint published before this run."""
+    with warehouse(settings.warehouse) as con:
+        gone = locks.acquire(con, locks.load_key(source, period), locks.Holder.here(run_id))
+        if gone is not None:
+            _log().warning("%s %s: took over the lock of %s, which is no longer running",
+                           source, period, gone.describe())
+        return published_fingerprint(con, source, period)
+
+
+@task(name="stage-partition", cache_policy=NONE, retries=SOURCE_RETRIES,
+      retry_condition_fn=retry_transient)
+def stage_partition(settings: Settings, source: str, period: BillingPeriod, run_id: str,
+                    published: str | None, force: bool = False) -> Staged:
+    """Read and normalize one delivery into Parquet parts (runs on the task runner)."""
+    store, _ = partition_store(settings, run_id)
+    return stage(settings.source(source), period, run_id, store, published=published,
+                 force=force)
+
+
+@task(name="publish-partition", cache_policy=NONE, retries=BUSY_RETRIES,
+      retry_condition_fn=retry_transient)
+def publish_partition(settings: Settings, staged: Staged, run_id: str) -> IngestResult:
+    store, keep = partition_store(settings, run_id)
+    with warehouse(settings.warehouse) as con:
+        return publish(con, staged, store, run_id, keep=keep)
+
+
+@task(name="allocate-period", cache_policy=NONE, retries=BUSY_RETRIES,
+      retry_condition_fn=retry_transient)
 def allocate(settings: Settings, period: BillingPeriod, run_id: str) -> AllocationResult:
+    """Allocate `period` under its lock; publishes only if it conserves cost."""
     ruleset = _rules(settings)
-    con = connect(settings.warehouse)
-    try:
-        return allocate_period(con, ruleset, period, run_id)
-    finally:
-        con.close()
-
-
-def run_pipeline(settings: Settings, periods: list[BillingPeriod], *,
-                 sources: list[str] | None = None, force: bool = False,
-                 progress: Progress | None = None, run_id: str | None = None) -> RunReport:
-    """Load, then allocate what changed. Every source is tried; failures are collected."""
-    ruleset = _rules(settings)
-    report = RunReport(run_id or uuid.uuid4().hex[:12], periods)
-    chosen = [settings.source(name) for name in sources] if sources else settings.sources
-    for period in periods:
-        for source in chosen:
-            try:
-                result = load_partition(settings, source.name, period, report.run_id, force)
-                report.loads.append(result)
-                if progress:
-                    progress(result.describe())
-            except CostallocError as error:
-                report.failures.append(str(error))
-                if progress:
-                    progress(f"FAILED {error}")
-    for period in periods:
-        if not _needs_allocation(settings, ruleset, period, report):
-            continue
+    key = locks.allocate_key(period)
+    with warehouse(settings.warehouse) as con:
+        locks.acquire(con, key, locks.Holder.here(run_id))
         try:
-            report.allocations.append(allocate(settings, period, report.run_id))
-            if progress:
-                progress(f"allocated {period} under rules {ruleset.version}")
-        except CostallocError as error:
-            report.failures.append(str(error))
-            if progress:
-                progress(f"FAILED {error}")
+            return allocate_period(con, ruleset, period, run_id)
+        finally:
+            locks.release(con, key, run_id)
+
+
+def run_pipeline(settings: Settings, periods: list[BillingPeriod] | None, *,
+                 sources: list[str] | None = None, force: bool = False,
+                 progress: Progress | None = None, run_id: str | None = None,
+                 runner: TaskRunner[Any] | None = None, today: date | None = None) -> RunReport:
+    """Load, then allocate what changed. Every partition is tried; failures are collected.
+
+    `periods=None` means each source's open periods (see `flows.plan`).
+    """
+    ruleset = _rules(settings)  # a bad rules file fails before any source is read
+    partitions = plan(settings, periods, sources, today or datetime.now(UTC).date())
+    report = RunReport(run_id or new_run_id(),
+                       sorted({p.period for p in partitions} | set(periods or [])))
+    tell = progress or (lambda step: None)
+    waiting = Counter(p.period for p in partitions)
+    held: dict[Partition, str] = {}
+
+    def allocate_when_done(partition: Partition | None, period: BillingPeriod) -> None:
+        if partition is not None:
+            waiting[period] -= 1
+            if partition in held:
+                _release(settings, held.pop(partition), report.run_id)
+        if waiting[period] == 0:
+            _allocate_if_needed(settings, ruleset, period, report, tell)
+
+    def fail(partition: Partition, error: BaseException) -> None:
+        message = str(error) if isinstance(error, CostallocError) else \
+            f"{partition.name}: {type(error).__name__}: {error}"
+        report.failures.append(message)
+        tell(Step("load", f"FAILED {message}", failed=True))
+
+    stage_task = _with_backoff(stage_partition)
+    try:
+        with runner or task_runner("threads") as pool:
+            staging: dict[PrefectFuture[Staged], Partition] = {}
+            for partition in partitions:
+                source, period = partition.source.name, partition.period
+                try:
+                    published = _with_backoff(claim_partition)(settings, source, period,
+                                                               report.run_id)
+                except CostallocError as error:
+                    fail(partition, error)
+                    allocate_when_done(partition, period)
+                    continue
+                held[partition] = locks.load_key(source, period)
+                named = stage_task.with_options(task_run_name=f"load {partition.name}")
+                future = pool.submit(named, parameters={
+                    "settings": settings, "source": source, "period": period,
+                    "run_id": report.run_id, "published": published, "force": force})
+                staging[future] = partition
+            for period in report.periods:
+                if period not in waiting:
+                    allocate_when_done(None, period)
+            for future in as_completed(list(staging)):
+                partition = staging[future]
+                try:
+                    result = _with_backoff(publish_partition)(settings, future.result(),
+                                                              report.run_id)
+                except PartitionFailed as error:
+                    with warehouse(settings.warehouse) as con:
+                        record_stage_failure(con, error, partition.source.name,
+                                             partition.period, report.run_id)
+                    fail(partition, error)
+                except Exception as error:  # one partition's bug must not stop the others
+                    fail(partition, error)
+                else:
+                    report.loads.append(result)
+                    tell(Step("load", result.describe()))
+                allocate_when_done(partition, partition.period)
+    finally:
+        for key in held.values():
+            _release(settings, key, report.run_id)
+        if not settings.lake:
+            discard_scratch(settings, report.run_id)
     return report
 
 
 @flow(name="costalloc-nightly")
-def nightly(config: str = "costalloc.yaml", periods: list[str] | None = None,
-            sources: list[str] | None = None, force: bool = False) -> RunReport:
-    """Every source, the current and previous billing period (or `periods`)."""
-    settings = load_settings(Path(config))
-    chosen = [BillingPeriod.parse(p) for p in periods] if periods else default_periods()
-    report = run_pipeline(settings, chosen, sources=sources, force=force, progress=announce)
+def nightly(config: str | None = None, periods: list[str] | None = None,
+            sources: list[str] | None = None, force: bool = False, task_runner: str = "threads",
+            dask_address: str | None = None,
+            max_workers: int = DEFAULT_MAX_WORKERS) -> RunReport:
+    """Every source's current billing period, and the previous one while its provider may still
+    restate it (or exactly `periods`: `YYYY-MM` or `YYYY-MM..YYYY-MM`). Fails if any step did."""
+    return run_checked("nightly", config, periods, sources, force, task_runner, dask_address,
+                max_workers, progress=lambda step: announce(step.message))
+
+
+def run_checked(what: str, config: str | None, periods: list[str] | None, sources: list[str] | None,
+         force: bool, kind: str, dask_address: str | None, max_workers: int,
+         progress: Progress) -> RunReport:
+    settings = load_settings(config_path(config))
+    chosen = parse_periods(periods) if periods else None
+    runner = task_runner(kind, dask_address=dask_address, max_workers=max_workers)
+    report = run_pipeline(settings, chosen, sources=sources, force=force, progress=progress,
+                          runner=runner)
     if not report.ok:
-        raise CostallocError(f"{len(report.failures)} step(s) failed:\n" +
-                             "\n".join(report.failures))
+        raise CostallocError(f"{what} run {report.run_id}: {len(report.failures)} step(s) "
+                             "failed:\n" + "\n".join(report.failures))
     return report
+
+
+def config_path(config: str | None) -> Path:
+    """`config`, else `$COSTALLOC_CONFIG`, else `costalloc.yaml` in the working directory."""
+    return Path(config or os.environ.get(CONFIG_VARIABLE) or "costalloc.yaml")
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
 
 
 def announce(message: str) -> None:
     """Tell both the person at the terminal and the Prefect run log."""
     print(message, flush=True)
-    get_run_logger().info(message)
+    _log().info(message)
+
+
+def _log() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    try:
+        return get_run_logger()
+    except Exception:  # outside a Prefect run (plain function calls, tests)
+        return log
+
+
+def _with_backoff(step: Task[P, R]) -> Task[P, R]:
+    """`step` with exponential backoff from `$COSTALLOC_RETRY_BASE_SECONDS` (default 10 s),
+    jittered by up to 20 % so runs that failed together don't retry together."""
+    base = float(os.environ.get(RETRY_BASE_VARIABLE) or RETRY_BASE_SECONDS)
+    return step.with_options(retry_delay_seconds=exponential_backoff(backoff_factor=base),
+                             retry_jitter_factor=0.2)
+
+
+def _release(settings: Settings, key: str, run_id: str) -> None:
+    try:
+        with warehouse(settings.warehouse) as con:
+            locks.release(con, key, run_id)
+    except CostallocError as error:  # the lock stays until a run finds this process gone
+        _log().warning("could not release lock `%s`: %s", key, error)
+
+
+def _allocate_if_needed(settings: Settings, ruleset: RuleSet, period: BillingPeriod,
+                        report: RunReport, tell: Progress) -> None:
+    try:
+        if not _needs_allocation(settings, ruleset, period, report):
+            tell(Step("allocate", f"{period}: allocation under rules {ruleset.version} is "
+                      "current; not re-allocated"))
+            return
+        result = _with_backoff(allocate)(settings, period, report.run_id)
+    except CostallocError as error:
+        report.failures.append(str(error))
+        tell(Step("allocate", f"FAILED {error}", failed=True))
+        return
+    report.allocations.append(result)
+    tell(Step("allocate", f"allocated {period} under rules {ruleset.version}"))
 
 
 def _rules(settings: Settings) -> RuleSet:
@@ -127,15 +307,13 @@ def _rules(settings: Settings) -> RuleSet:
 
 def _needs_allocation(settings: Settings, ruleset: RuleSet, period: BillingPeriod,
                       report: RunReport) -> bool:
-    """A period is re-allocated when a load changed it, or its rules or line items moved on."""
+    """A period is re-allocated when a load changed it, or its rules or line items moved on
+    since its allocation was published (so a re-run after an interruption redoes only that)."""
     if any(r.outcome == "loaded" and r.period == period for r in report.loads):
         return True
-    con = connect(settings.warehouse)
-    try:
+    with warehouse(settings.warehouse) as con:
         rows = con.sql(load("allocation/allocation_state"),
                        params={"period": str(period)}).fetchall()
-    finally:
-        con.close()
     line_item_rows, loaded_at, published_version, published_at = rows[0]
     if not line_item_rows:
         return False

@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-import uuid
-from pathlib import Path
-
 from prefect import flow
 
 from allocation.publish import AllocationResult
-from core.period import BillingPeriod
+from core.errors import ConfigurationError
 from core.settings import load_settings
-from flows.nightly import allocate, announce
+from flows.nightly import allocate, announce, config_path, new_run_id
+from flows.plan import parse_periods
 
 
 @flow(name="costalloc-reallocate")
-def reallocate(config: str = "costalloc.yaml", periods: list[str] | None = None) -> list[
+def reallocate(config: str | None = None, periods: list[str] | None = None) -> list[
         AllocationResult]:
-    settings = load_settings(Path(config))
-    run_id = uuid.uuid4().hex[:12]
+    """Allocate `periods` (`YYYY-MM` or `YYYY-MM..YYYY-MM`) again under the current rules."""
+    if not periods:
+        raise ConfigurationError("reallocate needs `periods`, e.g. [\"2026-10\"]")
+    settings = load_settings(config_path(config))
+    run_id = new_run_id()
     results = []
-    for period in [BillingPeriod.parse(p) for p in periods or []]:
+    for period in parse_periods(periods):
         result = allocate(settings, period, run_id)
         announce(f"allocated {period}: {result.line_items} line items → {result.allocated_rows} "
-              f"rows under rules {result.rules_version}")
+                 f"rows under rules {result.rules_version}")
         results.append(result)
     return results

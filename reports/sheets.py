@@ -10,6 +10,7 @@ its header repeated: split, never truncated.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ MONEY_COLUMNS = frozenset({"BilledCost", "EffectiveCost", "ListCost", "Contracte
                            "x_capitalized_cost", "x_amortization", "x_accumulated_amortization",
                            "x_net_book_value"})
 RATIO_COLUMNS = frozenset({"x_split_ratio"})
+_ISO_CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,6 @@ class Column:
     header: str
     kind: Kind = "text"
     currency_column: int | None = None  # money / cents: the column holding the row's currency
-    width: float | None = None
 
 
 class StreamingWorksheet(Worksheet):  # type: ignore[misc]
@@ -107,7 +108,7 @@ class Book:
         if key not in self._formats:
             spec: dict[str, Any] = {"bold": True} if bold else {}
             number = _NUMBER_FORMATS.get(kind)
-            if kind in ("money", "cents") and currency:
+            if kind in ("money", "cents") and currency and _ISO_CURRENCY.match(currency):
                 number = f"[${currency}] {number}"
             if number:
                 spec["num_format"] = number

@@ -15,4 +15,5 @@ def load(name: str) -> str:
     return resources.files(__package__).joinpath(f"{name}.sql").read_text()
 
 
-SCHEMA = ("schema/line_items", "schema/ingest_log", "schema/allocated_costs", "schema/allocation_log")
+SCHEMA = ("schema/line_items", "schema/ingest_log", "schema/allocated_costs", "schema/allocation_log",
+          "schema/partition_locks")

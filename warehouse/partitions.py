@@ -101,4 +101,4 @@ def _record(con: duckdb.DuckDBPyConnection, load_: PartitionLoad, status: str,
 
 
 def _money_json(totals: dict[str, Decimal]) -> str:
-    return json.dumps({currency: str(amount) for currency, amount in sorted(totals.items())})
+    return json.dumps({currency: f"{amount:f}" for currency, amount in sorted(totals.items())})

@@ -74,8 +74,10 @@ class AssetRegisterConnector:
 
     def control_totals(self, raw: pl.DataFrame) -> dict[str, Decimal]:
         """What the register says was bought in the period: the BilledCost of its purchases."""
-        bought = raw.filter(pl.col("_purchased_in_period"))
-        return totals_by_currency(bought, money("cost", bought.schema), pl.col("currency"))
+        cost = money("cost", raw.schema)
+        bought = pl.when(pl.col("_purchased_in_period")).then(cost).otherwise(
+            pl.lit(0, dtype=MONEY))
+        return totals_by_currency(raw, bought, pl.col("currency"))
 
     def to_focus(self, raw: pl.LazyFrame) -> pl.LazyFrame:
         registered = raw.collect()

@@ -15,12 +15,12 @@ from connectors.aws import columns, manifests, normalize
 from connectors.delivery import Delivery, RawBatch
 from connectors.files import stream_file
 from connectors.money import totals_by_currency
-from connectors.storage import Location, open_location
+from connectors.storage import Location, open_location, storage_errors
 from core.errors import ConfigurationError, DataError
 from core.period import BillingPeriod
 from core.settings import SourceSettings
 
-_OPTIONS = {"flavour", "region", "profile", "endpoint_url", "batch_rows"}
+_OPTIONS = {"flavour", "region", "profile", "endpoint_url", "batch_rows", "max_attempts"}
 
 
 class AwsCurConnector:
@@ -38,11 +38,12 @@ class AwsCurConnector:
         self.location = location or open_location(settings.uri, settings.options)
 
     def find_delivery(self, period: BillingPeriod) -> Delivery | None:
-        flavour = (manifests.detect_flavour(self.location, period) if self.flavour == "auto"
-                   else self.flavour)
-        if flavour is None:
-            return None
-        return manifests.find_delivery(self.name, self.location, period, flavour)
+        with storage_errors(self.name, period, f"reading the manifest under {self.location.uri}"):
+            flavour = (manifests.detect_flavour(self.location, period)
+                       if self.flavour == "auto" else self.flavour)
+            if flavour is None:
+                return None
+            return manifests.find_delivery(self.name, self.location, period, flavour)
 
     def read(self, delivery: Delivery) -> Iterator[RawBatch]:
         for file in delivery.files:

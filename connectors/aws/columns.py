@@ -59,11 +59,13 @@ def _from_cur2(raw: pl.LazyFrame) -> pl.LazyFrame:
     for column, prefix in (("resource_tags", ""), ("cost_category", COST_CATEGORY_PREFIX)):
         if column not in schema:
             continue
+        renames = TAG_KEY_RENAMES if not prefix else {}
         if tags.is_map(schema[column]):
-            fragment = tags.fragment_from_entries(tags.entries(column, schema[column]), prefix)
+            fragments.append(tags.fragment_from_entries(tags.entries(column, schema[column]),
+                                                        prefix, renames))
         else:
             fragment = tags.fragment_from_json_object(pl.col(column), prefix)
-        fragments.append(tags.rename_keys(fragment, TAG_KEY_RENAMES) if not prefix else fragment)
+            fragments.append(tags.rename_keys(fragment, renames))
     return raw.with_columns(tags.tags_object(fragments).alias("x_tags_json"))
 
 

@@ -1,112 +1,35 @@
-"""A warehouse finance reads from: two allocated months (September and October 2026) of AWS
-CUR in USD and EUR and of the demo's on-premises asset register, allocated with the demo rules
-(tagging, splits, capitalization), plus a few hand-made rows for what the demo data doesn't have.
-
-The warehouse is built once per session; each test gets its own copy of the file.
-"""
+"""Fixtures for the finance reports: the warehouse (`builders.py`) is built once per session;
+tests that only read share a read-only connection, tests that change it get their own copy."""
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
-from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 
 import duckdb
-import pyarrow.fs as pafs
 import pytest
 
-from allocation.loader import load_rules
-from allocation.publish import allocate_period
-from connectors.assets import AssetRegisterConnector
-from connectors.aws import AwsCurConnector
-from connectors.ingest import ingest
-from core.period import BillingPeriod
-from core.settings import SourceSettings
-from demo.aws_cur import write_cur2_export
+from tests.reports.builders import build_warehouse
 from warehouse.connection import connect
 
-SEPTEMBER = BillingPeriod(2026, 9)
-OCTOBER = BillingPeriod(2026, 10)
-DEMO_RULES = Path(__file__).resolve().parents[2] / "demo" / "rules.yaml"
-FORMULA_RESOURCE = "=HYPERLINK(\"http://attacker.example\",\"click\")"
 
-
-@dataclass(frozen=True)
-class Built:
-    path: Path
+@pytest.fixture(scope="session")
+def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_warehouse(tmp_path_factory.mktemp("finance"))
 
 
 @pytest.fixture(scope="session")
-def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    root = tmp_path_factory.mktemp("finance")
-    path = root / "costalloc.duckdb"
-    register = root / "assets.csv"
-    register.write_text(resources.files("demo").joinpath("assets.csv").read_text())
-    con = connect(path)
-    ruleset = load_rules(DEMO_RULES)
-    assets = AssetRegisterConnector(SourceSettings(name="on-prem", kind="asset-register",
-                                                   uri=str(register)))
-    aws = AwsCurConnector(SourceSettings(name="aws", kind="aws-cur",
-                                         uri=str(root / "b" / "cur" / "exp")))
-    for period, seed in ((SEPTEMBER, 31), (OCTOBER, 32)):
-        write_cur2_export(pafs.LocalFileSystem(), str(root / "b" / "cur"), bucket="b",
-                          prefix="cur", export_name="exp", period=str(period), rows=1200,
-                          seed=seed, with_net_columns=True, currencies=("USD", "EUR"))
-        ingest(con, aws, period, f"load-{period}")
-        ingest(con, assets, period, f"load-{period}")
-        allocate_period(con, ruleset, period, f"alloc-{period}")
-    _add_rows_the_demo_lacks(con)
-    con.close()
-    return Built(path)
-
-
-def _add_rows_the_demo_lacks(con: duckdb.DuckDBPyConnection) -> None:
-    """Edits that keep allocated = line items exactly, as the engine's output must."""
-    # A capitalized phase that ended in September, so its asset is in service from October
-    # (the demo's capitalized project is still in its development phase).
-    con.execute("""
-        update allocated_costs set cost_type = 'capex', x_cost_type_rule = 'capitalization:data-platform',
-            x_capex_project = 'data-platform', x_capex_phase = 'build',
-            x_capex_approval = 'Board minutes 2026-02', x_useful_life_months = 12
-        where x_billing_period = '2026-09' and x_source = 'aws' and BillingCurrency = 'USD'
-          and cost_type = 'opex' and x_capex_project is null and x_line_item_id % 20 = 7""")
-    # A resource id someone chose to look like a spreadsheet formula.
-    con.execute("update allocated_costs set ResourceId = $id "
-                "where x_billing_period = '2026-10' and x_source = 'aws' and x_line_item_id = 5",
-                {"id": FORMULA_RESOURCE})
-
-
-@pytest.fixture(scope="session")
-def published(built_warehouse: Built) -> Iterator[duckdb.DuckDBPyConnection]:
+def published(built_warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection to the built warehouse, shared by tests that only read."""
-    con = connect(built_warehouse.path, read_only=True)
+    con = connect(built_warehouse, read_only=True)
     yield con
     con.close()
 
 
 @pytest.fixture
-def warehouse_file(built_warehouse: Built, tmp_path: Path) -> Path:
+def warehouse_file(built_warehouse: Path, tmp_path: Path) -> Path:
     """A copy of the built warehouse for this test alone."""
     target = tmp_path / "costalloc.duckdb"
-    shutil.copyfile(built_warehouse.path, target)
+    shutil.copyfile(built_warehouse, target)
     return target
-
-
-@pytest.fixture
-def finance(warehouse_file: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection to this test's copy, as the export command opens it."""
-    con = connect(warehouse_file, read_only=True)
-    yield con
-    con.close()
-
-
-def totals(con: duckdb.DuckDBPyConnection, period: BillingPeriod | None = None) -> dict[
-        str, tuple[Decimal, Decimal]]:
-    """{currency: (BilledCost, EffectiveCost)} of allocated_costs, exact."""
-    rows = con.sql("select BillingCurrency, sum(BilledCost), sum(EffectiveCost) "
-                   "from allocated_costs where $period is null or x_billing_period = $period "
-                   "group by 1", params={"period": str(period) if period else None}).fetchall()
-    return {str(c): (Decimal(b), Decimal(e)) for c, b, e in rows}

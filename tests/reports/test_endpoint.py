@@ -21,7 +21,7 @@ import pytest
 from core.errors import ConfigurationError
 from reports.endpoint import create_app, tokens_from_environment
 from reports.tables import GROUPABLE_COLUMNS
-from tests.reports.conftest import OCTOBER, SEPTEMBER, totals
+from tests.reports.builders import OCTOBER, SEPTEMBER, totals
 
 TOKEN = "finance-sheet-token-0123456789"
 OTHER = "second-token-for-the-controller"
@@ -223,7 +223,7 @@ def test_bad_periods_and_ranges_are_refused_with_a_reason(client: Any) -> None:
         assert response.status_code == 400 and reason in response.json()["detail"], path
 
 
-def test_while_the_nightly_run_holds_the_warehouse_requests_get_503(
+def test_the_nightly_run_and_the_endpoint_take_turns_at_the_warehouse(
         client: Any, warehouse_file: Path) -> None:
     holder = subprocess.Popen(
         [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
@@ -241,6 +241,12 @@ def test_while_the_nightly_run_holds_the_warehouse_requests_get_503(
     while client.get("/periods", headers=_auth()).status_code != 200:  # the lock is released
         assert time.monotonic() < deadline
         time.sleep(0.1)
+    # ... and between requests the endpoint holds nothing: a writer can open the warehouse.
+    assert client.get("/allocated.csv?period=2026-10", headers=_auth()).status_code == 200
+    writer = subprocess.run([sys.executable, "-c", "import duckdb, sys; "
+                             "duckdb.connect(sys.argv[1]).execute('checkpoint')",
+                             str(warehouse_file)], capture_output=True, text=True, timeout=60)
+    assert writer.returncode == 0, writer.stderr
 
 
 def test_septembers_numbers_differ_from_octobers(client: Any, warehouse_file: Path) -> None:

@@ -4,6 +4,7 @@ Parquet Hive-partitioned, a column dictionary beside them, totals that round-tri
 from __future__ import annotations
 
 import csv
+import io
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,9 +12,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from reports.extracts import export, export_period
+from reports.extracts import Format, export, export_period
 from reports.tables import ALLOCATED_TABLES, COLUMN_MEANINGS
-from tests.reports.conftest import FORMULA_RESOURCE, OCTOBER, SEPTEMBER, totals
+from tests.reports.builders import FORMULA_RESOURCE, OCTOBER, SEPTEMBER, totals
 
 TABLES = ("allocated", "summary", "unallocated", "capex", "capex_schedule", "reconciliation")
 EXACT = pl.Decimal(38, 10)
@@ -130,11 +131,26 @@ def test_line_items_extract_keeps_its_path(published: duckdb.DuckDBPyConnection,
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_an_empty_period_still_writes_every_table_with_its_header(
-        published: duckdb.DuckDBPyConnection, tmp_path: Path, fmt: str) -> None:
+        published: duckdb.DuckDBPyConnection, tmp_path: Path, fmt: Format) -> None:
     from core.period import BillingPeriod
 
-    extract = export_period(published, "allocated", BillingPeriod(2025, 1), fmt,  # type: ignore[arg-type]
-                            tmp_path)
+    extract = export_period(published, "allocated", BillingPeriod(2025, 1), fmt, tmp_path)
     for path in extract.files[:-2]:
         frame = pl.read_csv(path) if fmt == "csv" else pl.read_parquet(path)
         assert frame.height == 0 and frame.width > 0
+
+
+def test_only_text_a_spreadsheet_would_evaluate_is_quoted() -> None:
+    import pyarrow as pa
+
+    from reports.csv_text import csv_chunks
+
+    batch = pa.record_batch({
+        "text": ["=1+1", "+cmd", "-x", "@SUM(A1)", "\tTab", "plain", "a=b", None],
+        "amount": [Decimal("-1.5")] * 8,
+    })
+    written = b"".join(csv_chunks([batch], batch.schema)).decode()
+    frame = pl.read_csv(io.StringIO(written), schema_overrides={"amount": EXACT})
+    assert frame["text"].to_list() == ["'=1+1", "'+cmd", "'-x", "'@SUM(A1)", "'\tTab", "plain",
+                                       "a=b", None]
+    assert frame["amount"].to_list() == [Decimal("-1.5")] * 8  # numbers are left alone

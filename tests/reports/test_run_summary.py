@@ -12,7 +12,7 @@ import duckdb
 from core.period import BillingPeriod
 from reports.rounding import round_half_up
 from reports.run_summary import summary_markdown
-from tests.reports.conftest import OCTOBER, SEPTEMBER, totals
+from tests.reports.builders import OCTOBER, SEPTEMBER, totals
 
 
 def _table(markdown: str, heading: str, first_column: str) -> list[list[str]]:

@@ -17,7 +17,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 import reports.sheets
 from reports.extracts import export, export_workbook
 from reports.rounding import round_half_up
-from tests.reports.conftest import FORMULA_RESOURCE, OCTOBER, SEPTEMBER, totals
+from tests.reports.builders import FORMULA_RESOURCE, OCTOBER, SEPTEMBER, totals
 
 Row = tuple[Any, ...]
 
@@ -319,3 +319,16 @@ def test_line_items_still_export_as_a_workbook(published: duckdb.DuckDBPyConnect
     rows = list(book["Line items"].iter_rows(values_only=True))
     assert len(rows) - 1 == published.sql("select count(*) from line_items "
                                         "where x_billing_period = '2026-10'").fetchall()[0][0]
+
+
+def test_a_period_with_nothing_allocated_still_makes_a_readable_workbook(
+        published: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    from core.period import BillingPeriod
+
+    path = export(published, "allocated", BillingPeriod(2025, 1), "xlsx", tmp_path)
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["Summary", "Detail", "Unallocated", "CapEx", "Reconciliation",
+                               "About"]
+    assert book["Summary"]["A4"].value == "No allocated cost for 2025-01."
+    assert [c.value for c in book["Detail"][2]][:1] == ["(no rows)"]
+    assert book["Reconciliation"]["A3"].value == "Nothing loaded for 2025-01."

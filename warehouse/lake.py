@@ -1,0 +1,154 @@
+"""Normalized line items as Hive-partitioned Parquet, written by workers, read by the warehouse.
+
+    <root>/line_items/x_source=<source>/x_billing_period=<YYYY-MM>/part-<run>-<nnnnn>.parquet
+
+A worker writes a partition's parts under hidden names (`_staged-<run>-<nnnnn>.parquet`), each
+first to a `.tmp` name and renamed when complete. The process that publishes ties the parts out
+against the export's own totals, renames them to `part-…` and removes the previous version's
+files; then the warehouse reads them batch by batch into `line_items`. Readers of the lake
+(DuckDB, Spark, Athena, pyarrow) skip names that start with `_` or `.`, so they never see a
+half-written file or a version that did not tie out. The same layout, in a scratch folder that
+is emptied after each publish, carries the work from workers to the warehouse without a lake.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from core.period import BillingPeriod
+from warehouse.partitions import PartitionLoad, _tie_out
+
+PART_ROWS = 2_000_000  # rows per Parquet file before the next part starts
+READ_ROWS = 250_000
+HIVE_COLUMNS = ("x_source", "x_billing_period")
+_STAGED = "_staged-"
+_PUBLISHED = "part-"
+
+
+@dataclass(frozen=True)
+class PartitionStore:
+    """A folder (local or object storage) holding `line_items/` partitions."""
+
+    filesystem: pafs.FileSystem
+    root: str
+
+    def directory(self, source: str, period: BillingPeriod) -> str:
+        return f"{self.root}/line_items/x_source={source}/x_billing_period={period}"
+
+    def write(self, source: str, period: BillingPeriod, run_id: str,
+              line_items: Iterable[pa.Table], *, part_rows: int = PART_ROWS) -> list[str]:
+        """Stage `line_items` (FOCUS tables, batch by batch) as parts; returns their paths.
+
+        Memory stays at one batch: each batch is appended to the open part and dropped.
+        On any failure the parts written so far are removed.
+        """
+        folder = self.directory(source, period)
+        self.filesystem.create_dir(folder, recursive=True)
+        written: list[str] = []
+        writer: pq.ParquetWriter | None = None
+        temporary = ""
+        rows_in_part = 0
+        try:
+            for table in line_items:
+                body = table.drop_columns([c for c in HIVE_COLUMNS if c in table.column_names])
+                if writer is None or rows_in_part >= part_rows:
+                    if writer is not None:
+                        writer.close()
+                        written.append(self._finish(temporary))
+                    temporary = f"{folder}/.{_STAGED}{run_id}-{len(written):05d}.parquet.tmp"
+                    writer = pq.ParquetWriter(temporary, body.schema, filesystem=self.filesystem)
+                    rows_in_part = 0
+                writer.write_table(body.cast(writer.schema))
+                rows_in_part += body.num_rows
+            if writer is not None:
+                writer.close()
+                writer = None
+                written.append(self._finish(temporary))
+        except BaseException:
+            if writer is not None:
+                writer.close()
+                self.remove([temporary])
+            self.remove(written)
+            raise
+        return written
+
+    def check(self, parts: list[str], expected: PartitionLoad) -> None:
+        """Raise `SourceError` unless `parts` hold exactly the rows and money the export had."""
+        rows, totals = self.totals(parts)
+        _tie_out(replace(expected, loaded_rows=rows, loaded_totals=totals))
+
+    def totals(self, parts: list[str]) -> tuple[int, dict[str, Decimal]]:
+        """Row count and `SUM(BilledCost)` per currency over `parts`, read column-wise."""
+        rows = 0
+        totals: dict[str, Decimal] = {}
+        for part in parts:
+            with self.filesystem.open_input_file(part) as handle:
+                parquet = pq.ParquetFile(handle)
+                for batch in parquet.iter_batches(batch_size=READ_ROWS,
+                                                  columns=["BillingCurrency", "BilledCost"]):
+                    rows += batch.num_rows
+                    grouped = pa.Table.from_batches([batch]).group_by("BillingCurrency").aggregate(
+                        [("BilledCost", "sum")])
+                    for currency, amount in zip(grouped["BillingCurrency"].to_pylist(),
+                                                grouped["BilledCost_sum"].to_pylist(), strict=True):
+                        key = str(currency)
+                        totals[key] = totals.get(key, Decimal(0)) + (amount or Decimal(0))
+        return rows, totals
+
+    def read(self, parts: list[str], source: str, period: BillingPeriod, *,
+             batch_rows: int = READ_ROWS) -> Iterator[pa.Table]:
+        """The partition's rows, batch by batch, with the Hive columns put back."""
+        for part in parts:
+            with self.filesystem.open_input_file(part) as handle:
+                for batch in pq.ParquetFile(handle).iter_batches(batch_size=batch_rows):
+                    table = pa.Table.from_batches([batch])
+                    yield table.append_column(
+                        "x_source", pa.repeat(pa.scalar(source), table.num_rows)
+                    ).append_column(
+                        "x_billing_period", pa.repeat(pa.scalar(str(period)), table.num_rows))
+
+    def promote(self, source: str, period: BillingPeriod, parts: list[str]) -> list[str]:
+        """Rename staged `parts` to published names, then remove every other file of the
+        partition (the previous version, leftovers of runs that died). Returns the new names."""
+        published = []
+        for part in parts:
+            folder, _, name = part.rpartition("/")
+            target = f"{folder}/{_PUBLISHED}{name.removeprefix(_STAGED)}"
+            self.filesystem.move(part, target)
+            published.append(target)
+        keep = set(published)
+        self.remove([f for f in self._files(source, period) if f not in keep])
+        return published
+
+    def published(self, source: str, period: BillingPeriod) -> list[str]:
+        return [f for f in self._files(source, period)
+                if f.rpartition("/")[2].startswith(_PUBLISHED) and f.endswith(".parquet")]
+
+    def remove(self, paths: Iterable[str]) -> None:
+        for path in paths:
+            with contextlib.suppress(FileNotFoundError):
+                self.filesystem.delete_file(path)
+
+    def _files(self, source: str, period: BillingPeriod) -> list[str]:
+        selector = pafs.FileSelector(self.directory(source, period), allow_not_found=True)
+        return sorted(info.path for info in self.filesystem.get_file_info(selector)
+                      if info.type == pafs.FileType.File)
+
+    def _finish(self, temporary: str) -> str:
+        folder, _, name = temporary.rpartition("/")
+        final = f"{folder}/{name.removeprefix('.').removesuffix('.tmp')}"
+        self.filesystem.move(temporary, final)
+        return final
+
+
+def scratch_name() -> str:
+    """A unique folder name for one run's scratch store."""
+    return uuid.uuid4().hex[:12]
