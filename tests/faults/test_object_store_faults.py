@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import boto3
 import duckdb
 import pyarrow.fs as pafs
 import pytest
