@@ -18,7 +18,7 @@ from connectors.delivery import Connector, Delivery, RawBatch
 from connectors.focus import conform
 from connectors.money import add_totals, first_bad_money
 from core.currencies import ISO_4217
-from core.errors import CostallocError, DataError
+from core.errors import CostallocError, DataError, WarehouseWriteError
 from core.period import BillingPeriod
 from warehouse.partitions import (
     PartitionLoad,
@@ -65,6 +65,11 @@ def ingest(con: duckdb.DuckDBPyConnection, connector: Connector, period: Billing
     except CostallocError as error:
         record_failure(con, load, str(error))
         raise
+    except duckdb.IOException as error:
+        raise WarehouseWriteError(
+            f"{connector.name} {period}: writing the warehouse failed: {error}. Free space (or "
+            "fix permissions) where the warehouse lives and run again; the previous load "
+            "stays published") from None
     log.info("%s %s: loaded %d rows from %d files", connector.name, period, load.loaded_rows,
              len(load.files))
     return IngestResult(connector.name, period, "loaded", delivery.fingerprint,

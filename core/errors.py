@@ -32,5 +32,10 @@ class ConservationError(CostallocError):
     """Allocated totals differ from line item totals: the allocation is not published."""
 
 
+class WarehouseWriteError(CostallocError):
+    """The warehouse could not be written (disk full, permissions): not retried; the last
+    committed data stays."""
+
+
 class WarehouseBusyError(TransientError):
     """Another run holds the warehouse or a (source, period) lock."""

@@ -3,17 +3,23 @@ line items and rules, and one failing source fails the run without stopping the 
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pyarrow.fs as pafs
 import pytest
+from prefect import flow
 
 from core.errors import CostallocError
+from core.period import BillingPeriod
+from core.settings import load_settings
 from demo.aws_cur import write_cur2_export
-from flows.nightly import nightly
+from flows.nightly import nightly, run_pipeline
 from flows.reallocate import reallocate
+
+pipeline = flow(name="test-pipeline", validate_parameters=False)(run_pipeline)
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
 LOCAL = pafs.LocalFileSystem()
@@ -64,6 +70,10 @@ def test_nightly_loads_new_deliveries_skips_unchanged_ones_and_reallocates(tmp_p
     report = nightly(config=config, periods=["2026-10"])
     assert [r.outcome for r in report.loads] == ["unchanged"]
     assert report.allocations == []  # nothing moved: nothing re-allocated
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    loads = con.sql("select count(*) from ingest_log where status = 'loaded'").fetchall()
+    con.close()
+    assert loads == [(1,)]  # the unchanged delivery was not loaded a second time
 
     newer_total = _deliver(tmp_path, "main", 1200, seed=2)
     report = nightly(config=config, periods=["2026-10"])
@@ -97,3 +107,22 @@ def test_one_failing_source_fails_the_run_while_the_others_load(tmp_path: Path) 
     con.close()
     assert loaded == [("good", good_total)]
     assert _allocated_total(tmp_path) == good_total
+
+
+def test_by_default_the_previous_month_is_read_while_aws_may_still_restate_it(
+        tmp_path: Path) -> None:
+    config = _workspace(tmp_path, {"aws": "bucket/cur/main"})
+    for period, seed in (("2026-10", 6), ("2026-11", 7)):
+        write_cur2_export(LOCAL, str(tmp_path / "bucket" / "cur"), bucket="b", prefix="cur",
+                          export_name="main", period=period, rows=200, seed=seed)
+    settings = load_settings(config)
+
+    report = pipeline(settings, None, today=date(2026, 11, 3))
+    assert [(str(r.period), r.outcome) for r in report.loads] == [("2026-10", "loaded"),
+                                                                  ("2026-11", "loaded")]
+    assert [str(a.period) for a in report.allocations] == ["2026-10", "2026-11"]
+
+    report = pipeline(settings, None, today=date(2026, 11, 16))  # October is final now
+    assert report.periods == [BillingPeriod(2026, 11)]
+    assert [(str(r.period), r.outcome) for r in report.loads] == [("2026-11", "unchanged")]
+    assert report.allocations == []

@@ -56,11 +56,13 @@ class Workspace:
         finally:
             con.close()
 
-    def loaded(self) -> dict[tuple[str, str], tuple[int, Decimal]]:
-        """(source, period) → (line items, billed cost) in `line_items`."""
-        rows = self.query("select x_source, x_billing_period, count(*), sum(BilledCost) "
+    def loaded(self) -> dict[tuple[str, str], Decimal]:
+        """(source, period) → billed cost in `line_items`; fails on a line item held twice."""
+        rows = self.query("select x_source, x_billing_period, count(*), "
+                          "count(distinct x_line_item_id), sum(BilledCost) "
                           "from line_items group by 1, 2")
-        return {(s, p): (int(n), total) for s, p, n, total in rows}
+        assert all(n == distinct for _, _, n, distinct, _ in rows), rows
+        return {(s, p): total for s, p, _, _, total in rows}
 
     def allocated(self) -> dict[str, Decimal]:
         rows = self.query("select x_billing_period, sum(BilledCost) from allocated_costs "
