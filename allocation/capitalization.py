@@ -28,7 +28,7 @@ def apply_capitalization(frame: pl.LazyFrame, ruleset: RuleSet) -> pl.LazyFrame:
     life: pl.Expr = pl.lit(None, dtype=pl.Int32)
     # Last entry first, so the first matching project wins.
     for entry in reversed(ruleset.capitalization):
-        matches = compile_condition(entry.when, ruleset)
+        matches = compile_condition(entry.when, ruleset, tag_columns=True)  # see engine
         for step in reversed(entry.phases):
             hit = matches & _within(step)
             project = pl.when(hit).then(pl.lit(entry.project)).otherwise(project)

@@ -11,7 +11,6 @@ FOCUS columns match as written unless a test says `case_insensitive: true`.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
-from functools import partial
 
 import polars as pl
 
@@ -26,8 +25,7 @@ def tag_value(ruleset: RuleSet, key: str, *, tag_columns: bool = False) -> pl.Ex
     With `tag_columns`, read the frame's `tag_column(key)` (see `with_tag_columns`)."""
     if tag_columns:
         return pl.col(tag_column(key))
-    return pl.col(TAGS_LOWER).map_batches(partial(_by_distinct_tags, _lookup(ruleset, key)),
-                                          return_dtype=pl.String, is_elementwise=True)
+    return _lookup(ruleset, key)
 
 
 def tag_column(key: str) -> str:
@@ -36,8 +34,12 @@ def tag_column(key: str) -> str:
 
 def with_tag_columns(frame: pl.LazyFrame, ruleset: RuleSet, keys: set[str]) -> pl.LazyFrame:
     """`frame` (with `_tags_lc`) + one `tag_column(key)` per key: its value, as `tag_value`."""
-    return frame.with_columns(tag_value(ruleset, key).alias(tag_column(key))
-                              for key in sorted(keys))
+    if not keys:
+        return frame
+    distinct = frame.select(TAGS_LOWER).unique().with_columns(
+        _lookup(ruleset, key).alias(tag_column(key)) for key in sorted(keys))
+    return frame.join(distinct, on=TAGS_LOWER, how="left", nulls_equal=True,
+                      maintain_order="left")
 
 
 def _lookup(ruleset: RuleSet, key: str) -> pl.Expr:
@@ -45,14 +47,6 @@ def _lookup(ruleset: RuleSet, key: str) -> pl.Expr:
              for alias in ruleset.tag_aliases(key)]
     value = pl.coalesce(found) if len(found) > 1 else found[0]
     return value.str.strip_chars().replace("", None)
-
-
-def _by_distinct_tags(lookup: pl.Expr, tags_lc: pl.Series) -> pl.Series:
-    """`lookup` evaluated once per distinct tag set, then spread back over the rows."""
-    rows = tags_lc.cast(pl.String).alias(TAGS_LOWER).to_frame()
-    distinct = rows.unique().with_columns(lookup.alias("value"))
-    return rows.join(distinct, on=TAGS_LOWER, how="left", nulls_equal=True,
-                     maintain_order="left").get_column("value")
 
 
 def compile_condition(condition: Condition, ruleset: RuleSet, *,

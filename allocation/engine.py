@@ -28,15 +28,17 @@ RULE_COLUMN = "x_{dimension}_rule"
 SPLIT_FLAG = "_split_{index}"
 _MATCH = "_rule_match_{index}"
 _CANDIDATE = "_candidate_{index}"
+_CHOSEN = "_chosen_rule"
 
 
 def assign_dimensions(line_items: pl.LazyFrame, ruleset: RuleSet) -> pl.LazyFrame:
     """`line_items` + one column per dimension, `x_<dimension>_rule`, the capitalization
     lineage columns and one `_split_<i>` flag per split (rows that split may take).
 
-    Every tag a rule or split reads, every rule's match and every candidate value becomes a
-    column once (polars doesn't share repeated subexpressions); the first-match-wins choice
-    is then a coalesce over those columns."""
+    Every tag a rule, split or capitalization entry reads, every rule's match and every
+    templated candidate value becomes a column once (polars doesn't share repeated
+    subexpressions). Per dimension, the first rule that fires is picked as a number; the value
+    and rule id follow from it."""
     keys = _tag_keys(ruleset)
     frame = with_tag_columns(line_items.with_columns(pl.col("Tags").cast(pl.String)
                                                      .str.to_lowercase().alias(TAGS_LOWER)),
@@ -46,23 +48,36 @@ def assign_dimensions(line_items: pl.LazyFrame, ruleset: RuleSet) -> pl.LazyFram
         # A rule's match is computed at the first dimension it sets: every `dim.` it tests is
         # set before that (see RuleSet.dimension_order).
         rules = [(index, rule) for index, rule in enumerate(ruleset.rules) if dimension in rule.set]
+        literal = {index: rule.sources(dimension)[0] for index, rule in rules
+                   if parse_template(rule.sources(dimension)[0]) is None}
+        templated = [(index, rule) for index, rule in rules if index not in literal]
         frame = frame.with_columns(
             *((compile_condition(rule.when, ruleset, tag_columns=True)
                & compile_effective(rule.effective)).alias(_MATCH.format(index=index))
               for index, rule in rules if index not in matched),
             *(_rule_value(rule, dimension, ruleset).alias(_CANDIDATE.format(index=index))
-              for index, rule in rules))
+              for index, rule in templated))
         matched.update(index for index, _ in rules)
-        fires = {index: pl.col(_MATCH.format(index=index))
-                 & pl.col(_CANDIDATE.format(index=index)).is_not_null() for index, _ in rules}
-        # The first rule (in file order) that fires sets the value.
-        value = pl.coalesce([*(pl.when(fires[index]).then(pl.col(_CANDIDATE.format(index=index)))
-                               for index, _ in rules), pl.lit(default_value(ruleset, dimension))])
-        rule_id = pl.coalesce([*(pl.when(fires[index]).then(pl.lit(rule.id))
-                                 for index, rule in rules), pl.lit(None, dtype=pl.String)])
+        # A rule fires when it matches and yields a value (a literal always does); the first
+        # rule in file order that fires sets the dimension.
+        fires = [pl.col(_MATCH.format(index=index)) if index in literal else
+                 pl.col(_MATCH.format(index=index))
+                 & pl.col(_CANDIDATE.format(index=index)).is_not_null() for index, _ in rules]
+        frame = frame.with_columns(pl.coalesce([
+            *(pl.when(fired).then(pl.lit(index, dtype=pl.UInt32))
+              for fired, (index, _) in zip(fires, rules, strict=True)),
+            pl.lit(None, dtype=pl.UInt32)]).alias(_CHOSEN))
+        chosen = pl.col(_CHOSEN)
+        value = pl.coalesce([
+            *(pl.when(chosen == index).then(pl.col(_CANDIDATE.format(index=index)))
+              for index, _ in templated),
+            chosen.replace_strict(literal, default=None, return_dtype=pl.String),
+            pl.lit(default_value(ruleset, dimension))])
+        rule_id = chosen.replace_strict({index: rule.id for index, rule in rules}, default=None,
+                                        return_dtype=pl.String)
         frame = frame.with_columns(
             value.alias(dimension), rule_id.alias(RULE_COLUMN.format(dimension=dimension))
-        ).drop(_CANDIDATE.format(index=index) for index, _ in rules)
+        ).drop(_CHOSEN, *(_CANDIDATE.format(index=index) for index, _ in templated))
     frame = apply_capitalization(frame, ruleset)
     flags = [(compile_condition(split.when, ruleset, tag_columns=True)
               & compile_effective(split.effective)).alias(SPLIT_FLAG.format(index=index))
@@ -73,7 +88,7 @@ def assign_dimensions(line_items: pl.LazyFrame, ruleset: RuleSet) -> pl.LazyFram
 
 
 def _tag_keys(ruleset: RuleSet) -> set[str]:
-    """The tag keys the rules and splits read (capitalization reads its own)."""
+    """The tag keys the rules, splits and capitalization entries read."""
     keys: set[str] = set()
     for rule in ruleset.rules:
         keys |= rule.when.tag_keys()
@@ -84,6 +99,8 @@ def _tag_keys(ruleset: RuleSet) -> set[str]:
                     keys.add(template[1])
     for split in ruleset.splits:
         keys |= split.when.tag_keys()
+    for entry in ruleset.capitalization:
+        keys |= entry.when.tag_keys()
     return keys
 
 

@@ -25,6 +25,7 @@ from allocation.model import RuleSet
 from core.errors import ConservationError
 from core.period import BillingPeriod
 from sql import load
+from warehouse.connection import append
 
 BATCH_ROWS = 250_000
 CARRIED = ["x_source", "x_billing_period", "x_line_item_id", "ProviderName",
@@ -70,9 +71,7 @@ def allocate_period(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, period: Bi
             line_item_rows += batch.num_rows
             flagged = _tagged(batch, ruleset, run_id, allocated_at)
             splits.record_candidates(con, flagged, ruleset)
-            con.register("incoming_allocated", _allocated_columns(flagged, ruleset))
-            con.execute("insert into allocated_costs by name select * from incoming_allocated")
-            con.unregister("incoming_allocated")
+            append(con, "allocated_costs", _allocated_columns(flagged, ruleset))
         splits.apply_splits(con, ruleset, period, ruleset.base_dir)
         _gate(con, period)
         totals = [dict(zip(TOTALS, row, strict=True))

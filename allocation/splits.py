@@ -21,6 +21,7 @@ from allocation.model import SPLIT_PARTITIONS, RuleSet, Split
 from core.errors import ConfigurationError, ConservationError
 from core.period import BillingPeriod
 from sql import load
+from warehouse.connection import append
 
 STANDARD_DIMENSIONS = ("environment", "workstream", "cost_type")
 
@@ -36,9 +37,7 @@ def record_candidates(con: duckdb.DuckDBPyConnection, flagged: pl.DataFrame,
         taken = flagged.filter(pl.col(f"_split_{index}")).select(
             pl.lit(index, dtype=pl.Int32).alias("split_index"), "x_source", "x_line_item_id")
         if taken.height:
-            con.register("taken_rows", taken.to_arrow())
-            con.execute("insert into split_candidates select * from taken_rows")
-            con.unregister("taken_rows")
+            append(con, "split_candidates", taken.to_arrow())
 
 
 def apply_splits(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, period: BillingPeriod,
@@ -106,9 +105,7 @@ def _fixed_weights(con: duckdb.DuckDBPyConnection, split: Split, targets: list[s
         "weight": [float(w) for w, _ in weights.values()],
         "quantity": pa.array([q for _, q in weights.values()], pa.decimal128(38, 10)),
     })
-    con.register("fixed_weights", table)
-    con.execute("insert into split_weights select * from fixed_weights")
-    con.unregister("fixed_weights")
+    append(con, "split_weights", table)
 
 
 def read_driver(split: Split, period: BillingPeriod, drivers_root: Path) -> dict[str, Decimal]:

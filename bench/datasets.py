@@ -69,11 +69,11 @@ def dataset_name(kind: Kind, rows: int) -> str:
 def ensure(data_dir: Path, kind: Kind, rows: int, *, regenerate: bool = False) -> Dataset:
     """The data set `kind` × `rows`, generated now unless an identical one is on disk."""
     name = dataset_name(kind, rows)
-    folder = data_dir / name
+    folder = data_dir.resolve() / name
     recipe = _recipe(kind, rows)
     described = folder / "dataset.json"
     if described.exists() and not regenerate:
-        existing = Dataset(**json.loads(described.read_text()))
+        existing = _under(folder, Dataset(**json.loads(described.read_text())))
         if existing.recipe == recipe and all(Path(f).exists() for f in existing.files):
             return existing
     if folder.exists():
@@ -83,8 +83,20 @@ def ensure(data_dir: Path, kind: Kind, rows: int, *, regenerate: bool = False) -
     started = time.monotonic()
     dataset = _write(name, kind, rows, bucket, recipe)
     dataset = Dataset(**{**asdict(dataset), "generated_in_s": round(time.monotonic() - started, 1)})
-    described.write_text(json.dumps(asdict(dataset), indent=2) + "\n")
+    relative = {**asdict(dataset), "export_dir": _relative(folder, dataset.export_dir),
+                "files": [_relative(folder, f) for f in dataset.files]}
+    described.write_text(json.dumps(relative, indent=2) + "\n")
     return dataset
+
+
+def _under(folder: Path, dataset: Dataset) -> Dataset:
+    """`dataset` as described on disk (paths relative to its folder), with absolute paths."""
+    return Dataset(**{**asdict(dataset), "export_dir": str(folder / dataset.export_dir),
+                      "files": [str(folder / f) for f in dataset.files]})
+
+
+def _relative(folder: Path, path: str) -> str:
+    return str(Path(path).relative_to(folder))
 
 
 def _recipe(kind: Kind, rows: int) -> dict[str, object]:

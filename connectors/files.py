@@ -7,7 +7,7 @@ normalizer; Parquet keeps the types the provider wrote (floats are cast at the e
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import polars as pl
 import pyarrow as pa
@@ -19,8 +19,11 @@ from connectors.storage import is_transient, local_copy
 from core.errors import DataError, TransientError
 from core.period import BillingPeriod
 
-BATCH_ROWS = 250_000
+BATCH_ROWS = 100_000  # rows per batch: memory is a few batches, whatever the month
 _CSV_BLOCK_BYTES = 16 << 20
+# Given a file's column names, the ones to read (a connector that maps a few of a wide
+# export's columns skips decoding the rest).
+ColumnPicker = Callable[[list[str]], list[str]]
 
 
 def is_data_file(path: str) -> bool:
@@ -29,16 +32,17 @@ def is_data_file(path: str) -> bool:
 
 def stream_file(
     filesystem: pafs.FileSystem, path: str, *, source: str, period: BillingPeriod,
-    batch_rows: int = BATCH_ROWS,
+    batch_rows: int = BATCH_ROWS, columns: ColumnPicker | None = None,
 ) -> Iterator[tuple[int, pl.DataFrame]]:
     """Yield (first data row number, rows) for one file; errors name source, period, file and
     how far the file could be read. A file without any data row is an error too: providers
-    don't deliver empty parts, so an empty one is a truncated or failed upload."""
+    don't deliver empty parts, so an empty one is a truncated or failed upload. `columns`
+    picks the columns to read from the file's header (default: all)."""
     rows_read = 0
     try:
         reader = _parquet if path.endswith(".parquet") else _csv
         with local_copy(filesystem, path) as (local, local_path):
-            for first_row, rows in reader(local, local_path, batch_rows):
+            for first_row, rows in reader(local, local_path, batch_rows, columns):
                 rows_read += rows.height
                 yield first_row, rows
     except (pa.ArrowInvalid, OSError, EOFError, pl.exceptions.PolarsError) as error:
@@ -54,27 +58,31 @@ def stream_file(
                         "file); the previous load stays published")
 
 
-def _parquet(filesystem: pafs.FileSystem, path: str, batch_rows: int) -> Iterator[
-        tuple[int, pl.DataFrame]]:
+def _parquet(filesystem: pafs.FileSystem, path: str, batch_rows: int,
+             columns: ColumnPicker | None) -> Iterator[tuple[int, pl.DataFrame]]:
     with filesystem.open_input_file(path) as handle:
-        parquet = pq.ParquetFile(handle)
+        # Column chunks are read as they are decoded, not a whole row group up front.
+        parquet = pq.ParquetFile(handle, pre_buffer=False)
+        picked = columns(parquet.schema_arrow.names) if columns else None
         row = 1
-        for batch in parquet.iter_batches(batch_size=batch_rows):
+        for batch in parquet.iter_batches(batch_size=batch_rows, columns=picked):
             rows = pl.from_arrow(batch)
             assert isinstance(rows, pl.DataFrame)
             yield row, rows
             row += batch.num_rows
 
 
-def _csv(filesystem: pafs.FileSystem, path: str, batch_rows: int) -> Iterator[
-        tuple[int, pl.DataFrame]]:
+def _csv(filesystem: pafs.FileSystem, path: str, batch_rows: int,
+         columns: ColumnPicker | None) -> Iterator[tuple[int, pl.DataFrame]]:
     compression = "gzip" if path.endswith((".gz", ".gzip")) else None
     header = _csv_header(filesystem, path, compression)
     if not header:
         raise pa.ArrowInvalid("the file is empty (no header row)")
     read = pacsv.ReadOptions(block_size=_CSV_BLOCK_BYTES, encoding="utf8")
+    picked = columns(header) if columns else header
     convert = pacsv.ConvertOptions(
-        column_types={name: pa.string() for name in header},
+        column_types={name: pa.string() for name in picked},
+        include_columns=picked,
         strings_can_be_null=True,
         null_values=[""],
     )

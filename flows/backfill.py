@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from core.errors import ConfigurationError
 from core.period import BillingPeriod
 from core.settings import load_settings
-from flows.nightly import RunReport, Step, config_path, run_checked
+from flows.nightly import RunReport, Step, announce, config_path, run_checked, run_log
 from flows.plan import parse_periods, plan
 from flows.runners import DEFAULT_MAX_WORKERS
 
@@ -26,6 +26,12 @@ _listeners: list[Callable[[Step], None]] = []
 
 
 def _notify(step: Step) -> None:
+    """To the progress bar when the command line started the run, else the terminal; and to
+    the Prefect run log either way."""
+    if not _listeners:
+        announce(step.message)
+        return
+    run_log().info(step.message)
     for listener in _listeners:
         listener(step)
 
@@ -40,7 +46,7 @@ def backfill(config: str | None = None, periods: list[str] | None = None,
     if not periods:
         raise ConfigurationError("backfill needs `periods`, e.g. [\"2026-01..2026-06\"]")
     return run_checked("backfill", config, periods, sources, force, task_runner, dask_address,
-                max_workers, progress=_notify)
+                       max_workers, progress=_notify)
 
 
 def backfill_with_progress(config: Path, periods: list[BillingPeriod],

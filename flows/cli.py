@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,9 @@ from core.period import BillingPeriod
 
 if TYPE_CHECKING:
     import duckdb
+
+    from core.settings import Settings
+    from reports.forecast import Events
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -102,6 +106,43 @@ def _parser() -> argparse.ArgumentParser:
     summary.add_argument("--period", required=True, type=_period)
     summary.add_argument("--to", type=_period)
     summary.set_defaults(command=_summary)
+
+    review = commands.add_parser("review", help="the monthly review: actual vs budget per budget "
+                                 "line with month-end projections, thresholds crossed, pilots "
+                                 "past their end or cap, largest movers vs the previous month")
+    review.add_argument("--period", required=True, type=_period)
+    review.add_argument("--budgets", type=Path, help="budgets file (default: budgets.yaml beside "
+                        "the rules, else beside the configuration)")
+    review.add_argument("--as-of", type=_day, help="review the month as it stood on this day, "
+                        "YYYY-MM-DD (default: the last day with allocated cost)")
+    review.add_argument("--format", choices=["table", "csv", "xlsx"], default="table",
+                        help="table (default, printed), csv files, or the workbook with a Review "
+                        "sheet")
+    review.add_argument("--out", type=Path, default=None, help="folder (default: reports_dir)")
+    review.add_argument("--events", type=Path, help="xlsx: events file for the Forecast sheet "
+                        "(default: events.yaml beside the rules, if there is one)")
+    review.add_argument("--forecast-months", type=int, default=6, help="xlsx: months the "
+                        "Forecast sheet projects from the next period (default: 6; 0: no sheet)")
+    review.set_defaults(command=_review)
+
+    forecast = commands.add_parser("forecast", help="spend per workstream for the coming months in "
+                                   "three scenarios (conservative, expected, accelerated) from "
+                                   "the recent trend, with the assumptions")
+    forecast.add_argument("--from", dest="start", required=True, type=_period,
+                          help="the first month to forecast, YYYY-MM")
+    forecast.add_argument("--months", type=_positive, default=6, help="months ahead (default: 6)")
+    forecast.add_argument("--events", type=Path, help="seasonality, scenario deltas and known "
+                          "events (default: events.yaml beside the rules, if there is one)")
+    forecast.add_argument("--history", type=_positive, default=6, help="months before --from the "
+                          "trend is fitted over (default: 6)")
+    forecast.add_argument("--basis", choices=["EffectiveCost", "BilledCost"],
+                          default="EffectiveCost", help="amortized, fully allocated cost "
+                          "(default) or the invoice's BilledCost")
+    forecast.add_argument("--format", choices=["table", "csv", "xlsx"], default="table",
+                          help="table (default, printed), a csv file, or a workbook with the "
+                          "Forecast sheet and its charts")
+    forecast.add_argument("--out", type=Path, default=None, help="folder (default: reports_dir)")
+    forecast.set_defaults(command=_forecast)
 
     rules = commands.add_parser("rules", help="work with rules files")
     rules_commands = rules.add_subparsers(required=True, metavar="action")
@@ -200,6 +241,8 @@ def _runner_options(command: argparse.ArgumentParser) -> None:
 
 
 def _schedule(args: argparse.Namespace) -> int:
+    if os.environ.get("PREFECT_LOGGING_LEVEL") == "CRITICAL":  # scheduled runs log to the UI
+        os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
     from flows.schedule import serve_deployments
 
     return serve_deployments(args.config, cron=args.cron)
@@ -259,6 +302,90 @@ def _summary(args: argparse.Namespace) -> int:
     finally:
         con.close()
     return 0
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text}` is not a day of the form YYYY-MM-DD") from None
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"`{text}` is not a whole number of at least 1")
+    return int(text)
+
+
+def _declared_dimensions(settings: Settings) -> dict[str, list[str]] | None:
+    """The rules' dimensions and values, which budgets and events are checked against."""
+    from allocation.loader import load_rules
+
+    return dict(load_rules(settings.rules).dimensions) if settings.rules is not None else None
+
+
+def _review(args: argparse.Namespace) -> int:
+    """The review table on stdout; with --format csv|xlsx the main file on stdout and the
+    companion files on stderr."""
+    from core.settings import load_settings
+    from reports.budgets import budgets_path_beside, load_budgets
+    from reports.extracts import export_review
+    from reports.forecast import forecast
+    from reports.review import render, review
+
+    settings = load_settings(args.config)
+    dimensions = _declared_dimensions(settings)
+    path = args.budgets or budgets_path_beside(settings.rules, args.config.parent)
+    if args.budgets is None and not path.is_file():
+        raise ConfigurationError(f"no budgets file: `{path}` does not exist; write one beside the "
+                                 "rules (see docs/budgets.md) or pass --budgets FILE")
+    budgets = load_budgets(path, dimensions)
+    if args.as_of is not None and args.as_of < args.period.first_day:
+        raise ConfigurationError(f"--as-of {args.as_of} is before the period {args.period}")
+    events = _events(args, settings, dimensions) if args.format == "xlsx" else None
+    with _warehouse(args, read_only=True) as con:
+        result = review(con, budgets, args.period, as_of=args.as_of)
+        if args.format == "table":
+            print(render(result))
+            return 0
+        ahead = (forecast(con, args.period.next(), args.forecast_months, events=events,
+                          basis=budgets.basis)
+                 if args.format == "xlsx" and args.forecast_months > 0 else None)
+        extract = export_review(con, result, args.format, args.out or settings.reports_dir,
+                                forecast=ahead)
+    print(extract.main)
+    if len(extract.files) > 1:
+        print(f"costalloc: with it: {', '.join(str(p) for p in extract.files[1:])}",
+              file=sys.stderr)
+    return 0
+
+
+def _forecast(args: argparse.Namespace) -> int:
+    from core.settings import load_settings
+    from reports.extracts import export_forecast
+    from reports.forecast import forecast, render
+
+    settings = load_settings(args.config)
+    events = _events(args, settings, _declared_dimensions(settings))
+    with _warehouse(args, read_only=True) as con:
+        result = forecast(con, args.start, args.months, events=events, history=args.history,
+                          basis=args.basis)
+    if args.format == "table":
+        print(render(result))
+        return 0
+    print(export_forecast(result, args.format, args.out or settings.reports_dir).main)
+    return 0
+
+
+def _events(args: argparse.Namespace, settings: Settings,
+            dimensions: dict[str, list[str]] | None) -> Events | None:
+    """The events file given, else `events.yaml` beside the rules when there is one."""
+    from reports.forecast import events_path_beside, load_events
+
+    if args.events is not None:
+        return load_events(args.events, dimensions)
+    path = events_path_beside(settings.rules, args.config.parent)
+    return load_events(path, dimensions) if path.is_file() else None
 
 
 def _rules_check(args: argparse.Namespace) -> int:

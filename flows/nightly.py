@@ -107,7 +107,7 @@ def claim_partition(settings: Settings, source: str, period: BillingPeriod,
     with warehouse(settings.warehouse) as con:
         gone = locks.acquire(con, locks.load_key(source, period), locks.Holder.here(run_id))
         if gone is not None:
-            _log().warning("%s %s: took over the lock of %s, which is no longer running",
+            run_log().warning("%s %s: took over the lock of %s, which is no longer running",
                            source, period, gone.describe())
         return published_fingerprint(con, source, period)
 
@@ -228,12 +228,14 @@ def nightly(config: str | None = None, periods: list[str] | None = None,
     """Every source's current billing period, and the previous one while its provider may still
     restate it (or exactly `periods`: `YYYY-MM` or `YYYY-MM..YYYY-MM`). Fails if any step did."""
     return run_checked("nightly", config, periods, sources, force, task_runner, dask_address,
-                max_workers, progress=lambda step: announce(step.message))
+                       max_workers, progress=lambda step: announce(step.message))
 
 
-def run_checked(what: str, config: str | None, periods: list[str] | None, sources: list[str] | None,
-         force: bool, kind: str, dask_address: str | None, max_workers: int,
-         progress: Progress) -> RunReport:
+def run_checked(what: str, config: str | None, periods: list[str] | None,
+                sources: list[str] | None, force: bool, kind: str, dask_address: str | None,
+                max_workers: int, progress: Progress) -> RunReport:
+    """Run the pipeline with the chosen task runner; raise if any step failed (the run ends
+    failed in Prefect, and the command line exits non-zero with every failure listed)."""
     settings = load_settings(config_path(config))
     chosen = parse_periods(periods) if periods else None
     runner = task_runner(kind, dask_address=dask_address, max_workers=max_workers)
@@ -257,10 +259,11 @@ def new_run_id() -> str:
 def announce(message: str) -> None:
     """Tell both the person at the terminal and the Prefect run log."""
     print(message, flush=True)
-    _log().info(message)
+    run_log().info(message)
 
 
-def _log() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+def run_log() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    """The Prefect run's logger (shown in the UI), or this module's outside a run."""
     try:
         return get_run_logger()
     except Exception:  # outside a Prefect run (plain function calls, tests)
@@ -280,7 +283,7 @@ def _release(settings: Settings, key: str, run_id: str) -> None:
         with warehouse(settings.warehouse) as con:
             locks.release(con, key, run_id)
     except CostallocError as error:  # the lock stays until a run finds this process gone
-        _log().warning("could not release lock `%s`: %s", key, error)
+        run_log().warning("could not release lock `%s`: %s", key, error)
 
 
 def _allocate_if_needed(settings: Settings, ruleset: RuleSet, period: BillingPeriod,

@@ -40,20 +40,23 @@ def build_deployments(config: Path, cron: str = NIGHTLY_CRON) -> list[RunnerDepl
     parameters = {"config": str(config.resolve())}
     try:
         return [
-            nightly.to_deployment(
-                name="nightly", cron=cron, parameters=parameters, tags=["costalloc"],
+            RunnerDeployment.from_flow(
+                nightly, name="nightly", cron=cron, parameters=parameters, tags=["costalloc"],
                 description="Every source's open billing periods: load what changed, "
                 "re-allocate, conserve, publish."),
-            backfill.to_deployment(
-                name="backfill", parameters=parameters, tags=["costalloc"],
+            RunnerDeployment.from_flow(
+                backfill, name="backfill", parameters=parameters, tags=["costalloc"],
                 description="Load and allocate `periods` (e.g. [\"2026-01..2026-06\"]); "
                 "re-running does only what is missing."),
-            reallocate.to_deployment(
-                name="reallocate", parameters=parameters, tags=["costalloc"],
+            RunnerDeployment.from_flow(
+                reallocate, name="reallocate", parameters=parameters, tags=["costalloc"],
                 description="Re-apply the rules to loaded `periods` without reading sources."),
         ]
-    except ValueError as error:  # an invalid cron expression
-        raise ConfigurationError(f"schedule `{cron}`: {error}") from None
+    except ValueError:  # pydantic's: the cron expression does not parse
+        raise ConfigurationError(
+            f"schedule `{cron}` is not a cron expression; expected five fields, minute hour "
+            f"day-of-month month day-of-week, in UTC (default `{NIGHTLY_CRON}`: 03:00 daily)"
+        ) from None
 
 
 def serve_deployments(config: Path, cron: str = NIGHTLY_CRON) -> int:

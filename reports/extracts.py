@@ -10,6 +10,9 @@ dictionary. `line-items` writes the FOCUS line items. Layout under `out`:
     both     allocated_columns.csv and allocated_columns.md: every column, its type, its meaning
 
 The `allocated` table's file keeps its name (`allocated`), so existing readers still find it.
+The monthly review and the forecast are written by `export_review` and `export_forecast`
+(`review_2026-10.csv` + `review_pilots_…` + `review_movers_…`, `review_2026-10.xlsx`,
+`forecast_2026-11.csv`, `forecast_2026-11.xlsx`).
 Every file is written to `<name>.partial` first and renamed: a reader never sees half of one.
 """
 
@@ -27,8 +30,11 @@ import pyarrow.parquet as pq
 
 from core.period import BillingPeriod
 from reports.csv_text import write_csv
+from reports.forecast import Forecast
+from reports.review import Review
+from reports.review_extracts import forecast_table, review_tables
 from reports.tables import ALLOCATED_TABLES, LINE_ITEMS, DictionaryEntry, FinanceTable, dictionary
-from reports.workbook import write_finance_workbook, write_table_workbook
+from reports.workbook import write_finance_workbook, write_forecast_workbook, write_table_workbook
 
 Table = Literal["allocated", "line-items"]
 Format = Literal["csv", "parquet", "xlsx"]
@@ -86,6 +92,37 @@ def export_workbook(con: duckdb.DuckDBPyConnection, table: Table, first: Billing
     return write_table_workbook(out / f"line_items_{span}.xlsx",
                                 LINE_ITEMS.relation(con, first).to_arrow_reader(BATCH_ROWS), count,
                                 title="Line items")
+
+
+def export_review(con: duckdb.DuckDBPyConnection, review: Review, fmt: Literal["csv", "xlsx"],
+                  out: Path, *, forecast: Forecast | None = None) -> Extract:
+    """The monthly review. csv: `review_<period>.csv` (budget lines), then
+    `review_pilots_<period>.csv` and `review_movers_<period>.csv`; xlsx: `review_<period>.xlsx`,
+    the finance workbook of the period with the `Review` (and `Forecast`) sheet first."""
+    period = review.period
+    if fmt == "xlsx":
+        return Extract((write_finance_workbook(con, period, period, out / f"review_{period}.xlsx",
+                                               review=review, forecast=forecast),))
+    out.mkdir(parents=True, exist_ok=True)
+    written = [write_csv(out / f"{name}_{period}.csv", table.to_batches(), table.schema)
+               for name, table in review_tables(review).items()]
+    if forecast is not None:
+        written.append(_forecast_csv(forecast, out))
+    return Extract(tuple(written))
+
+
+def export_forecast(forecast: Forecast, fmt: Literal["csv", "xlsx"], out: Path) -> Extract:
+    """The forecast: `forecast_<start>.csv`, or `forecast_<start>.xlsx` (the `Forecast` sheet
+    with its charts)."""
+    if fmt == "xlsx":
+        return Extract((write_forecast_workbook(forecast, out / f"forecast_{forecast.start}.xlsx"),))
+    out.mkdir(parents=True, exist_ok=True)
+    return Extract((_forecast_csv(forecast, out),))
+
+
+def _forecast_csv(forecast: Forecast, out: Path) -> Path:
+    table = forecast_table(forecast)
+    return write_csv(out / f"forecast_{forecast.start}.csv", table.to_batches(), table.schema)
 
 
 def _write_table(con: duckdb.DuckDBPyConnection, table: FinanceTable, period: BillingPeriod,

@@ -1,4 +1,5 @@
-"""The finance workbook: Summary, Detail, Unallocated, CapEx, Reconciliation and About sheets.
+"""The finance workbook: Summary, Detail, Unallocated, CapEx, Reconciliation and About sheets
+(and, for the monthly review, Review and Forecast first: `reports.review_sheets`).
 
 Every sheet is read from one snapshot of the warehouse, so the Summary, the Detail and the
 Reconciliation describe the same data. Amounts are values, never only formulas. Summary and
@@ -22,6 +23,9 @@ import duckdb
 import pyarrow as pa
 
 from core.period import BillingPeriod
+from reports.forecast import Forecast
+from reports.review import Review
+from reports.review_sheets import write_forecast_sheet, write_review_sheet
 from reports.rounding import largest_remainder, quantum, round_nested
 from reports.sheets import Book, Sheet, columns_of, rows_of
 from reports.tables import (
@@ -42,9 +46,11 @@ _DETAIL_WIDTHS = {0: 12, 1: 10, 2: 10}
 
 def write_finance_workbook(con: duckdb.DuckDBPyConnection, first: BillingPeriod,
                            last: BillingPeriod, target: Path, *,
-                           generated_at: datetime | None = None) -> Path:
+                           generated_at: datetime | None = None, review: Review | None = None,
+                           forecast: Forecast | None = None) -> Path:
     """Write the workbook for `first`..`last` to `target` (atomically: a reader never sees a
-    half-written file) and return `target`."""
+    half-written file) and return `target`. A `review` (the monthly budget review) and a
+    `forecast` become the first sheets, `Review` and `Forecast`."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial.xlsx")
     snapshot = con.cursor()
@@ -53,12 +59,17 @@ def write_finance_workbook(con: duckdb.DuckDBPyConnection, first: BillingPeriod,
         book = Book(partial)
         try:
             span = _span(first, last)
+            if review is not None:
+                write_review_sheet(book, review)
+            if forecast is not None:
+                write_forecast_sheet(book, forecast)
             _summary(book, snapshot, first, last, span)
             _streamed(book, snapshot, DETAIL, "Detail", first, last)
             _streamed(book, snapshot, UNALLOCATED, "Unallocated", first, last)
             _capex(book, snapshot, first, last, span)
             _reconciliation(book, snapshot, first, last, span)
-            _about(book, snapshot, first, last, span, generated_at or datetime.now(UTC))
+            _about(book, snapshot, first, last, span, generated_at or datetime.now(UTC),
+                   extra=_extra_sheet_notes(review, forecast))
         finally:
             book.close()
     finally:
@@ -82,6 +93,34 @@ def write_table_workbook(target: Path, batches: pa.RecordBatchReader, count: int
         book.close()
     partial.replace(target)
     return target
+
+
+def write_forecast_workbook(forecast: Forecast, target: Path) -> Path:
+    """The forecast on its own: the `Forecast` sheet with its charts and assumptions."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial.xlsx")
+    book = Book(partial)
+    try:
+        write_forecast_sheet(book, forecast)
+    finally:
+        book.close()
+    partial.replace(target)
+    return target
+
+
+def _extra_sheet_notes(review: Review | None,
+                       forecast: Forecast | None) -> Sequence[tuple[str, str]]:
+    notes = []
+    if review is not None:
+        notes.append(("Review", "actual vs budget per budget line (variance, share used, "
+                                "linear and usage-curve projections, thresholds crossed), "
+                                "pilots past their end or over their cap, largest movers since "
+                                "the previous month"))
+    if forecast is not None:
+        notes.append(("Forecast", "spend per workstream in three scenarios (conservative, "
+                                  "expected, accelerated) with the assumptions, and line charts "
+                                  "of the actual months and the scenarios"))
+    return notes
 
 
 def _span(first: BillingPeriod, last: BillingPeriod) -> str:
@@ -366,7 +405,7 @@ def _reconciliation(book: Book, con: duckdb.DuckDBPyConnection, first: BillingPe
 # --- About ------------------------------------------------------------------------------------
 
 def _about(book: Book, con: duckdb.DuckDBPyConnection, first: BillingPeriod, last: BillingPeriod,
-           span: str, generated_at: datetime) -> None:
+           span: str, generated_at: datetime, extra: Sequence[tuple[str, str]] = ()) -> None:
     sheet = book.sheet("About")
     sheet.set_widths({0: 24, 1: 40, 2: 16, 3: 24, 4: 12, 5: 12, 6: 20, 7: 40})
     params = {"first_period": str(first), "last_period": str(last)}
@@ -407,7 +446,7 @@ def _about(book: Book, con: duckdb.DuckDBPyConnection, first: BillingPeriod, las
         sheet.line("(no delivery loaded for these periods)", fmt=book.note)
     sheet.skip()
     sheet.line("Sheets", fmt=book.bold)
-    for name, text in _SHEET_NOTES:
+    for name, text in (*extra, *_SHEET_NOTES):
         sheet.line(name, text, formats=[book.bold])
 
 

@@ -16,4 +16,4 @@ def load(name: str) -> str:
 
 
 SCHEMA = ("schema/line_items", "schema/ingest_log", "schema/allocated_costs", "schema/allocation_log",
-          "schema/partition_locks")
+          "schema/partition_locks", "schema/budget_breaches")

@@ -1,13 +1,22 @@
-"""Open the warehouse file, with the schema in place and UTC as the session time zone."""
+"""Open the warehouse file, with the schema in place and UTC as the session time zone; append
+Arrow batches to its tables."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from core.errors import WarehouseBusyError
 from sql import SCHEMA, load
+
+# DuckDB's buffer pool may take 80 % of the machine by default and keeps every page a load
+# writes cached: a month's load would then grow with the month. Loads and allocations stream,
+# so a bounded pool (spilling to `<warehouse>.tmp` if ever needed) keeps memory flat.
+MEMORY_LIMIT_VARIABLE = "COSTALLOC_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "1GB"
 
 
 def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -24,7 +33,28 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
                 "wait for that run to finish (or stop it) and try again") from None
         raise
     con.execute("set TimeZone = 'UTC'")
+    if target != ":memory:":
+        con.execute("set memory_limit = $limit",
+                    {"limit": os.environ.get(MEMORY_LIMIT_VARIABLE) or DEFAULT_MEMORY_LIMIT})
     if not read_only:
         for name in SCHEMA:
             con.execute(load(name))
     return con
+
+
+# Tables that batches are appended to (their names go into SQL text, so they are checked).
+_APPENDABLE = frozenset({"line_items", "allocated_costs", "split_candidates", "split_weights"})
+
+
+def append(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
+    """Insert `rows` into `table`, matching columns by name.
+
+    DuckDB reads `rows` through a replacement scan of the local name `incoming`, not through
+    `register`: a view registered and unregistered inside a transaction keeps its Arrow data
+    alive until the transaction ends, so a month loaded batch by batch would be held in memory
+    whole until the commit.
+    """
+    if table not in _APPENDABLE:
+        raise ValueError(f"`{table}` is not a table batches are appended to")
+    incoming = rows  # noqa: F841 (read by DuckDB, by name)
+    con.execute(f"insert into {table} by name select * from incoming")  # noqa: S608

@@ -51,7 +51,8 @@ class PartitionStore:
         On any failure the parts written so far are removed.
         """
         folder = self.directory(source, period)
-        self.filesystem.create_dir(folder, recursive=True)
+        if isinstance(self.filesystem, pafs.LocalFileSystem):  # object stores have no folders
+            self.filesystem.create_dir(folder, recursive=True)
         written: list[str] = []
         writer: pq.ParquetWriter | None = None
         temporary = ""

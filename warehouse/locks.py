@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -124,6 +125,8 @@ def process_alive(pid: int, *, started_before: datetime | None = None) -> bool:
     """
     if pid <= 0:
         return False
+    if sys.platform == "win32":  # signal 0 would terminate it there: assume it runs
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

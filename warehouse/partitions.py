@@ -19,6 +19,7 @@ import pyarrow as pa
 from core.errors import SourceError
 from core.period import BillingPeriod
 from sql import load
+from warehouse.connection import append
 
 
 @dataclass
@@ -53,9 +54,7 @@ def replace_partition(con: duckdb.DuckDBPyConnection, load_: PartitionLoad,
     try:
         con.execute(load("warehouse/delete_partition"), key)
         for table in line_items:
-            con.register("incoming_line_items", table)
-            con.execute("insert into line_items by name select * from incoming_line_items")
-            con.unregister("incoming_line_items")
+            append(con, "line_items", table)
         totals = con.sql(load("warehouse/partition_totals"), params=key).fetchall()
         load_.loaded_rows = sum(int(row[1]) for row in totals)
         load_.loaded_totals = {str(row[0]): Decimal(row[2]) for row in totals}

@@ -13,7 +13,7 @@ import polars as pl
 
 from connectors.aws import columns, manifests, normalize
 from connectors.delivery import Delivery, RawBatch
-from connectors.files import stream_file
+from connectors.files import BATCH_ROWS, stream_file
 from connectors.money import totals_by_currency
 from connectors.storage import Location, open_location, storage_errors
 from core.errors import ConfigurationError, DataError
@@ -34,7 +34,7 @@ class AwsCurConnector:
                 f"aws-cur takes {', '.join(sorted(_OPTIONS))}")
         self.name = settings.name
         self.flavour = settings.options.get("flavour", "auto")
-        self.batch_rows = int(settings.options.get("batch_rows", 250_000))
+        self.batch_rows = int(settings.options.get("batch_rows", BATCH_ROWS))
         self.location = location or open_location(settings.uri, settings.options)
 
     def find_delivery(self, period: BillingPeriod) -> Delivery | None:
@@ -49,7 +49,8 @@ class AwsCurConnector:
         for file in delivery.files:
             for first_row, rows in stream_file(self.location.filesystem, self.location.path(file),
                                                source=self.name, period=delivery.period,
-                                               batch_rows=self.batch_rows):
+                                               batch_rows=self.batch_rows,
+                                               columns=columns.needed):
                 missing = columns.missing_required(rows.columns)
                 if missing:
                     raise DataError(self.name, delivery.period,
@@ -59,15 +60,15 @@ class AwsCurConnector:
                 yield RawBatch(file, first_row, rows)
 
     def control_totals(self, raw: pl.DataFrame) -> dict[str, Decimal]:
-        cur = columns.canonical(raw.lazy()).collect()
-        currency = (pl.col("line_item_currency_code") if "line_item_currency_code" in cur.columns
+        cur = columns.canonical(raw.lazy())  # lazy: only the cost and currency are computed
+        schema = cur.collect_schema()
+        currency = (pl.col("line_item_currency_code") if "line_item_currency_code" in schema
                     else pl.lit(None, dtype=pl.String))
-        return totals_by_currency(cur, normalize.control_amount(cur.schema), currency)
+        return totals_by_currency(cur, normalize.control_amount(schema), currency)
 
     def money_columns(self, raw: pl.DataFrame) -> list[str]:
         """Raw columns that must parse as numbers (checked before normalizing)."""
-        return [c for c in raw.columns if c.endswith(("_cost", "Cost", "_amount", "Amount"))
-                or c in ("line_item_unblended_rate", "pricing_public_on_demand_rate")]
+        return [c for c in raw.columns if columns.is_checked_money(c)]
 
     def to_focus(self, raw: pl.LazyFrame) -> pl.LazyFrame:
         return normalize.to_focus(columns.canonical(raw))

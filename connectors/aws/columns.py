@@ -15,6 +15,7 @@ import re
 import polars as pl
 
 from connectors import tags
+from connectors.aws import normalize
 
 TAG_KEY_RENAMES = {"user_": "", "aws_": "aws:"}
 COST_CATEGORY_PREFIX = "aws:costCategory/"
@@ -37,6 +38,22 @@ REQUIRED = ("bill_billing_period_start_date", "bill_payer_account_id",
 def missing_required(names: list[str]) -> list[str]:
     present = {snake_case(name) if "/" in name else name for name in names}
     return [column for column in REQUIRED if column not in present]
+
+
+def is_checked_money(name: str) -> bool:
+    """A raw column the loader checks parses as a number (any spelling)."""
+    return (name.endswith(("_cost", "Cost", "_amount", "Amount"))
+            or name in ("line_item_unblended_rate", "pricing_public_on_demand_rate"))
+
+
+def needed(names: list[str]) -> list[str]:
+    """The columns of a CUR file (any flavour) that loading uses, in file order: what the
+    normalizer reads, the tag columns and the money columns the loader checks. An export has
+    ~130 columns and costalloc maps ~45, so the rest are never decoded."""
+    cur2 = {name: snake_case(name) if "/" in name else name for name in names}
+    reads = normalize.columns_read([*cur2.values(), "x_tags_json"]) | set(REQUIRED)
+    return [name for name in names if cur2[name] in reads or is_checked_money(name)
+            or cur2[name].startswith(("resource_tags", "cost_category"))]
 
 
 def is_legacy_csv(columns: list[str]) -> bool:

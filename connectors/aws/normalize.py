@@ -6,6 +6,8 @@ Charge categories, amortization and commitment columns follow AWS's documented s
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import polars as pl
 
 from connectors.aws.services import OTHER, SERVICE_CATEGORIES
@@ -102,8 +104,18 @@ def to_focus(cur: pl.LazyFrame) -> pl.LazyFrame:
 _UNUSED = "_unused_commitment"
 
 
+def columns_read(cur_columns: Iterable[str]) -> set[str]:
+    """Which of `cur_columns` (CUR 2.0 names) `to_focus` reads: the loader decodes only
+    those (and the tag and money columns) of a wide export."""
+    c = _Columns(pl.Schema({name: pl.String() for name in cur_columns}))
+    return {root for expr in _line_item_columns(c) for root in expr.meta.root_names()}
+
+
 def _one_row_per_line_item(cur: pl.LazyFrame) -> pl.LazyFrame:
-    c = _Columns(cur.collect_schema())
+    return cur.select(_line_item_columns(_Columns(cur.collect_schema())))
+
+
+def _line_item_columns(c: _Columns) -> list[pl.Expr]:
     kind = c.text("line_item_line_item_type")
     billed = pl.coalesce(c.money("line_item_net_unblended_cost"),
                          c.money("line_item_unblended_cost")) if c.net else c.money(
@@ -133,7 +145,7 @@ def _one_row_per_line_item(cur: pl.LazyFrame) -> pl.LazyFrame:
                          c.product("region"))
     resource = c.text("line_item_resource_id")
     marketplace = c.text("bill_billing_entity") == "AWS Marketplace"
-    return cur.select(
+    return [
         c.text("line_item_availability_zone").alias("AvailabilityZone"),
         billed.alias("BilledCost"),
         c.text("bill_payer_account_id").alias("BillingAccountId"),
@@ -212,7 +224,7 @@ def _one_row_per_line_item(cur: pl.LazyFrame) -> pl.LazyFrame:
         c.text("line_item_usage_type").alias("x_usage_type"),
         c.text("line_item_operation").alias("x_operation"),
         _unused_commitment(c, kind).alias(_UNUSED),
-    )
+    ]
 
 
 # AWS unit spellings → FOCUS UnitFormat (plural time units, `<unit>-<time>` for rates).

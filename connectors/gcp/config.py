@@ -40,6 +40,8 @@ class _Options(BaseModel):
     partition_lookback_days: int = Field(default=7, ge=0, le=400)
     batch_rows: int = Field(default=100_000, ge=1, le=5_000_000)
     read_api: Literal["storage", "rest"] = "storage"
+    # How long the client keeps retrying throttling and 5xx before the run's own retry takes over.
+    retry_deadline_seconds: float = Field(default=600, ge=1, le=3600)
     # only for `uri: s3://...` (passed to connectors.storage.open_location)
     region: str | None = None
     profile: str | None = None
@@ -89,6 +91,7 @@ class ExportConfig:
     batch_rows: int
     read_api: Literal["storage", "rest"]
     storage_options: dict[str, Any] = field(default_factory=dict)
+    retry_deadline_seconds: float = 600
 
     @property
     def billing_project(self) -> str | None:
@@ -122,4 +125,5 @@ def parse(settings: SourceSettings) -> ExportConfig:
     return ExportConfig(
         source=settings.name, table=options.table, uri=uri, project=options.project,
         location=options.location, partition_lookback_days=options.partition_lookback_days,
-        batch_rows=options.batch_rows, read_api=options.read_api, storage_options=storage)
+        batch_rows=options.batch_rows, read_api=options.read_api, storage_options=storage,
+        retry_deadline_seconds=options.retry_deadline_seconds)

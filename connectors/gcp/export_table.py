@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 from google.cloud import bigquery
+from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY
 
 from connectors.delivery import Delivery, RawBatch
 from connectors.gcp import queries
@@ -55,8 +56,9 @@ class ExportTable:
         with bigquery_errors(self.config.source, period, "fingerprinting the invoice month",
                              self.table):
             job = self.client(period).query(
-                query.sql, job_config=query.job_config("fingerprint"), location=self.config.location)
-            rows = list(job.result())
+                query.sql, job_config=query.job_config("fingerprint"), location=self.config.location,
+                retry=self._retry(), job_retry=self._job_retry())
+            rows = list(job.result(retry=self._retry()))
         row = rows[0] if rows else None
         if row is None or not row["row_count"]:
             return None
@@ -75,8 +77,9 @@ class ExportTable:
         first_row = 1
         with bigquery_errors(self.config.source, period, "reading the invoice month", self.table):
             job = self.client(period).query(
-                query.sql, job_config=query.job_config("read"), location=self.config.location)
-            pages = job.result(page_size=self.config.batch_rows)
+                query.sql, job_config=query.job_config("read"), location=self.config.location,
+                retry=self._retry(), job_retry=self._job_retry())
+            pages = job.result(page_size=self.config.batch_rows, retry=self._retry())
             stream = pages.to_arrow_iterable(bqstorage_client=self._storage_client())
             for table in bounded(stream, self.config.batch_rows):
                 rows = pl.from_arrow(table)
@@ -85,6 +88,12 @@ class ExportTable:
                 first_row += rows.height
         _check_complete(delivery, first_row - 1)
 
+    def _retry(self) -> Any:
+        return bigquery.DEFAULT_RETRY.with_deadline(self.config.retry_deadline_seconds)
+
+    def _job_retry(self) -> Any:
+        return DEFAULT_JOB_RETRY.with_deadline(self.config.retry_deadline_seconds)
+
     def _partition_floor(self, period: BillingPeriod) -> datetime | None:
         """Prune by `_PARTITIONTIME` only where it exists: on the ingestion-time partitioned
         table GCP writes. A view, a copy partitioned by a column, or an unpartitioned copy is
@@ -92,7 +101,7 @@ class ExportTable:
         if self._ingestion_partitioned is None:
             with bigquery_errors(self.config.source, period, "looking up the export table",
                                  self.table):
-                table = self.client(period).get_table(self.table)
+                table = self.client(period).get_table(self.table, retry=self._retry())
             names = {f.name for f in table.schema}
             if "invoice" not in names or "cost" not in names:
                 raise SourceError(self.config.source, period,

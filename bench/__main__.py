@@ -1,0 +1,122 @@
+"""`python -m bench` (`make bench`): generate the months once, time every tool, print the table.
+
+    python -m bench                      # 1m and 10m CUR 2.0 Parquet, 1m CSV, 1m legacy; 3 runs
+    python -m bench --sizes 1m --runs 1  # a quick look
+    python -m bench --quick              # the same as --sizes 1m --csv-sizes '' --runs 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import datasets, machine, measure, report
+from bench.cases import Bench, Case
+
+BENCH_DIR = Path(__file__).parent
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.quick:
+        args.sizes, args.csv_sizes, args.runs = "1m", "", 1
+    sizes = _sizes(args.sizes)
+    csv_sizes = _sizes(args.csv_sizes)
+    legacy = _sizes(args.legacy_size)
+    skipped = set(filter(None, args.skip.split(",")))
+    started = time.monotonic()
+    described = machine.describe()
+    say(f"costalloc bench on {machine.summary(described)}")
+    if not measure.GNU_TIME.exists():
+        say("/usr/bin/time is not installed (apt-get install -y time): measuring with os.wait4, "
+            "which reports the same wall time, CPU and peak RSS")
+
+    say("data sets (generated once, then reused):")
+    wanted: list[tuple[datasets.Kind, int]] = (
+        [("cur2-parquet", n) for n in sizes] + [("cur2-csv", n) for n in csv_sizes]
+        + [("legacy-csv", n) for n in legacy])
+    cases = []
+    for kind, count in wanted:
+        dataset = datasets.ensure(args.data, kind, count, regenerate=args.regenerate)
+        say(f"  {dataset.name}: {dataset.rows:,} rows in {len(dataset.files)} file(s), "
+            f"{dataset.bytes / 2**20:,.0f} MB (generated in {dataset.generated_in_s:.0f} s)")
+        cases.append(Case(dataset.name, dataset))
+
+    bench = Bench(args.data, args.runs, say)
+    say("Prefect's fixed start:")
+    prefect_start = bench.measure_prefect_start()
+    largest_parquet = max((c for c in cases if c.dataset.kind == "cur2-parquet"),
+                          key=lambda c: c.dataset.rows, default=None)
+    for case in cases:
+        say(f"{case.name}:")
+        if "baseline" not in skipped:
+            bench.baseline(case)
+        config = bench.costalloc_backfill(case)
+        if case is largest_parquet:
+            if "rerun" not in skipped:
+                bench.rerun_unchanged(case, config)
+            if "reallocate" not in skipped:
+                bench.reallocate(case, config)
+        if case.dataset.kind == "legacy-csv" and "peer" not in skipped:
+            bench.focus_converters(case)
+
+    table = report.rows(cases, prefect_start.wall_s)
+    found = report.targets(cases, prefect_start.wall_s)
+    print()
+    print(report.render(table, found, prefect_start))
+    results = {
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "machine": described,
+        "bench_minutes": round((time.monotonic() - started) / 60, 1),
+        "prefect_start": prefect_start.as_json(),
+        "table": table,
+        "targets": [t.as_json() for t in found],
+        "datasets": [asdict(c.dataset) for c in cases],
+        "checks": {c.name: c.checks for c in cases},
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print(f"\nwritten: {args.out}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1m,10m",
+                        help="CUR 2.0 Parquet months, comma-separated (default: 1m,10m)")
+    parser.add_argument("--csv-sizes", default="1m",
+                        help="CUR 2.0 gzip CSV months (default: 1m; '' for none)")
+    parser.add_argument("--legacy-size", default="1m",
+                        help="legacy CUR CSV month for the focus_converters comparison "
+                             "(default: 1m; '' for none)")
+    parser.add_argument("--runs", type=int, default=3,
+                        help="runs per measurement; the median wall time is reported (default: 3)")
+    parser.add_argument("--quick", action="store_true",
+                        help="one run, 1m Parquet and the legacy month only")
+    parser.add_argument("--skip", default="",
+                        help="comma-separated: baseline, rerun, reallocate, peer")
+    parser.add_argument("--data", type=Path, default=BENCH_DIR / "data",
+                        help="where data sets, warehouses and logs go (default: bench/data)")
+    parser.add_argument("--out", type=Path, default=BENCH_DIR / "results" / "latest.json")
+    parser.add_argument("--regenerate", action="store_true", help="write the data sets again")
+    return parser
+
+
+def _sizes(text: str) -> list[int]:
+    return [datasets.parse_size(part) for part in text.split(",") if part.strip()]
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

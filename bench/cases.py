@@ -1,0 +1,203 @@
+"""The measured cases: each tool on each data set, as whole processes, several runs each.
+
+costalloc runs through its command line exactly as a user runs it (`costalloc --config …
+backfill --period 2026-10` on a fresh warehouse each run), so its times include Prefect's
+start; that fixed cost is measured on its own (a no-op flow) and subtracted to compare work.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import yaml
+
+from bench import measure, peer
+from bench.datasets import PERIOD, Dataset
+
+BENCH_DIR = Path(__file__).parent
+RULES = BENCH_DIR / "rules.yaml"
+CHANGED_RULE = "ws-project-forecasting"  # reallocation case: this rule moves to platform_build
+Say = Callable[[str], None]
+
+
+@dataclass
+class Case:
+    """One data set and what each tool measured on it."""
+
+    name: str
+    dataset: Dataset
+    tools: dict[str, measure.Measured] = field(default_factory=dict)
+    checks: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class Bench:
+    data_dir: Path
+    runs: int
+    say: Say
+    prefect_start: measure.Measured | None = None
+
+    @property
+    def env(self) -> dict[str, str]:
+        """What the CLI sets for itself, plus a Prefect home of the bench's own."""
+        return {"PREFECT_HOME": str(self.data_dir / "prefect"),
+                "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+                "PREFECT_LOGGING_LEVEL": "CRITICAL",
+                "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore"}
+
+    def measure_prefect_start(self) -> measure.Measured:
+        logs = self.data_dir / "logs"
+        command = [sys.executable, "-m", "bench.noop"]
+        measure.run(command, log=logs / "prefect-warm-up.log", env=self.env, cwd=_repo())
+        measured = self._repeat("prefect no-op flow", command, logs / "prefect-start", self.runs)
+        self.prefect_start = measured
+        return measured
+
+    def baseline(self, case: Case) -> None:
+        out = self._work_dir(case) / "baseline.duckdb"
+        command = [sys.executable, "-m", "bench.baseline", "--kind", case.dataset.kind,
+                   "--out", str(out), *case.dataset.files]
+        case.tools["baseline"] = self._repeat(f"{case.name}: baseline (DuckDB)", command,
+                                              self._work_dir(case) / "baseline", self.runs)
+        out.unlink(missing_ok=True)
+
+    def costalloc_backfill(self, case: Case) -> Path:
+        """End to end on a fresh warehouse each run; returns the config of the last run."""
+        config = self._config(case, RULES)
+        warehouse = config.parent / "costalloc.duckdb"
+        command = [*_costalloc(), "--config", str(config), "backfill", "--period", PERIOD]
+        measured = measure.Measured()
+        for index in range(self.runs):
+            for stale in config.parent.glob("costalloc.duckdb*"):
+                stale.unlink()
+            self.say(f"  {case.name}: costalloc backfill, run {index + 1}/{self.runs} …")
+            measured.runs.append(measure.run(command, log=config.parent / f"costalloc-{index}.log",
+                                             env=self.env, cwd=_repo()))
+            self.say(f"    {measured.runs[-1].wall_s:.1f} s, {measured.runs[-1].peak_rss_mb:.0f} MB")
+        case.tools["costalloc"] = measured
+        case.checks = _loaded(warehouse, case.dataset)
+        return config
+
+    def rerun_unchanged(self, case: Case, config: Path) -> None:
+        """The nightly job again on the loaded month: nothing to load, nothing to allocate."""
+        command = [*_costalloc(), "--config", str(config), "run", "--period", PERIOD]
+        case.tools["costalloc rerun"] = self._repeat(
+            f"{case.name}: costalloc run (unchanged sources)", command,
+            config.parent / "rerun", self.runs)
+
+    def reallocate(self, case: Case, config: Path) -> None:
+        """Re-apply a changed rules file to the loaded month (no source is read)."""
+        changed = config.parent / "costalloc-changed.yaml"
+        changed.write_text(config.read_text().replace(str(RULES), str(_changed_rules(
+            config.parent))))
+        command = [*_costalloc(), "--config", str(changed), "reallocate", "--period", PERIOD]
+        case.tools["costalloc reallocate"] = self._repeat(
+            f"{case.name}: costalloc reallocate (rules changed)", command,
+            config.parent / "reallocate", self.runs)
+        warehouse = config.parent / "costalloc.duckdb"
+        case.checks["reallocated"] = _allocation_state(warehouse)
+
+    def focus_converters(self, case: Case) -> None:
+        work = self._work_dir(case)
+        executable = peer.ensure_installed(work / "focus-converter-install.log")
+        export = work / "focus-converter-out"
+        measured = measure.Measured()
+        for index in range(self.runs):
+            shutil.rmtree(export, ignore_errors=True)
+            self.say(f"  {case.name}: focus_converters, run {index + 1}/{self.runs} …")
+            command = peer.convert_command(executable, Path(case.dataset.files[0]), export)
+            measured.runs.append(measure.run(command, log=work / f"focus-converter-{index}.log",
+                                             cwd=work))
+            self.say(f"    {measured.runs[-1].wall_s:.1f} s, {measured.runs[-1].peak_rss_mb:.0f} MB")
+        shutil.rmtree(export, ignore_errors=True)
+        case.tools["focus_converters"] = measured
+
+    def _repeat(self, label: str, command: list[str], log_stem: Path, runs: int) -> measure.Measured:
+        measured = measure.Measured()
+        for index in range(runs):
+            self.say(f"  {label}, run {index + 1}/{runs} …")
+            measured.runs.append(measure.run(command, log=log_stem.with_name(
+                f"{log_stem.name}-{index}.log"), env=self.env, cwd=_repo()))
+            self.say(f"    {measured.runs[-1].wall_s:.1f} s, {measured.runs[-1].peak_rss_mb:.0f} MB")
+        return measured
+
+    def _work_dir(self, case: Case) -> Path:
+        folder = self.data_dir / "runs" / case.name
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def _config(self, case: Case, rules: Path) -> Path:
+        folder = self._work_dir(case)
+        config = folder / "costalloc.yaml"
+        config.write_text(yaml.safe_dump({
+            "warehouse": str(folder / "costalloc.duckdb"),
+            "rules": str(rules),
+            "reports_dir": str(folder / "reports"),
+            "sources": [{"name": "aws-bench", "kind": "aws-cur", "uri": case.dataset.export_dir}],
+        }, sort_keys=False))
+        return config
+
+
+def _repo() -> Path:
+    return BENCH_DIR.parent
+
+
+def _costalloc() -> list[str]:
+    script = Path(sys.executable).parent / "costalloc"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "flows.cli"]
+
+
+def _changed_rules(folder: Path) -> Path:
+    """bench/rules.yaml with one project moved to another workstream (a new rules version)."""
+    rules = yaml.safe_load(RULES.read_text())
+    moved = [rule for rule in rules["rules"] if rule["id"] == CHANGED_RULE]
+    if len(moved) != 1:
+        raise ValueError(f"{RULES}: expected one rule `{CHANGED_RULE}` to change")
+    moved[0]["set"] = {"workstream": "platform_build"}
+    for split in rules["splits"]:
+        if "driver" in split:
+            split["driver"]["file"] = str(BENCH_DIR / split["driver"]["file"])
+    changed = folder / "rules-changed.yaml"
+    changed.write_text(yaml.safe_dump(rules, sort_keys=False))
+    return changed
+
+
+def _loaded(warehouse: Path, dataset: Dataset) -> dict[str, object]:
+    """What the last run left in the warehouse, to show the timed run did the whole job."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        line_items, billed = con.sql(
+            "select count(*), sum(BilledCost)::varchar from line_items "
+            "where x_billing_period = $p", params={"p": PERIOD}).fetchall()[0]
+    finally:
+        con.close()
+    state = _allocation_state(warehouse)
+    if not line_items or state.get("allocation") != "published":
+        raise measure.CommandFailed(f"{warehouse}: the timed run left {line_items} line items "
+                                    f"and allocation `{state.get('allocation')}` for {PERIOD}")
+    return {"line_items": line_items, "billed_cost": billed,
+            "ties_out_to_export": billed is not None
+            and Decimal(billed) == Decimal(dataset.billed_total), **state}
+
+
+def _allocation_state(warehouse: Path) -> dict[str, object]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        rows = con.sql("select status, rules_version, line_item_rows, allocated_rows, totals "
+                       "from allocation_log where billing_period = $p order by finished_at desc "
+                       "limit 1", params={"p": PERIOD}).fetchall()
+    finally:
+        con.close()
+    if not rows:
+        return {"allocation": "none"}
+    status, version, line_items, allocated, totals = rows[0]
+    return {"allocation": status, "rules_version": version, "allocated_line_items": line_items,
+            "allocated_rows": allocated, "allocated_totals": json.loads(totals)}

@@ -1,0 +1,51 @@
+"""The orchestration options of the command line: where sources are read, and the schedule.
+Wrong values are configuration errors (exit 2) said in one paragraph, before any source is read."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from flows.cli import main
+from tests.flows.workspace import Workspace
+
+
+@pytest.fixture(autouse=True)
+def _environment_restored() -> Iterator[None]:
+    """`main` sets Prefect's logging variables for the process; keep them to these tests."""
+    names = ("PREFECT_LOGGING_LEVEL", "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW",
+             "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS")
+    before = {name: os.environ.get(name) for name in names}
+    yield
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def test_a_bad_schedule_is_refused_before_anything_is_served(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = Workspace(tmp_path).configure([])
+    assert main(["--config", str(config), "schedule", "--cron", "at three"]) == 2
+    assert "schedule `at three` is not a cron expression" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_api")
+@pytest.mark.parametrize(("options", "message"), [
+    (["--dask-address", "tcp://scheduler:8786"], "a Dask address was given with the `threads` "
+     "task runner; pass `--task-runner dask`"),
+    (["--max-workers", "0"], "max workers is 0; it must be at least 1"),
+])
+def test_runner_options_that_cannot_work_are_configuration_errors(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str],
+        message: str) -> None:
+    space = Workspace(tmp_path)
+    config = space.configure([{"name": "aws", "kind": "aws-cur", "uri": space.export_uri("aws")}])
+    assert main(["--config", str(config), "run", "--period", "2026-10", *options]) == 2
+    assert message in capsys.readouterr().err
+    assert not space.warehouse.exists() or space.query("select count(*) from ingest_log") == [(0,)]

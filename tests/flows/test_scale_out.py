@@ -1,0 +1,86 @@
+"""Scale-out: sources read on a Dask cluster (2 worker processes) into a Parquet lake give the
+same line items and allocation as the default path; the lake is Hive-partitioned, complete and
+replaced whole when a newer delivery arrives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pyarrow.dataset as ds
+import pytest
+from polars.testing import assert_frame_equal
+
+from flows.nightly import nightly
+from tests.flows.workspace import Workspace
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
+PERIODS = ["2026-10", "2026-11"]
+SOURCES = ("aws-main", "aws-data")
+VOLATILE = {"line_items": ["x_ingest_run_id"],
+            "allocated_costs": ["x_allocation_run_id", "x_allocated_at"]}
+
+
+def _estate(root: Path, **extra: object) -> Workspace:
+    space = Workspace(root)
+    for n, (source, period) in enumerate((s, p) for p in PERIODS for s in SOURCES):
+        space.deliver(source, period, rows=400, seed=20 + n)
+    space.configure([{"name": s, "kind": "aws-cur", "uri": space.export_uri(s)}
+                     for s in SOURCES], **extra)
+    return space
+
+
+def _table(space: Workspace, table: str) -> pl.DataFrame:
+    import duckdb
+
+    con = duckdb.connect(str(space.warehouse), read_only=True)
+    try:
+        frame = con.sql(f"select * exclude ({', '.join(VOLATILE[table])}) from {table}").pl()
+    finally:
+        con.close()
+    return frame.sort(["x_source", "x_billing_period", "x_line_item_id", *(
+        ["x_split_rule", "environment", "workstream"] if table == "allocated_costs" else [])],
+        nulls_last=True)
+
+
+def test_the_dask_path_into_a_lake_equals_the_default_path(tmp_path: Path) -> None:
+    default = _estate(tmp_path / "default")
+    nightly(config=str(default.root / "costalloc.yaml"), periods=PERIODS)
+
+    scaled = _estate(tmp_path / "scaled", lake="lake")
+    report = nightly(config=str(scaled.root / "costalloc.yaml"), periods=PERIODS,
+                     task_runner="dask", max_workers=2)
+    assert sorted(r.outcome for r in report.loads) == ["loaded"] * 4
+
+    for table in ("line_items", "allocated_costs"):
+        assert_frame_equal(_table(scaled, table), _table(default, table))
+
+    lake = tmp_path / "scaled" / "lake" / "line_items"
+    files = sorted(p.relative_to(lake).as_posix() for p in lake.rglob("*") if p.is_file())
+    assert [f.rsplit("/", 1)[0] for f in files] == [
+        f"x_source={s}/x_billing_period={p}" for s in sorted(SOURCES) for p in PERIODS]
+    assert all(f.rsplit("/", 1)[1].startswith("part-") for f in files)
+    hive = pl.from_arrow(ds.dataset(lake, format="parquet", partitioning="hive").to_table())
+    assert isinstance(hive, pl.DataFrame)
+    assert hive.height == _table(default, "line_items").height
+    assert hive["BilledCost"].sum() == _table(default, "line_items")["BilledCost"].sum()
+
+
+def test_a_newer_delivery_replaces_the_lake_partition_whole(tmp_path: Path) -> None:
+    space = Workspace(tmp_path)
+    space.deliver("aws", "2026-10", rows=300, seed=31)
+    config = space.configure([{"name": "aws", "kind": "aws-cur", "uri": space.export_uri("aws")}],
+                             lake="lake")
+    nightly(config=str(config), periods=["2026-10"])
+    partition = tmp_path / "lake" / "line_items" / "x_source=aws" / "x_billing_period=2026-10"
+    first = sorted(p.name for p in partition.iterdir())
+
+    newer = space.deliver("aws", "2026-10", rows=500, seed=32)
+    nightly(config=str(config), periods=["2026-10"])
+    second = sorted(p.name for p in partition.iterdir())
+
+    assert len(first) == len(second) == 1 and first != second  # the old version is gone
+    in_lake = pl.read_parquet(partition / second[0])
+    assert in_lake["BilledCost"].sum() == newer.billed_totals["USD"]
+    assert space.loaded() == {("aws", "2026-10"): newer.billed_totals["USD"]}
+    assert "x_source" not in in_lake.columns  # Hive keeps partition columns in the path
