@@ -43,7 +43,7 @@ def test_lasting_throttling_is_transient_and_publishes_nothing(
         azurite: str, container: ContainerClient, tmp_path: Path) -> None:
     write_demo_container(container)
     con = connect(tmp_path / "w.duckdb")
-    with fault_proxy(_upstream(azurite), FaultSchedule([], forever="503")) as proxy:
-        with pytest.raises(TransientError, match=r"azure-main"):
-            ingest(con, _through(proxy, container, retries=1), PERIOD, "r")
+    with (fault_proxy(_upstream(azurite), FaultSchedule([], forever="503")) as proxy,
+          pytest.raises(TransientError, match=r"azure-main")):
+        ingest(con, _through(proxy, container, retries=1), PERIOD, "r")
     assert con.sql("select count(*) from line_items").fetchall() == [(0,)]

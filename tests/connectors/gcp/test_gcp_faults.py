@@ -56,8 +56,9 @@ def test_lasting_throttling_is_transient_and_publishes_nothing(
     create_export_table(bq_client, table)
     insert_rows(bq_client, table, generate_month("2026-10", seed=4, rows=100, late_rows=0).first)
     schedule = FaultSchedule([], forever="503")
-    with fault_proxy(bigquery_emulator.endpoint, schedule) as proxy:  # type: ignore[attr-defined]
-        with pytest.raises(TransientError, match=r"gcp-main 2026-10"):
-            # The client gives up after its retry deadline, short here.
-            ingest(gcp_warehouse, _through(proxy, table, deadline=3), OCTOBER, "r")
+    endpoint = bigquery_emulator.endpoint  # type: ignore[attr-defined]
+    with (fault_proxy(endpoint, schedule) as proxy,
+          pytest.raises(TransientError, match=r"gcp-main 2026-10")):
+        # The client gives up after its retry deadline, short here.
+        ingest(gcp_warehouse, _through(proxy, table, deadline=3), OCTOBER, "r")
     assert gcp_warehouse.sql("select count(*) from line_items").fetchall() == [(0,)]
