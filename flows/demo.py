@@ -67,7 +67,8 @@ def run_demo(directory: Path) -> int:
     if directory.exists():
         shutil.rmtree(directory)
     (directory / "drivers").mkdir(parents=True)
-    (directory / "rules.yaml").write_text(_packaged("rules.yaml"))
+    for name in ("rules.yaml", "budgets.yaml", "events.yaml"):
+        (directory / name).write_text(_packaged(name))
     (directory / "drivers" / "llm_tokens.csv").write_text(_packaged("drivers/llm_tokens.csv"))
     sources = []
     for writer in WRITERS:
@@ -101,6 +102,7 @@ def run_demo(directory: Path) -> int:
     for path in extracts:
         print(f"extract:       {path}")
     print(f"try:           costalloc --config {config} summary --period {DEMO_PERIOD}")
+    print(f"               costalloc --config {config} review --period {DEMO_PERIOD}")
     if example:
         source, line_item = example[0]
         print(f"               costalloc --config {config} explain {line_item} "

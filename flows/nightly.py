@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal, ParamSpec, TypeVar
 
+import duckdb
 from prefect import Task, flow, get_run_logger, task
 from prefect.cache_policies import NONE
 from prefect.client.schemas.objects import State, TaskRun
@@ -65,7 +66,7 @@ BUSY_RETRIES = 4  # a lock or the warehouse held by another run: 10 s … 80 s
 class Step:
     """One thing a run did, for the terminal, the Prefect log and the progress bar."""
 
-    kind: Literal["load", "allocate", "note"]
+    kind: Literal["load", "allocate"]
     message: str
     failed: bool = False
 
@@ -86,13 +87,6 @@ class RunReport:
         return not self.failures
 
 
-def default_periods(today: datetime | None = None) -> list[BillingPeriod]:
-    """The current month and the previous one (each source narrows this to its restatement
-    window: see `flows.plan`)."""
-    current = BillingPeriod.containing((today or datetime.now(UTC)).date())
-    return [current.previous(), current]
-
-
 def retry_transient(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:
     """Retry throttling, 5xx, timeouts and a busy warehouse; never configuration, source or
     data errors (they fail the same way until a person fixes them)."""
@@ -105,10 +99,7 @@ def claim_partition(settings: Settings, source: str, period: BillingPeriod,
                     run_id: str) -> str | None:
     """Take the (source, period) lock; the fingerprint published before this run."""
     with warehouse(settings.warehouse) as con:
-        gone = locks.acquire(con, locks.load_key(source, period), locks.Holder.here(run_id))
-        if gone is not None:
-            run_log().warning("%s %s: took over the lock of %s, which is no longer running",
-                           source, period, gone.describe())
+        _take(con, locks.load_key(source, period), run_id)
         return published_fingerprint(con, source, period)
 
 
@@ -137,11 +128,18 @@ def allocate(settings: Settings, period: BillingPeriod, run_id: str) -> Allocati
     ruleset = _rules(settings)
     key = locks.allocate_key(period)
     with warehouse(settings.warehouse) as con:
-        locks.acquire(con, key, locks.Holder.here(run_id))
+        _take(con, key, run_id)
         try:
             return allocate_period(con, ruleset, period, run_id)
         finally:
             locks.release(con, key, run_id)
+
+
+def _take(con: duckdb.DuckDBPyConnection, key: str, run_id: str) -> None:
+    gone = locks.acquire(con, key, locks.Holder.here(run_id))
+    if gone is not None:
+        run_log().warning("took over lock `%s` from %s, which is no longer running", key,
+                          gone.describe())
 
 
 def run_pipeline(settings: Settings, periods: list[BillingPeriod] | None, *,
@@ -181,8 +179,9 @@ def run_pipeline(settings: Settings, periods: list[BillingPeriod] | None, *,
             for partition in partitions:
                 source, period = partition.source.name, partition.period
                 try:
-                    published = _with_backoff(claim_partition)(settings, source, period,
-                                                               report.run_id)
+                    claim = _with_backoff(claim_partition).with_options(
+                        task_run_name=f"lock {partition.name}")
+                    published = claim(settings, source, period, report.run_id)
                 except CostallocError as error:
                     fail(partition, error)
                     allocate_when_done(partition, period)
@@ -199,8 +198,9 @@ def run_pipeline(settings: Settings, periods: list[BillingPeriod] | None, *,
             for future in as_completed(list(staging)):
                 partition = staging[future]
                 try:
-                    result = _with_backoff(publish_partition)(settings, future.result(),
-                                                              report.run_id)
+                    publish_step = _with_backoff(publish_partition).with_options(
+                        task_run_name=f"publish {partition.name}")
+                    result = publish_step(settings, future.result(), report.run_id)
                 except PartitionFailed as error:
                     with warehouse(settings.warehouse) as con:
                         record_stage_failure(con, error, partition.source.name,
@@ -293,7 +293,8 @@ def _allocate_if_needed(settings: Settings, ruleset: RuleSet, period: BillingPer
             tell(Step("allocate", f"{period}: allocation under rules {ruleset.version} is "
                       "current; not re-allocated"))
             return
-        result = _with_backoff(allocate)(settings, period, report.run_id)
+        result = _with_backoff(allocate).with_options(task_run_name=f"allocate {period}")(
+            settings, period, report.run_id)
     except CostallocError as error:
         report.failures.append(str(error))
         tell(Step("allocate", f"FAILED {error}", failed=True))

@@ -14,7 +14,6 @@ is emptied after each publish, carries the work from workers to the warehouse wi
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -148,8 +147,3 @@ class PartitionStore:
         final = f"{folder}/{name.removeprefix('.').removesuffix('.tmp')}"
         self.filesystem.move(temporary, final)
         return final
-
-
-def scratch_name() -> str:
-    """A unique folder name for one run's scratch store."""
-    return uuid.uuid4().hex[:12]
