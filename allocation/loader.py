@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from allocation.model import RuleSet
+from allocation.model import STANDARD_DIMENSIONS, RuleSet
 from core.errors import ConfigurationError
 
 
@@ -39,8 +39,9 @@ def load_rules(path: Path) -> RuleSet:
         digest.update(file.read_bytes())
     merged["version"] = digest.hexdigest()[:12]
     merged["base_dir"] = str(files[0].parent)
+    declared = {**STANDARD_DIMENSIONS, **(merged.get("dimensions") or {})}
     try:
-        return RuleSet.model_validate(merged)
+        return RuleSet.model_validate(merged, context={"dimensions": declared})
     except ValidationError as error:
         raise RuleFileError(_describe(documents, merged, error)) from None
 
@@ -81,7 +82,8 @@ def _describe(documents: list[tuple[Path, dict[str, Any]]], merged: dict[str, An
         found = item.get("input")
         found_text = f" (found {found!r})" if item["type"] in {"extra_forbidden", "literal_error",
                                                                  "string_type"} else ""
-        problems.append(f"{place}:{rule_id} field `{where}`: {message}{found_text}")
+        field = "" if where == "(rule)" else f" field `{where}`:"
+        problems.append(f"{place}:{rule_id}{field} {message}{found_text}")
     return f"{len(problems)} problem(s) in the rules:\n" + "\n".join(problems)
 
 

@@ -22,7 +22,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from connectors.focus import LINE_ITEM_COLUMNS
 
@@ -178,6 +185,31 @@ class TaggingRule(_Strict):
         value = self.set[dimension]
         return [value] if isinstance(value, str) else list(value)
 
+    @model_validator(mode="after")
+    def _values_fit_declared_dimensions(self, info: ValidationInfo) -> Self:
+        """With the file's dimensions in the validation context (the loader passes them), each
+        rule reports its own undeclared values, so every problem is listed in one pass."""
+        declared = (info.context or {}).get("dimensions")
+        if not declared:
+            return self
+        problems = []
+        for dimension in self.set:
+            if dimension not in declared:
+                problems.append(f"set.{dimension}: unknown dimension `{dimension}` (declared: "
+                                f"{', '.join(declared)})")
+                continue
+            for value in self.sources(dimension):
+                if dimension == "cost_type" and value == "capex":
+                    problems.append("set.cost_type: CapEx comes only from a `capitalization` "
+                                    "entry with an approved phase")
+                elif parse_template(value) is None and value not in declared[dimension] \
+                        and value != UNALLOCATED:
+                    problems.append(f"set.{dimension}: found `{value}`, expected one of "
+                                    f"{', '.join(declared[dimension])}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
 
 def parse_template(value: str) -> tuple[str, str] | None:
     """`{tag.team}` → ("tag", "team"); `{account.environment}` → ("account", "environment")."""
@@ -316,6 +348,19 @@ class RuleSet(_Strict):
         if merged["cost_type"] != STANDARD_DIMENSIONS["cost_type"]:
             raise ValueError("dimension `cost_type` is fixed: capex, opex")
         return merged
+
+    @field_validator("defaults")
+    @classmethod
+    def _defaults_are_declared(cls, defaults: dict[str, str], info: ValidationInfo) -> dict[
+            str, str]:
+        declared = (info.context or {}).get("dimensions")
+        if declared:
+            problems = [f"defaults.{d}: found `{v}`, expected one of {', '.join(declared[d])}"
+                        for d, v in defaults.items()
+                        if d in declared and v not in declared[d] and v != UNALLOCATED]
+            if problems:
+                raise ValueError("; ".join(problems))
+        return defaults
 
     @model_validator(mode="after")
     def _values_are_declared(self) -> Self:

@@ -85,3 +85,55 @@ def test_a_folder_of_files_is_read_in_name_order(tmp_path: Path) -> None:
         "rules:\n  - id: security\n    when: {ServiceCategory: Security}\n"
         "    set: {workstream: risk_compliance}\n")
     assert [r.id for r in load_rules(tmp_path).rules] == ["env-from-tag", "sandbox", "security"]
+
+
+EVERY_MISTAKE = """\
+dimensions:
+  cost_center: [CC-1, CC-2]
+rules:
+  - id: bad-value
+    when: {tag.env: present}
+    set: {environment: prod}
+  - id: capex-by-tag
+    when: {tag.project: x}
+    set: {cost_type: capex}
+  - id: bad-regex
+    when: {ServiceName: {regex: "(unclosed"}}
+    set: {cost_center: CC-1}
+  - id: unknown-column
+    when: {ServiceNam: x}
+    set: {workstream: experimentation}
+  - id: undeclared-user-value
+    when: {ServiceName: x}
+    set: {cost_center: CC-9}
+splits:
+  - id: bad-shares
+    when: {ServiceName: Shared}
+    method: fixed
+    across: {workstream: [platform_build, production_operations]}
+    shares: {platform_build: "0.5", production_operations: "0.4"}
+capitalization:
+  - project: no-evidence
+    when: {tag.project: y}
+    phases:
+      - {phase: development, from: 2026-01-01, capitalize: true, useful_life_months: 12}
+"""
+
+
+def test_a_rules_file_with_every_kind_of_mistake_lists_them_all_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(EVERY_MISTAKE)
+    with pytest.raises(RuleFileError) as raised:
+        load_rules(path)
+    message = str(raised.value)
+    expected = [
+        f"{path}:4: rule `bad-value`", "found `prod`, expected one of",
+        f"{path}:7: rule `capex-by-tag`", "CapEx comes only from a `capitalization`",
+        f"{path}:10: rule `bad-regex`", "does not compile",
+        f"{path}:13: rule `unknown-column`", "`ServiceNam` is neither",
+        f"{path}:16: rule `undeclared-user-value`", "found `CC-9`",
+        "targets sum to 0.9", "capitalizes without an `approval` reference",
+    ]
+    missing = [text for text in expected if text not in message]
+    assert not missing, f"not reported: {missing}\n{message}"
+    assert "7 problem(s)" in message
