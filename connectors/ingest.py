@@ -28,6 +28,8 @@ from warehouse.partitions import (
 )
 
 log = logging.getLogger(__name__)
+# Hand batches over as Arrow string views, polars' own layout: no copy of every string.
+_ARROW_VIEWS = pl.CompatLevel.newest()
 Outcome = Literal["loaded", "unchanged", "no-delivery"]
 
 
@@ -106,7 +108,7 @@ def _normalized(connector: Connector, delivery: Delivery, load: PartitionLoad) -
         _check_rows(line_items, delivery, batch)
         load.emitted_rows += line_items.height
         next_id += line_items.height
-        yield line_items.to_arrow()
+        yield line_items.to_arrow(compat_level=_ARROW_VIEWS)
 
 
 def _check_money(connector: Connector, delivery: Delivery, batch: RawBatch) -> None:

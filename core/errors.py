@@ -18,6 +18,11 @@ class SourceError(CostallocError):
         super().__init__(f"{source} {period}: {message}")
         self.source = source
         self.period = period
+        self.detail = message
+
+    def __reduce__(self) -> tuple[type, tuple[str, object, str]]:
+        # Crosses process boundaries (Dask workers) with its three arguments intact.
+        return (type(self), (self.source, self.period, self.detail))
 
 
 class DataError(SourceError):

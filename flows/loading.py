@@ -141,7 +141,7 @@ def publish(con: duckdb.DuckDBPyConnection, staged: Staged, store: PartitionStor
     if not keep:
         store.remove(parts)
     return IngestResult(staged.source, staged.period, "loaded", staged.fingerprint,
-                        load.loaded_rows, {c: str(a) for c, a in load.loaded_totals.items()})
+                        load.loaded_rows, {c: f"{a:f}" for c, a in load.loaded_totals.items()})
 
 
 def record_stage_failure(con: duckdb.DuckDBPyConnection, error: PartitionFailed, source: str,

@@ -46,6 +46,7 @@ from flows.loading import (
     warehouse,
 )
 from flows.plan import Partition, parse_periods, plan
+from flows.publish import publish_run_outputs
 from flows.runners import DEFAULT_MAX_WORKERS, task_runner
 from sql import load
 from warehouse import locks
@@ -241,6 +242,11 @@ def run_checked(what: str, config: str | None, periods: list[str] | None,
     runner = task_runner(kind, dask_address=dask_address, max_workers=max_workers)
     report = run_pipeline(settings, chosen, sources=sources, force=force, progress=progress,
                           runner=runner)
+    published = sorted({a.period for a in report.allocations})
+    breaches = publish_run_outputs(settings, config_path(config), published, report.run_id,
+                                   run_log())
+    for breach in breaches:
+        progress(Step("allocate", f"budget {breach.period}: {breach.message}"))
     if not report.ok:
         raise CostallocError(f"{what} run {report.run_id}: {len(report.failures)} step(s) "
                              "failed:\n" + "\n".join(report.failures))
@@ -289,9 +295,9 @@ def _release(settings: Settings, key: str, run_id: str) -> None:
 def _allocate_if_needed(settings: Settings, ruleset: RuleSet, period: BillingPeriod,
                         report: RunReport, tell: Progress) -> None:
     try:
-        if not _needs_allocation(settings, ruleset, period, report):
-            tell(Step("allocate", f"{period}: allocation under rules {ruleset.version} is "
-                      "current; not re-allocated"))
+        current = _allocation_is_current(settings, ruleset, period, report)
+        if current is not None:
+            tell(Step("allocate", f"{period}: {current}"))
             return
         result = _with_backoff(allocate).with_options(task_run_name=f"allocate {period}")(
             settings, period, report.run_id)
@@ -309,17 +315,20 @@ def _rules(settings: Settings) -> RuleSet:
     return load_rules(settings.rules)
 
 
-def _needs_allocation(settings: Settings, ruleset: RuleSet, period: BillingPeriod,
-                      report: RunReport) -> bool:
-    """A period is re-allocated when a load changed it, or its rules or line items moved on
-    since its allocation was published (so a re-run after an interruption redoes only that)."""
+def _allocation_is_current(settings: Settings, ruleset: RuleSet, period: BillingPeriod,
+                           report: RunReport) -> str | None:
+    """Why `period` needs no allocation now, or None when it does: a load changed it, or its
+    rules or line items moved on since its allocation was published (so a re-run after an
+    interruption allocates only the periods it had not finished)."""
     if any(r.outcome == "loaded" and r.period == period for r in report.loads):
-        return True
+        return None
     with warehouse(settings.warehouse) as con:
         rows = con.sql(load("allocation/allocation_state"),
                        params={"period": str(period)}).fetchall()
     line_item_rows, loaded_at, published_version, published_at = rows[0]
     if not line_item_rows:
-        return False
-    return bool(published_version != ruleset.version or published_at is None
-                or (loaded_at is not None and loaded_at > published_at))
+        return "no line items loaded; nothing to allocate"
+    if (published_version != ruleset.version or published_at is None
+            or (loaded_at is not None and loaded_at > published_at)):
+        return None
+    return f"allocation under rules {ruleset.version} is current; not re-allocated"

@@ -6,6 +6,8 @@ warehouse and allocating stay in the flow's own process, one at a time.
 
 from __future__ import annotations
 
+import logging
+import os
 from typing import Any, Literal
 
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
@@ -32,6 +34,8 @@ def task_runner(kind: str = "threads", *, dask_address: str | None = None,
     if kind != "dask":
         raise ConfigurationError(f"task runner `{kind}` is unknown; use one of "
                                  f"{', '.join(RUNNER_KINDS)}")
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")  # workers inherit it
+    logging.getLogger("distributed").setLevel(logging.WARNING)
     try:
         from prefect_dask.task_runners import DaskTaskRunner
     except ImportError:

@@ -71,8 +71,12 @@ def canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _from_cur2(raw: pl.LazyFrame) -> pl.LazyFrame:
+    """Tags from the `resource_tags` and `cost_category` maps. A month has a few thousand
+    distinct tag sets among its millions of rows, so the JSON is built once per distinct set
+    and joined back (row order kept)."""
     schema = raw.collect_schema()
     fragments = []
+    keys = [column for column in ("resource_tags", "cost_category") if column in schema]
     for column, prefix in (("resource_tags", ""), ("cost_category", COST_CATEGORY_PREFIX)):
         if column not in schema:
             continue
@@ -83,7 +87,9 @@ def _from_cur2(raw: pl.LazyFrame) -> pl.LazyFrame:
         else:
             fragment = tags.fragment_from_json_object(pl.col(column), prefix)
             fragments.append(tags.rename_keys(fragment, renames))
-    return raw.with_columns(tags.tags_object(fragments).alias("x_tags_json"))
+    distinct = raw.select(keys).unique().with_columns(
+        tags.tags_object(fragments).alias("x_tags_json"))
+    return raw.join(distinct, on=keys, how="left", nulls_equal=True, maintain_order="left")
 
 
 def _from_legacy_csv(raw: pl.LazyFrame, columns: list[str]) -> pl.LazyFrame:
