@@ -12,6 +12,7 @@ import polars as pl
 
 from connectors.azure.distinct import per_distinct
 from connectors.focus import UTC_TIME
+from connectors.timestamps import iso_text, typed_utc
 
 _US_DATE = r"^(\d{1,2})/(\d{1,2})/(\d{4})"
 
@@ -20,14 +21,10 @@ def utc_day(column: str, schema: pl.Schema) -> pl.Expr:
     """`column` as a UTC timestamp; null when absent, empty or not a date."""
     if column not in schema:
         return pl.lit(None, dtype=UTC_TIME)
-    dtype = schema[column]
     value = pl.col(column)
-    if isinstance(dtype, pl.Datetime):
-        aware = (value.dt.replace_time_zone("UTC") if dtype.time_zone is None
-                 else value.dt.convert_time_zone("UTC"))
-        return aware.cast(UTC_TIME)
-    if isinstance(dtype, pl.Date):
-        return value.cast(pl.Datetime("us")).dt.replace_time_zone("UTC").cast(UTC_TIME)
+    typed = typed_utc(value, schema[column])
+    if typed is not None:
+        return typed
     return per_distinct(value.cast(pl.String), parse_text, UTC_TIME)
 
 
@@ -38,9 +35,7 @@ def parse_text(text: pl.Expr) -> pl.Expr:
     from_us = pl.concat_str(
         us.struct.field("3"), pl.lit("-"), us.struct.field("1").str.zfill(2), pl.lit("-"),
         us.struct.field("2").str.zfill(2), pl.lit(" 00:00:00"))
-    iso = (text.str.replace("T", " ").str.replace(r"(Z|[+-]00:?00)$", "")
-           .str.replace(r"\.\d+$", ""))
-    iso = pl.when(iso.str.len_chars() == 10).then(iso + " 00:00:00").otherwise(iso)
+    iso = iso_text(text)
     normalized = pl.when(text.str.contains(_US_DATE)).then(from_us).otherwise(iso)
     return normalized.str.to_datetime("%Y-%m-%d %H:%M:%S", time_zone="UTC", strict=False).cast(
         UTC_TIME)
