@@ -125,6 +125,20 @@ def _parser() -> argparse.ArgumentParser:
                         "Forecast sheet projects from the next period (default: 6; 0: no sheet)")
     review.set_defaults(command=_review)
 
+    unit_cost = commands.add_parser("unit-cost", help="allocated cost per unit (tickets, orders, "
+                                    "inferences) per dimension value and month, with its trend")
+    unit_cost.add_argument("--units", type=Path, default=None,
+                           help="CSV/Parquet: period, value, units[, unit] (default: units.csv "
+                           "beside the rules)")
+    unit_cost.add_argument("--period", required=True, type=_period)
+    unit_cost.add_argument("--to", type=_period)
+    unit_cost.add_argument("--dimension", default="workstream")
+    unit_cost.add_argument("--basis", choices=["EffectiveCost", "BilledCost"],
+                           default="EffectiveCost")
+    unit_cost.add_argument("--format", choices=["table", "csv"], default="table")
+    unit_cost.add_argument("--out", type=Path, default=None)
+    unit_cost.set_defaults(command=_unit_cost)
+
     forecast = commands.add_parser("forecast", help="spend per workstream for the coming months in "
                                    "three scenarios (conservative, expected, accelerated) from "
                                    "the recent trend, with the assumptions")
@@ -357,6 +371,31 @@ def _review(args: argparse.Namespace) -> int:
     if len(extract.files) > 1:
         print(f"costalloc: with it: {', '.join(str(p) for p in extract.files[1:])}",
               file=sys.stderr)
+    return 0
+
+
+def _unit_cost(args: argparse.Namespace) -> int:
+    from allocation.loader import load_rules
+    from core.settings import load_settings
+    from reports.unit_cost import read_units, render, to_frame, unit_costs
+
+    settings = load_settings(args.config)
+    if settings.rules is not None and args.dimension not in load_rules(settings.rules).dimensions:
+        raise ConfigurationError(f"`{args.dimension}` is not a dimension the rules declare")
+    units_file = args.units or ((settings.rules.parent if settings.rules else args.config.parent)
+                                / "units.csv")
+    units = read_units(units_file)
+    with _warehouse(args, read_only=True) as con:
+        results = unit_costs(con, units, args.period, args.to or args.period,
+                             dimension=args.dimension, basis=args.basis)
+    if args.format == "table":
+        print(render(results, args.dimension, args.basis))
+        return 0
+    out = args.out or settings.reports_dir
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / f"unit_cost_{args.period}.csv"
+    to_frame(results).write_csv(target)
+    print(target)
     return 0
 
 

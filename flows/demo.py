@@ -14,6 +14,8 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
+import pyarrow.fs as pafs
+
 from core.period import BillingPeriod
 from core.settings import load_settings
 from demo import aws_cur
@@ -23,15 +25,24 @@ from reports.summary import allocation_summary, render
 from warehouse.connection import connect
 
 DEMO_PERIOD = "2026-10"
-DEMO_PERIODS = ["2026-10", "2026-11"]
+DEMO_PERIODS = ["2026-08", "2026-09", "2026-10", "2026-11"]
+# Two earlier AWS months, growing, so the review has movers and the forecast a trend.
+AWS_HISTORY = {"2026-08": 14_000, "2026-09": 17_000}
 SourceWriter = Callable[[Path], tuple[str, str, str]]  # → (source yaml, what was written)
 
 
 def _aws(directory: Path) -> tuple[str, str, str]:
+    for period, rows in AWS_HISTORY.items():
+        aws_cur.write_cur2_export(
+            pafs.LocalFileSystem(), str(directory / "bucket" / aws_cur.DEMO_PREFIX),
+            bucket=aws_cur.DEMO_BUCKET, prefix=aws_cur.DEMO_PREFIX,
+            export_name=aws_cur.DEMO_EXPORT_NAME, period=period, rows=rows, seed=7, parts=2,
+            with_net_columns=True)
     written = aws_cur.write_demo_month(str(directory / "bucket"), period=DEMO_PERIOD)
     uri = f"bucket/cur/{aws_cur.DEMO_EXPORT_NAME}"
     return ("aws-demo", f"    kind: aws-cur\n    uri: {uri}\n",
-            f"AWS CUR 2.0, {written.rows} line items (delivery {written.fingerprint})")
+            f"AWS CUR 2.0, {written.rows} line items for {DEMO_PERIOD} (delivery "
+            f"{written.fingerprint}) and {sum(AWS_HISTORY.values())} for the two months before")
 
 
 def _gcp(directory: Path) -> tuple[str, str, str]:
@@ -67,7 +78,7 @@ def run_demo(directory: Path) -> int:
     if directory.exists():
         shutil.rmtree(directory)
     (directory / "drivers").mkdir(parents=True)
-    for name in ("rules.yaml", "budgets.yaml", "events.yaml"):
+    for name in ("rules.yaml", "budgets.yaml", "events.yaml", "units.csv"):
         (directory / name).write_text(_packaged(name))
     (directory / "drivers" / "llm_tokens.csv").write_text(_packaged("drivers/llm_tokens.csv"))
     sources = []
@@ -103,6 +114,8 @@ def run_demo(directory: Path) -> int:
         print(f"extract:       {path}")
     print(f"try:           costalloc --config {config} summary --period {DEMO_PERIOD}")
     print(f"               costalloc --config {config} review --period {DEMO_PERIOD}")
+    print(f"               costalloc --config {config} unit-cost --period {DEMO_PERIOD} "
+          "--to 2026-11")
     if example:
         source, line_item = example[0]
         print(f"               costalloc --config {config} explain {line_item} "

@@ -60,7 +60,7 @@ class AwsCurConnector:
                 yield RawBatch(file, first_row, rows)
 
     def control_totals(self, raw: pl.DataFrame) -> dict[str, Decimal]:
-        cur = columns.canonical(raw.lazy())  # lazy: only the cost and currency are computed
+        cur = columns.canonical(raw.lazy(), with_tags=False)  # lazy: only cost and currency
         schema = cur.collect_schema()
         currency = (pl.col("line_item_currency_code") if "line_item_currency_code" in schema
                     else pl.lit(None, dtype=pl.String))

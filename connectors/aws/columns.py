@@ -60,13 +60,14 @@ def is_legacy_csv(columns: list[str]) -> bool:
     return any("/" in column for column in columns)
 
 
-def canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
-    """Any CUR flavour → CUR 2.0 column names, with tags gathered into `x_tags_json`."""
+def canonical(raw: pl.LazyFrame, *, with_tags: bool = True) -> pl.LazyFrame:
+    """Any CUR flavour → CUR 2.0 column names, with tags gathered into `x_tags_json` (unless
+    `with_tags` is false: the control totals need only the cost columns)."""
     columns = raw.collect_schema().names()
     if is_legacy_csv(columns):
         return _from_legacy_csv(raw, columns)
     if "resource_tags" in columns or "cost_category" in columns:
-        return _from_cur2(raw)
+        return _from_cur2(raw) if with_tags else raw
     return _from_legacy_athena(raw, columns)
 
 
