@@ -27,7 +27,7 @@ from core.period import BillingPeriod
 from sql import load
 from warehouse.connection import append
 
-BATCH_ROWS = 250_000
+BATCH_ROWS = 50_000  # line items tagged at a time: memory stays flat, whatever the month
 CARRIED = ["x_source", "x_billing_period", "x_line_item_id", "ProviderName",
            "ServiceProviderName", "BillingAccountId", "SubAccountId", "SubAccountName",
            "ServiceCategory", "ServiceName", "ChargeCategory", "ChargePeriodStart", "ResourceId",
@@ -71,7 +71,10 @@ def allocate_period(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, period: Bi
             line_item_rows += batch.num_rows
             flagged = _tagged(batch, ruleset, run_id, allocated_at)
             splits.record_candidates(con, flagged, ruleset)
-            append(con, "allocated_costs", _allocated_columns(flagged, ruleset))
+            split_may_take = splits.taken(ruleset)
+            append(con, "allocated_costs",
+                   _allocated_columns(flagged.filter(~split_may_take), ruleset))
+            append(con, "split_rows", _allocated_columns(flagged.filter(split_may_take), ruleset))
         splits.apply_splits(con, ruleset, period, ruleset.base_dir)
         _gate(con, period)
         totals = [dict(zip(TOTALS, row, strict=True))
@@ -123,7 +126,7 @@ def _tagged(batch: pa.RecordBatch, ruleset: RuleSet, run_id: str,
             pl.lit(run_id).alias("x_allocation_run_id"),
             pl.lit(allocated_at).alias("x_allocated_at"),
         )
-        .collect()
+        .collect(engine="in-memory")  # one batch, already in memory: faster than streaming
     )
 
 

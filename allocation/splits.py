@@ -28,6 +28,14 @@ STANDARD_DIMENSIONS = ("environment", "workstream", "cost_type")
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(load("allocation/create_split_candidates"))
+    con.execute(load("allocation/create_split_rows"))
+    con.execute(load("allocation/create_allocation_rows"))
+
+
+def taken(ruleset: RuleSet) -> pl.Expr:
+    """Rows some split may take (they go to `split_rows`, the others to `allocated_costs`)."""
+    flags = [pl.col(f"_split_{index}") for index in range(len(ruleset.splits))]
+    return pl.any_horizontal(flags) if flags else pl.lit(False)
 
 
 def record_candidates(con: duckdb.DuckDBPyConnection, flagged: pl.DataFrame,
@@ -42,8 +50,10 @@ def record_candidates(con: duckdb.DuckDBPyConnection, flagged: pl.DataFrame,
 
 def apply_splits(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, period: BillingPeriod,
                  drivers_root: Path) -> None:
+    """Run the splits over `split_rows`, then add what they leave to `allocated_costs`."""
     for index, split in enumerate(ruleset.splits):
         _apply(con, ruleset, split, index, period, drivers_root)
+    con.execute(load("allocation/publish_split_rows"))
 
 
 def _apply(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, split: Split, index: int,
@@ -72,11 +82,10 @@ def _apply(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, split: Split, index
             f"{period}: split `{split.id}` takes {rows} row(s) (BilledCost {billed}){where} but "
             f"its targets {targets} carry no {_weight_name(split)} there; add `fallback: even` "
             "to the split or narrow its `when`. Nothing was published.")
+    _run(con, load("allocation/split_taken"), params)
     _run(con, _with(load("allocation/split_parts"), partition_key,
                     dimension_replace=_dimension_replace(split)), params)
-    con.execute("delete from allocated_costs where rowid in (select allocated_row from split_parts)")
-    con.execute("insert into allocated_costs by name select * exclude (allocated_row) "
-                "from split_parts")
+    con.execute(load("allocation/delete_split_taken"))
 
 
 def _run(con: duckdb.DuckDBPyConnection, statement: str,

@@ -43,7 +43,8 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
 
 
 # Tables that batches are appended to (their names go into SQL text, so they are checked).
-_APPENDABLE = frozenset({"line_items", "allocated_costs", "split_candidates", "split_weights"})
+_APPENDABLE = frozenset({"line_items", "allocated_costs", "split_candidates", "split_weights",
+                         "split_rows"})
 
 
 def append(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
@@ -56,5 +57,7 @@ def append(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
     """
     if table not in _APPENDABLE:
         raise ValueError(f"`{table}` is not a table batches are appended to")
+    if not rows.num_rows:
+        return
     incoming = rows  # noqa: F841 (read by DuckDB, by name)
     con.execute(f"insert into {table} by name select * from incoming")  # noqa: S608

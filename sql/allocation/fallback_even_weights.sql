@@ -4,7 +4,7 @@ insert into split_weights
 with
 taken as (
     select distinct {partition_key} as partition_key
-    from allocated_costs a
+    from split_rows a
     semi join split_candidates c
         on c.split_index = $split_index
        and c.x_source = a.x_source and c.x_line_item_id = a.x_line_item_id

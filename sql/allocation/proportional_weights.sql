@@ -6,7 +6,7 @@ insert into split_weights
 with
 carried as (
     select {partition_key} as partition_key, x_dimensions->>$dimension as target, {basis} as basis
-    from allocated_costs a
+    from allocation_rows a
     where a.x_billing_period = $period
       and not exists (
           select 1 from split_candidates c

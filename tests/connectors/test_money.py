@@ -30,3 +30,15 @@ def test_totals_are_exact_per_currency() -> None:
     frame = pl.DataFrame({"c": ["USD", "EUR", "USD"], "x": ["0.1", "0.2", "0.2"]})
     totals = totals_by_currency(frame, money("x", frame.schema), pl.col("c"))
     assert totals == {"USD": Decimal("0.3"), "EUR": Decimal("0.2")}
+
+
+def test_a_float_is_bad_exactly_when_money_cannot_read_it() -> None:
+    """Floats are checked without writing them out as text; the verdict must be `money`'s."""
+    values = [0.0, -0.0, 1e-300, 5e-324, 0.1, 1e27, 9.999999999999999e27, -9.999999999999999e27,
+              1e28, -1e28, 3e28, 1.7976931348623157e308, float("nan"), float("inf"),
+              -float("inf"), None]
+    for value in values:
+        frame = pl.DataFrame({"cost": [value]}, schema={"cost": pl.Float64})
+        unreadable = value is not None and frame.select(
+            money("cost", frame.schema)).item() is None
+        assert (first_bad_money(frame, ["cost"]) is not None) == unreadable, value

@@ -1,3 +1,4 @@
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -6,13 +7,19 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from connectors.focus import conform
 from core.errors import SourceError
 from core.period import BillingPeriod
-from warehouse.connection import connect
-from warehouse.partitions import PartitionLoad, published_fingerprint, replace_partition
+from warehouse.connection import append, connect
+from warehouse.partitions import (
+    PartitionLoad,
+    published_fingerprint,
+    replace_partition,
+    replace_partition_from_parquet,
+)
 
 OCTOBER = BillingPeriod(2026, 10)
 
@@ -90,3 +97,35 @@ def test_other_sources_and_periods_are_untouched(con: duckdb.DuckDBPyConnection)
     _load(con, "e2", ["2.00"])
     assert con.sql("select sum(BilledCost) from line_items where x_source = 'gcp'").fetchall() \
         == [(Decimal("9.00"),)]
+
+
+def test_a_partition_loads_from_staged_parquet_files_the_same_way(
+        con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    parts = []
+    for index, amounts in enumerate((["1.10", "2.20"], ["3.30"])):
+        body = _line_items("aws", amounts).drop_columns(["x_source", "x_billing_period"])
+        parts.append(str(tmp_path / f"part-{index}.parquet"))
+        pq.write_table(body, parts[-1])
+    load = PartitionLoad("aws", OCTOBER, "e1", "r1", files=["f.parquet"], raw_rows=3,
+                         emitted_rows=3, raw_totals={"USD": Decimal("6.60")})
+    replace_partition_from_parquet(con, load, parts)
+    assert _partition_total(con) == (3, Decimal("6.60"))
+    assert published_fingerprint(con, "aws", OCTOBER) == "e1"
+
+    refused = PartitionLoad("aws", OCTOBER, "e2", "r2", files=["f.parquet"], raw_rows=3,
+                            emitted_rows=3, raw_totals={"USD": Decimal("9.99")})
+    with pytest.raises(SourceError, match=r"sums to 9.99.*BilledCost sums to 6.6000000000"):
+        replace_partition_from_parquet(con, refused, parts)
+    assert published_fingerprint(con, "aws", OCTOBER) == "e1"
+
+
+def test_batches_appended_in_one_transaction_are_not_held_until_it_commits(
+        con: duckdb.DuckDBPyConnection) -> None:
+    """`append` reads each batch once; nothing keeps a reference to it afterwards (a view
+    registered inside a transaction would keep every batch of a month alive to the commit)."""
+    batch = _line_items("aws", ["1.00", "2.00"])
+    before = sys.getrefcount(batch)
+    con.begin()
+    append(con, "line_items", batch)
+    assert sys.getrefcount(batch) == before
+    con.rollback()

@@ -1,0 +1,9 @@
+-- The rows of `split_rows` one split takes, by row id, before its parts are added.
+-- grain: one row per taken row
+create or replace temp table split_taken as
+select a.rowid as allocated_row
+from split_rows a
+semi join split_candidates c
+    on c.split_index = $split_index
+   and c.x_source = a.x_source and c.x_line_item_id = a.x_line_item_id
+where a.x_billing_period = $period
