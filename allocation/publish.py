@@ -1,10 +1,11 @@
 """Allocate a billing period in the warehouse and publish it only if it conserves cost.
 
-Line items stream out of DuckDB in batches, get their dimensions and CapEx/OpEx treatment,
-and stream back into `allocated_costs` inside one transaction that first removes the
-period's old allocation; then the splits run in SQL. The conservation audit runs before the
-commit: a difference of one ten-billionth of a cent rolls everything back, and the previous
-allocation stays published.
+The engine tags the period's distinct profiles (see `allocation.profiles`), not its line
+items; inside one transaction that first removes the period's old allocation, the warehouse
+joins those answers onto the line items, writing rows a split may take to `split_rows` and the
+rest to `allocated_costs`. Then the splits run in SQL and their rows join the rest. The
+conservation audit runs before the commit: a difference of one ten-billionth of a cent rolls
+everything back, and the previous allocation stays published.
 """
 
 from __future__ import annotations
@@ -16,22 +17,20 @@ from decimal import Decimal
 
 import duckdb
 import polars as pl
-import pyarrow as pa
 
 from allocation import splits
 from allocation.capitalization import CAPEX_COLUMNS
-from allocation.engine import RULE_COLUMN, assign_dimensions
+from allocation.engine import RULE_COLUMN, SPLIT_FLAG, assign_dimensions
 from allocation.model import RuleSet
+from allocation.profiles import Profile, profile_of
+from allocation.splits import STANDARD_DIMENSIONS
 from core.errors import ConservationError
 from core.period import BillingPeriod
-from sql import load
-from warehouse.connection import append
+from sql import fill, load, used_params
 
-BATCH_ROWS = 50_000  # line items tagged at a time: memory stays flat, whatever the month
-CARRIED = ["x_source", "x_billing_period", "x_line_item_id", "ProviderName",
-           "ServiceProviderName", "BillingAccountId", "SubAccountId", "SubAccountName",
-           "ServiceCategory", "ServiceName", "ChargeCategory", "ChargePeriodStart", "ResourceId",
-           "RegionId", "BillingCurrency", "BilledCost", "EffectiveCost", "ListCost", "Tags"]
+ANSWERS = ["profile_id", *STANDARD_DIMENSIONS,
+           *(RULE_COLUMN.format(dimension=d) for d in STANDARD_DIMENSIONS), "x_dimensions",
+           *CAPEX_COLUMNS, "AllocatedMethodDetails", "split_may_take", "split_indexes"]
 TOTALS = ("source", "currency", "billed", "effective")
 
 
@@ -55,26 +54,19 @@ class AllocationResult:
 
 
 def allocate_period(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, period: BillingPeriod,
-                    run_id: str, *, batch_rows: int = BATCH_ROWS,
-                    publish: bool = True) -> AllocationResult:
+                    run_id: str, *, publish: bool = True) -> AllocationResult:
     """Allocate `period`; with `publish=False` compute everything, then roll it back (dry run)."""
-    params = {"period": str(period)}
-    batches = con.cursor().sql(load("allocation/period_line_items"),
-                               params=params).to_arrow_reader(batch_rows)
-    allocated_at = datetime.now(UTC)
+    params: dict[str, object] = {"period": str(period)}
+    profile = profile_of(ruleset)
     line_item_rows = 0
     con.begin()
     try:
         con.execute(load("allocation/delete_period"), params)
         splits.prepare(con)
-        for batch in batches:
-            line_item_rows += batch.num_rows
-            flagged = _tagged(batch, ruleset, run_id, allocated_at)
-            splits.record_candidates(con, flagged, ruleset)
-            split_may_take = splits.taken(ruleset)
-            append(con, "allocated_costs",
-                   _allocated_columns(flagged.filter(~split_may_take), ruleset))
-            append(con, "split_rows", _allocated_columns(flagged.filter(split_may_take), ruleset))
+        line_item_rows = _tag_profiles(con, ruleset, profile, params)
+        _write_tagged_rows(con, ruleset, profile, {
+            **params, "rules_version": ruleset.version, "run_id": run_id,
+            "allocated_at": datetime.now(UTC)})
         splits.apply_splits(con, ruleset, period, ruleset.base_dir)
         _gate(con, period)
         totals = [dict(zip(TOTALS, row, strict=True))
@@ -99,10 +91,21 @@ def allocate_period(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, period: Bi
     return result
 
 
-def _tagged(batch: pa.RecordBatch, ruleset: RuleSet, run_id: str,
-            allocated_at: datetime) -> pl.DataFrame:
-    line_items = pl.from_arrow(batch)
-    assert isinstance(line_items, pl.DataFrame)
+def _tag_profiles(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, profile: Profile,
+                  params: dict[str, object]) -> int:
+    """Tag the period's profiles into `allocation_profile_answers`; the line items they cover."""
+    statement = fill(load("allocation/create_profiles"), profile=profile.select_list())
+    con.execute(statement, used_params(statement, {**params, **profile.params}))
+    profiles = pl.from_arrow(con.sql("select * from allocation_profiles").to_arrow_table())
+    assert isinstance(profiles, pl.DataFrame)
+    answers = answers_for(profiles, ruleset).to_arrow()  # noqa: F841 (read by DuckDB, by name)
+    con.execute(load("allocation/create_profile_answers"))
+    return int(profiles["line_item_count"].sum() or 0)
+
+
+def answers_for(profiles: pl.DataFrame, ruleset: RuleSet) -> pl.DataFrame:
+    """Per profile: its dimensions, the rules that set them, its CapEx treatment, lineage, and
+    the splits that may take its line items. Pure."""
     dimensions = list(ruleset.dimensions)
     rule_columns = [RULE_COLUMN.format(dimension=d) for d in dimensions]
     lineage = pl.struct(
@@ -111,33 +114,37 @@ def _tagged(batch: pa.RecordBatch, ruleset: RuleSet, run_id: str,
         pl.lit(ruleset.version).alias("x_rules_version"),
         pl.lit("1").alias("AllocatedRatio"),
     ).struct.json_encode()
+    flags = [pl.col(SPLIT_FLAG.format(index=index)) for index in range(len(ruleset.splits))]
+    split_indexes = (pl.concat_list([pl.when(flag).then(pl.lit(index, dtype=pl.Int32))
+                                     for index, flag in enumerate(flags)]).list.drop_nulls()
+                     if flags else pl.lit([], dtype=pl.List(pl.Int32)))
     return (
-        assign_dimensions(line_items.lazy(), ruleset)
+        assign_dimensions(profiles.lazy(), ruleset)
         .with_columns(
             pl.struct(dimensions).struct.json_encode().alias("x_dimensions"),
-            pl.lit(None, dtype=pl.String).alias("x_split_rule"),
-            pl.lit(None, dtype=pl.String).alias("x_split_method"),
-            pl.lit(None, dtype=pl.String).alias("x_split_basis"),
-            pl.lit(1, dtype=pl.Decimal(38, 18)).alias("x_split_ratio"),
-            pl.lit(None, dtype=pl.Decimal(38, 10)).alias("x_driver_quantity"),
-            pl.lit("tagging").alias("AllocatedMethodId"),
             lineage.alias("AllocatedMethodDetails"),
-            pl.lit(ruleset.version).alias("x_rules_version"),
-            pl.lit(run_id).alias("x_allocation_run_id"),
-            pl.lit(allocated_at).alias("x_allocated_at"),
+            (pl.any_horizontal(flags) if flags else pl.lit(False)).alias("split_may_take"),
+            split_indexes.alias("split_indexes"),
         )
-        .collect(engine="in-memory")  # one batch, already in memory: faster than streaming
+        .select(ANSWERS)
+        .collect()
     )
 
 
-def _allocated_columns(flagged: pl.DataFrame, ruleset: RuleSet) -> pa.Table:
-    """The `allocated_costs` columns: user dimensions live in `x_dimensions` only."""
-    standard = ["environment", "workstream", "cost_type"]
-    columns = [*CARRIED, *standard, *(RULE_COLUMN.format(dimension=d) for d in standard),
-               "x_dimensions", "x_split_rule", "x_split_method", "x_split_basis", "x_split_ratio",
-               "x_driver_quantity", *CAPEX_COLUMNS, "AllocatedMethodId", "AllocatedMethodDetails",
-               "x_rules_version", "x_allocation_run_id", "x_allocated_at"]
-    return flagged.select(columns).to_arrow()
+def _write_tagged_rows(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, profile: Profile,
+                       params: dict[str, object]) -> None:
+    """Every line item once, with its profile's answers: into `allocated_costs`, or into
+    `split_rows` (and `split_candidates`) when a split may take it."""
+    match = profile.join_condition("p")
+    values = {**params, **profile.params}
+    for target, split_may_take in (("allocated_costs", False), ("split_rows", True)):
+        statement = fill(load("allocation/insert_tagged_rows"), target=target,
+                         profile_match=match)
+        con.execute(statement, used_params(statement, {**values,
+                                                       "split_may_take": split_may_take}))
+    if ruleset.splits:
+        statement = fill(load("allocation/insert_split_candidates"), profile_match=match)
+        con.execute(statement, used_params(statement, values))
 
 
 def _record(con: duckdb.DuckDBPyConnection, run_id: str, period: BillingPeriod, ruleset: RuleSet,

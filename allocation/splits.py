@@ -9,7 +9,6 @@ nothing; rows whose targets all weigh zero fail the allocation unless `fallback:
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import pyarrow as pa
 from allocation.model import SPLIT_PARTITIONS, RuleSet, Split
 from core.errors import ConfigurationError, ConservationError
 from core.period import BillingPeriod
-from sql import load
+from sql import fill, load, used_params
 from warehouse.connection import append
 
 STANDARD_DIMENSIONS = ("environment", "workstream", "cost_type")
@@ -29,23 +28,6 @@ STANDARD_DIMENSIONS = ("environment", "workstream", "cost_type")
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(load("allocation/create_split_candidates"))
     con.execute(load("allocation/create_split_rows"))
-    con.execute(load("allocation/create_allocation_rows"))
-
-
-def taken(ruleset: RuleSet) -> pl.Expr:
-    """Rows some split may take (they go to `split_rows`, the others to `allocated_costs`)."""
-    flags = [pl.col(f"_split_{index}") for index in range(len(ruleset.splits))]
-    return pl.any_horizontal(flags) if flags else pl.lit(False)
-
-
-def record_candidates(con: duckdb.DuckDBPyConnection, flagged: pl.DataFrame,
-                      ruleset: RuleSet) -> None:
-    """Remember which line items each split may take (from the `_split_<i>` flags)."""
-    for index in range(len(ruleset.splits)):
-        taken = flagged.filter(pl.col(f"_split_{index}")).select(
-            pl.lit(index, dtype=pl.Int32).alias("split_index"), "x_source", "x_line_item_id")
-        if taken.height:
-            append(con, "split_candidates", taken.to_arrow())
 
 
 def apply_splits(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, period: BillingPeriod,
@@ -68,7 +50,7 @@ def _apply(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, split: Split, index
     con.execute(load("allocation/create_split_weights"))
     if split.method == "proportional":
         _run(con, _with(load("allocation/proportional_weights"), partition_key,
-                        basis=_checked_basis(split)), params)
+                        basis=_checked_basis(split), target=_target_column(split)), params)
     else:
         _fixed_weights(con, split, targets, period, drivers_root)
     if split.fallback == "even":
@@ -91,8 +73,7 @@ def _apply(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, split: Split, index
 def _run(con: duckdb.DuckDBPyConnection, statement: str,
          params: dict[str, object]) -> duckdb.DuckDBPyConnection:
     """Execute with exactly the named parameters the statement uses (DuckDB refuses extras)."""
-    used = set(re.findall(r"\$([a-z_]+)", statement))
-    return con.execute(statement, {k: v for k, v in params.items() if k in used})
+    return con.execute(statement, used_params(statement, params))
 
 
 def _fixed_weights(con: duckdb.DuckDBPyConnection, split: Split, targets: list[str],
@@ -152,6 +133,14 @@ def _checked_basis(split: Split) -> str:
     return f"a.{split.basis}"
 
 
+def _target_column(split: Split) -> str:
+    """Where a row's value of the split's dimension is: its own column for the standard
+    dimensions (cheap), else inside `x_dimensions`."""
+    if split.dimension in STANDARD_DIMENSIONS:
+        return f"a.{split.dimension}"
+    return "a.x_dimensions->>$dimension"
+
+
 def _weight_name(split: Split) -> str:
     if split.method == "usage" and split.driver is not None:
         return split.driver.name
@@ -168,10 +157,4 @@ def _dimension_replace(split: Split) -> str:
 
 def _with(template: str, partition_key: str, **identifiers: str) -> str:
     """Fill a SQL template's identifier slots; only values built from checked names arrive."""
-    return template.replace("{partition_key}", partition_key).format_map(
-        _Slots(identifiers))
-
-
-class _Slots(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        raise KeyError(f"SQL template slot `{key}` has no value")
+    return fill(template.replace("{partition_key}", partition_key), **identifiers)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -48,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{dataset.bytes / 2**20:,.0f} MB (generated in {dataset.generated_in_s:.0f} s)")
         cases.append(Case(dataset.name, dataset))
 
-    bench = Bench(args.data, args.runs, say)
+    bench = Bench(args.data, args.runs, say, big_runs=args.big_runs)
     say("Prefect's fixed start:")
     prefect_start = bench.measure_prefect_start()
     largest_parquet = max((c for c in cases if c.dataset.kind == "cur2-parquet"),
@@ -74,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": described,
+        "costalloc_settings": _settings(),
         "bench_minutes": round((time.monotonic() - started) / 60, 1),
         "prefect_start": prefect_start.as_json(),
         "table": table,
@@ -99,6 +101,9 @@ def _parser() -> argparse.ArgumentParser:
                              "(default: 1m; '' for none)")
     parser.add_argument("--runs", type=int, default=3,
                         help="runs per measurement; the median wall time is reported (default: 3)")
+    parser.add_argument("--big-runs", type=int, default=None,
+                        help="runs for months of 10M line items or more (default: --runs); "
+                             "each takes minutes")
     parser.add_argument("--quick", action="store_true",
                         help="one run, 1m Parquet and the legacy month only")
     parser.add_argument("--skip", default="",
@@ -108,6 +113,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "results" / "latest.json")
     parser.add_argument("--regenerate", action="store_true", help="write the data sets again")
     return parser
+
+
+def _settings() -> dict[str, object]:
+    """The knobs that shape the measured runs (all at their defaults unless set here)."""
+    from connectors.files import BATCH_ROWS as READ_BATCH_ROWS
+    from warehouse.connection import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_VARIABLE
+
+    return {"duckdb_memory_limit": os.environ.get(MEMORY_LIMIT_VARIABLE) or DEFAULT_MEMORY_LIMIT,
+            "read_batch_rows": READ_BATCH_ROWS}
 
 
 def _sizes(text: str) -> list[int]:

@@ -23,6 +23,7 @@ from bench.datasets import PERIOD, Dataset
 
 BENCH_DIR = Path(__file__).parent
 RULES = BENCH_DIR / "rules.yaml"
+BIG_ROWS = 10_000_000
 CHANGED_RULE = "ws-project-forecasting"  # reallocation case: this rule moves to platform_build
 Say = Callable[[str], None]
 
@@ -42,7 +43,12 @@ class Bench:
     data_dir: Path
     runs: int
     say: Say
+    big_runs: int | None = None  # runs for months of 10M line items or more (minutes each)
     prefect_start: measure.Measured | None = None
+
+    def runs_for(self, case: Case) -> int:
+        big = case.dataset.rows >= BIG_ROWS and self.big_runs is not None
+        return self.big_runs if big and self.big_runs is not None else self.runs
 
     @property
     def env(self) -> dict[str, str]:
@@ -66,7 +72,8 @@ class Bench:
         command = [sys.executable, "-m", "bench.baseline", "--kind", case.dataset.kind,
                    "--out", str(out), *case.dataset.files]
         case.tools["baseline"] = self._repeat(f"{case.name}: baseline (DuckDB)", command,
-                                              self._work_dir(case) / "baseline", self.runs)
+                                              self._work_dir(case) / "baseline",
+                                              self.runs_for(case))
         out.unlink(missing_ok=True)
 
     def costalloc_backfill(self, case: Case) -> Path:
@@ -75,10 +82,11 @@ class Bench:
         warehouse = config.parent / "costalloc.duckdb"
         command = [*_costalloc(), "--config", str(config), "backfill", "--period", PERIOD]
         measured = measure.Measured()
-        for index in range(self.runs):
+        runs = self.runs_for(case)
+        for index in range(runs):
             for stale in config.parent.glob("costalloc.duckdb*"):
                 stale.unlink()
-            self.say(f"  {case.name}: costalloc backfill, run {index + 1}/{self.runs} …")
+            self.say(f"  {case.name}: costalloc backfill, run {index + 1}/{runs} …")
             measured.runs.append(measure.run(command, log=config.parent / f"costalloc-{index}.log",
                                              env=self.env, cwd=_repo()))
             self.say(f"    {measured.runs[-1].wall_s:.1f} s, {measured.runs[-1].peak_rss_mb:.0f} MB")
@@ -91,7 +99,7 @@ class Bench:
         command = [*_costalloc(), "--config", str(config), "run", "--period", PERIOD]
         case.tools["costalloc rerun"] = self._repeat(
             f"{case.name}: costalloc run (unchanged sources)", command,
-            config.parent / "rerun", self.runs)
+            config.parent / "rerun", self.runs_for(case))
 
     def reallocate(self, case: Case, config: Path) -> None:
         """Re-apply a changed rules file to the loaded month (no source is read)."""
@@ -101,7 +109,7 @@ class Bench:
         command = [*_costalloc(), "--config", str(changed), "reallocate", "--period", PERIOD]
         case.tools["costalloc reallocate"] = self._repeat(
             f"{case.name}: costalloc reallocate (rules changed)", command,
-            config.parent / "reallocate", self.runs)
+            config.parent / "reallocate", self.runs_for(case))
         warehouse = config.parent / "costalloc.duckdb"
         case.checks["reallocated"] = _allocation_state(warehouse)
 
@@ -110,9 +118,10 @@ class Bench:
         executable = peer.ensure_installed(work / "focus-converter-install.log")
         export = work / "focus-converter-out"
         measured = measure.Measured()
-        for index in range(self.runs):
+        runs = self.runs_for(case)
+        for index in range(runs):
             shutil.rmtree(export, ignore_errors=True)
-            self.say(f"  {case.name}: focus_converters, run {index + 1}/{self.runs} …")
+            self.say(f"  {case.name}: focus_converters, run {index + 1}/{runs} …")
             command = peer.convert_command(executable, Path(case.dataset.files[0]), export)
             measured.runs.append(measure.run(command, log=work / f"focus-converter-{index}.log",
                                              cwd=work))

@@ -34,7 +34,12 @@ from core.settings import Settings, SourceSettings
 from flows.plan import connector_settings
 from warehouse.connection import connect
 from warehouse.lake import PartitionStore
-from warehouse.partitions import PartitionLoad, record_failure, replace_partition
+from warehouse.partitions import (
+    PartitionLoad,
+    record_failure,
+    replace_partition,
+    replace_partition_from_parquet,
+)
 
 WAREHOUSE_WAIT_SECONDS = 60.0  # how long to wait for another process to close the warehouse
 SCRATCH = ".costalloc-scratch"
@@ -131,7 +136,10 @@ def publish(con: duckdb.DuckDBPyConnection, staged: Staged, store: PartitionStor
         store.check(parts, load)
         if keep:
             parts = store.promote(staged.source, staged.period, parts)
-        replace_partition(con, load, store.read(parts, staged.source, staged.period))
+        if store.is_local:  # DuckDB reads local Parquet itself, on every core
+            replace_partition_from_parquet(con, load, parts)
+        else:
+            replace_partition(con, load, store.read(parts, staged.source, staged.period))
     except CostallocError as error:
         if not isinstance(error, TransientError):
             record_failure(con, load, str(error))

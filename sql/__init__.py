@@ -5,6 +5,7 @@ Statements take named or positional parameters; nothing here is built from user 
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from importlib import resources
 
@@ -17,3 +18,19 @@ def load(name: str) -> str:
 
 SCHEMA = ("schema/line_items", "schema/ingest_log", "schema/allocated_costs", "schema/allocation_log",
           "schema/partition_locks", "schema/budget_breaches")
+
+
+def used_params(statement: str, params: dict[str, object]) -> dict[str, object]:
+    """The named parameters `statement` uses (DuckDB refuses any it does not)."""
+    used = set(re.findall(r"\$([a-z_0-9]+)", statement))
+    return {key: value for key, value in params.items() if key in used}
+
+
+def fill(template: str, **slots: str) -> str:
+    """A statement with its `{slot}`s filled; only SQL built from checked names arrives."""
+    return template.format_map(_Slots(slots))
+
+
+class _Slots(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        raise KeyError(f"SQL template slot `{key}` has no value")

@@ -13,10 +13,11 @@ from core.errors import WarehouseBusyError
 from sql import SCHEMA, load
 
 # DuckDB's buffer pool may take 80 % of the machine by default and keeps every page a load
-# writes cached: a month's load would then grow with the month. Loads and allocations stream,
-# so a bounded pool (spilling to `<warehouse>.tmp` if ever needed) keeps memory flat.
+# writes cached, so the process grows with the month. Loads and allocations stream: a small
+# pool keeps memory flat (peak RSS at 10M line items ~1.3x that at 1M, under 2 GB) for ~10 %
+# more time than 1 GB; anything bigger spills to `<warehouse>.tmp`. Raise it on a big machine.
 MEMORY_LIMIT_VARIABLE = "COSTALLOC_DUCKDB_MEMORY_LIMIT"
-DEFAULT_MEMORY_LIMIT = "1GB"
+DEFAULT_MEMORY_LIMIT = "256MB"
 
 
 def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:

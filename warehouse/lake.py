@@ -39,6 +39,10 @@ class PartitionStore:
     filesystem: pafs.FileSystem
     root: str
 
+    @property
+    def is_local(self) -> bool:
+        return isinstance(self.filesystem, pafs.LocalFileSystem)
+
     def directory(self, source: str, period: BillingPeriod) -> str:
         return f"{self.root}/line_items/x_source={source}/x_billing_period={period}"
 
@@ -50,7 +54,7 @@ class PartitionStore:
         On any failure the parts written so far are removed.
         """
         folder = self.directory(source, period)
-        if isinstance(self.filesystem, pafs.LocalFileSystem):  # object stores have no folders
+        if self.is_local:  # object stores have no folders
             self.filesystem.create_dir(folder, recursive=True)
         written: list[str] = []
         writer: pq.ParquetWriter | None = None

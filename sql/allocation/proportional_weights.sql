@@ -1,12 +1,18 @@
 -- Proportional split: each target's weight is the basis it already carries in the period
--- (within the partition), counting only rows this split does not take.
+-- (within the partition), counting only rows this split does not take. `allocated_costs`
+-- holds no row any split may take until the splits are done; `split_rows` holds those.
 -- grain: one row per (partition, target)
--- {basis} and {partition_key} are checked identifiers (Split.basis, SPLIT_PARTITIONS).
+-- {basis}, {target} and {partition_key} are checked identifiers (Split.basis, the dimension's
+-- column, SPLIT_PARTITIONS).
 insert into split_weights
 with
 carried as (
-    select {partition_key} as partition_key, x_dimensions->>$dimension as target, {basis} as basis
-    from allocation_rows a
+    select {partition_key} as partition_key, {target} as target, {basis} as basis
+    from allocated_costs a
+    where a.x_billing_period = $period
+    union all
+    select {partition_key} as partition_key, {target} as target, {basis} as basis
+    from split_rows a
     where a.x_billing_period = $period
       and not exists (
           select 1 from split_candidates c

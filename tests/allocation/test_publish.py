@@ -43,7 +43,7 @@ def _totals(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[object, ..
 def test_every_row_is_allocated_with_its_reason_and_cost_is_conserved(
         loaded: duckdb.DuckDBPyConnection) -> None:
     ruleset = load_rules(DEMO_RULES)
-    result = allocate_period(loaded, ruleset, OCTOBER, "alloc-1", batch_rows=1000)
+    result = allocate_period(loaded, ruleset, OCTOBER, "alloc-1")
     assert result.line_items == loaded.sql("select count(*) from line_items").fetchall()[0][0]
     # Splits turn one line item into several rows; every line item is there at least once.
     assert result.allocated_rows >= result.line_items
