@@ -20,6 +20,7 @@ from connectors.money import add_totals, first_bad_money
 from core.currencies import ISO_4217
 from core.errors import CostallocError, DataError, WarehouseWriteError
 from core.period import BillingPeriod
+from core.prefetch import prefetched
 from warehouse.partitions import (
     PartitionLoad,
     published_fingerprint,
@@ -87,7 +88,7 @@ def _normalized(connector: Connector, delivery: Delivery, load: PartitionLoad) -
         pa.Table]:
     """FOCUS tables, batch by batch, with raw row counts and control totals kept on `load`."""
     next_id = 1
-    for batch in connector.read(delivery):
+    for batch in prefetched(connector.read(delivery), name=f"read {connector.name}"):
         _check_money(connector, delivery, batch)
         load.raw_rows += batch.rows.height
         add_totals(load.raw_totals, connector.control_totals(batch.rows))

@@ -13,11 +13,12 @@ from core.errors import WarehouseBusyError
 from sql import SCHEMA, load
 
 # DuckDB's buffer pool may take 80 % of the machine by default and keeps every page a load
-# writes cached, so the process grows with the month. Loads and allocations stream: a small
-# pool keeps memory flat (peak RSS at 10M line items ~1.3x that at 1M, under 2 GB) for ~10 %
-# more time than 1 GB; anything bigger spills to `<warehouse>.tmp`. Raise it on a big machine.
+# writes cached, so the process would grow with the month. Loads and allocations stream, so a
+# bounded pool keeps memory flat; anything bigger spills to `<warehouse>.tmp`. 1 GB is where a
+# 10M-line-item month stops spilling much (256 MB costs a third more time); raise it on a big
+# machine.
 MEMORY_LIMIT_VARIABLE = "COSTALLOC_DUCKDB_MEMORY_LIMIT"
-DEFAULT_MEMORY_LIMIT = "256MB"
+DEFAULT_MEMORY_LIMIT = "1GB"
 
 
 def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:

@@ -120,18 +120,19 @@ def test_killed_during_an_allocation(tmp_path: Path) -> None:
     con.close()
 
     code = _run_and_kill(f"""
+        import time
         import allocation.publish as publish
+        from allocation import splits
         from allocation.loader import load_rules
-        tagged = publish._tagged
-        calls = []
+        apply_splits = splits.apply_splits
         def announcing(*args, **kwargs):
-            calls.append(1)
-            if len(calls) == 3:
-                print("MIDWAY", flush=True)
-            return tagged(*args, **kwargs)
-        publish._tagged = announcing
+            # every line item is written to the uncommitted allocation by now
+            print("MIDWAY", flush=True)
+            time.sleep(30)  # the kill lands here, inside the transaction
+            return apply_splits(*args, **kwargs)
+        splits.apply_splits = announcing
         publish.allocate_period(connect({str(warehouse)!r}), load_rules(Path({str(RULES)!r})),
-                                BillingPeriod(2026, 10), "killed", batch_rows=4000)
+                                BillingPeriod(2026, 10), "killed")
         print("FINISHED", flush=True)
     """, tmp_path)
     assert code == -signal.SIGKILL
