@@ -23,7 +23,7 @@ def test_a_producer_error_is_raised_at_the_item_it_would_have_produced() -> None
         raise DataError("aws", BillingPeriod(2026, 10), "`part-2.csv.gz` data row 7: bad")
 
     received = []
-    with pytest.raises(DataError, match=r"part-2\.csv\.gz data row 7"):
+    with pytest.raises(DataError, match=r"part-2\.csv\.gz` data row 7"):
         for item in prefetched(batches()):
             received.append(item)
     assert received == [1, 2]
