@@ -76,6 +76,7 @@ def allocate_period(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, period: Bi
                                      params=params).fetchall()[0][0])
         by_dimension = [DimensionTotal(*row) for row in con.sql(
             load("allocation/dimension_totals"), params=params).fetchall()]
+        con.execute(load("allocation/drop_work_tables"))
         result = AllocationResult(period, line_item_rows, allocated_rows, ruleset.version, totals,
                                   by_dimension)
         if not publish:

@@ -152,7 +152,7 @@ def _weight_name(split: Split) -> str:
 def _dimension_replace(split: Split) -> str:
     if split.dimension not in STANDARD_DIMENSIONS:
         return ""
-    return f", target as {split.dimension}, $split_id as x_{split.dimension}_rule"
+    return f", e.target as {split.dimension}, $split_id as x_{split.dimension}_rule"
 
 
 def _with(template: str, partition_key: str, **identifiers: str) -> str:

@@ -2,13 +2,15 @@
 -- and add the parts to `split_rows` (delete_split_taken then removes the rows they replace).
 -- Each part is round(amount × ratio, 10); the part with the largest ratio (ties: target name)
 -- takes the remainder, so the parts of a row add up to it to the last decimal. Which part that
--- is depends only on the partition's ratios, so it is ranked once per partition.
+-- is depends only on the partition's ratios, so it is ranked once per partition. The
+-- arithmetic runs on the amounts alone; each part picks up its row's other columns at the end.
 -- grain: one row per (taken allocated row, target)
 -- {partition_key} and the `replace` list are built from checked identifiers only.
 insert into split_rows by name
 with
 taken as (
-    select a.rowid as allocated_row, {partition_key} as partition_key, a.*
+    select a.rowid as allocated_row, {partition_key} as partition_key,
+           a.BilledCost as billed, a.EffectiveCost as effective, a.ListCost as list
     from split_rows a
     where a.rowid in (select allocated_row from split_taken)
 ),
@@ -28,54 +30,50 @@ ratios as (
 ),
 parts as (
     select
-        t.*,
+        t.allocated_row, t.billed, t.effective, t.list,
         r.target, r.ratio, r.quantity, r.part_rank,
-        round(t.BilledCost * r.ratio, 10) as billed_part,
-        round(t.EffectiveCost * r.ratio, 10) as effective_part,
-        round(t.ListCost * r.ratio, 10) as list_part
+        round(t.billed * r.ratio, 10) as billed_part,
+        round(t.effective * r.ratio, 10) as effective_part,
+        round(t.list * r.ratio, 10) as list_part
     from taken t
     join ratios r using (partition_key)
 ),
-others as (
-    select allocated_row,
-           coalesce(sum(billed_part) filter (where part_rank > 1), 0) as billed_others,
-           coalesce(sum(effective_part) filter (where part_rank > 1), 0) as effective_others,
-           coalesce(sum(list_part) filter (where part_rank > 1), 0) as list_others
-    from parts
-    group by allocated_row
-),
 exact as (
     select
-        p.*,
-        case when p.part_rank = 1 then p.BilledCost - o.billed_others
-             else p.billed_part end as billed,
-        case when p.part_rank = 1 then p.EffectiveCost - o.effective_others
-             else p.effective_part end as effective,
-        case when p.part_rank = 1 then p.ListCost - o.list_others
-             else p.list_part end as list
-    from parts p
-    join others o using (allocated_row)
+        allocated_row, target, ratio, quantity,
+        case when part_rank = 1
+             then billed - coalesce(sum(billed_part) filter (where part_rank > 1)
+                                    over (partition by allocated_row), 0)
+             else billed_part end as billed,
+        case when part_rank = 1
+             then effective - coalesce(sum(effective_part) filter (where part_rank > 1)
+                                       over (partition by allocated_row), 0)
+             else effective_part end as effective,
+        case when part_rank = 1
+             then list - coalesce(sum(list_part) filter (where part_rank > 1)
+                                  over (partition by allocated_row), 0)
+             else list_part end as list
+    from parts
 )
 select
-    * exclude (allocated_row, partition_key, target, ratio, quantity, billed_part, effective_part,
-               list_part, part_rank, billed, effective, list)
-      replace (
-        billed as BilledCost,
-        effective as EffectiveCost,
-        list as ListCost,
-        json_merge_patch(x_dimensions, json_object($dimension, target)) as x_dimensions,
+    a.* replace (
+        e.billed as BilledCost,
+        e.effective as EffectiveCost,
+        e.list as ListCost,
+        json_merge_patch(a.x_dimensions, json_object($dimension, e.target)) as x_dimensions,
         $split_id as x_split_rule,
         $method as x_split_method,
         $basis_name as x_split_basis,
-        (x_split_ratio * ratio)::decimal(38, 18) as x_split_ratio,
-        quantity as x_driver_quantity,
+        (a.x_split_ratio * e.ratio)::decimal(38, 18) as x_split_ratio,
+        e.quantity as x_driver_quantity,
         $split_id as AllocatedMethodId,
-        json_merge_patch(AllocatedMethodDetails, json_object(
-            'AllocatedRatio', (x_split_ratio * ratio)::decimal(38, 18)::varchar,
-            'UsageQuantity', quantity::varchar, 'UsageUnit', $usage_unit,
+        json_merge_patch(a.AllocatedMethodDetails, json_object(
+            'AllocatedRatio', (a.x_split_ratio * e.ratio)::decimal(38, 18)::varchar,
+            'UsageQuantity', e.quantity::varchar, 'UsageUnit', $usage_unit,
             'x_split', json_object('rule', $split_id, 'method', $method, 'basis', $basis_name,
-                                   'dimension', $dimension, 'target', target,
-                                   'ratio', ratio::varchar))) as AllocatedMethodDetails
+                                   'dimension', $dimension, 'target', e.target,
+                                   'ratio', e.ratio::varchar))) as AllocatedMethodDetails
         {dimension_replace}
       )
-from exact
+from exact e
+join split_rows a on a.rowid = e.allocated_row
