@@ -65,8 +65,10 @@ def _apply(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, split: Split, index
             f"its targets {targets} carry no {_weight_name(split)} there; add `fallback: even` "
             "to the split or narrow its `when`. Nothing was published.")
     _run(con, load("allocation/split_taken"), params)
-    _run(con, _with(load("allocation/split_parts"), partition_key,
-                    dimension_replace=_dimension_replace(split)), params)
+    _run(con, _with(load("allocation/split_part_amounts"), partition_key), params)
+    for target, later in (("split_rows", ""), ("allocated_costs", "not ")):
+        _run(con, _with(load("allocation/insert_split_parts"), partition_key, target=target,
+                        later=later, dimension_replace=_dimension_replace(split)), params)
     con.execute(load("allocation/delete_split_taken"))
 
 

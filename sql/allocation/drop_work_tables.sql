@@ -2,6 +2,7 @@
 -- table with deleted rows that lives until the commit costs the commit seconds per million rows.
 drop table if exists split_rows;
 drop table if exists split_taken;
+drop table if exists split_part_amounts;
 drop table if exists split_candidates;
 drop table if exists split_weights;
 drop table if exists allocation_profile_answers;

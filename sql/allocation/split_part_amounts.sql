@@ -1,12 +1,11 @@
--- Split the rows a split takes (`split_taken`) into one part per weighted target, exactly,
--- and add the parts to `split_rows` (delete_split_taken then removes the rows they replace).
+-- Split the rows a split takes (`split_taken`) into one part per weighted target, exactly:
+-- the amounts of each part (insert_split_parts adds the rest of its row's columns).
 -- Each part is round(amount × ratio, 10); the part with the largest ratio (ties: target name)
 -- takes the remainder, so the parts of a row add up to it to the last decimal. Which part that
--- is depends only on the partition's ratios, so it is ranked once per partition. The
--- arithmetic runs on the amounts alone; each part picks up its row's other columns at the end.
+-- is depends only on the partition's ratios, so it is ranked once per partition.
 -- grain: one row per (taken allocated row, target)
--- {partition_key} and the `replace` list are built from checked identifiers only.
-insert into split_rows by name
+-- {partition_key} is built from checked identifiers only.
+create or replace temp table split_part_amounts as
 with
 taken as (
     select a.rowid as allocated_row, {partition_key} as partition_key,
@@ -55,25 +54,4 @@ exact as (
              else list_part end as list
     from parts
 )
-select
-    a.* replace (
-        e.billed as BilledCost,
-        e.effective as EffectiveCost,
-        e.list as ListCost,
-        json_merge_patch(a.x_dimensions, json_object($dimension, e.target)) as x_dimensions,
-        $split_id as x_split_rule,
-        $method as x_split_method,
-        $basis_name as x_split_basis,
-        (a.x_split_ratio * e.ratio)::decimal(38, 18) as x_split_ratio,
-        e.quantity as x_driver_quantity,
-        $split_id as AllocatedMethodId,
-        json_merge_patch(a.AllocatedMethodDetails, json_object(
-            'AllocatedRatio', (a.x_split_ratio * e.ratio)::decimal(38, 18)::varchar,
-            'UsageQuantity', e.quantity::varchar, 'UsageUnit', $usage_unit,
-            'x_split', json_object('rule', $split_id, 'method', $method, 'basis', $basis_name,
-                                   'dimension', $dimension, 'target', e.target,
-                                   'ratio', e.ratio::varchar))) as AllocatedMethodDetails
-        {dimension_replace}
-      )
-from exact e
-join split_rows a on a.rowid = e.allocated_row
+select * from exact
