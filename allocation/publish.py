@@ -27,6 +27,7 @@ from allocation.splits import STANDARD_DIMENSIONS
 from core.errors import ConservationError
 from core.period import BillingPeriod
 from sql import fill, load, used_params
+from warehouse.connection import unordered_inserts
 
 ANSWERS = ["profile_id", *STANDARD_DIMENSIONS,
            *(RULE_COLUMN.format(dimension=d) for d in STANDARD_DIMENSIONS), "x_dimensions",
@@ -56,6 +57,12 @@ class AllocationResult:
 def allocate_period(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, period: BillingPeriod,
                     run_id: str, *, publish: bool = True) -> AllocationResult:
     """Allocate `period`; with `publish=False` compute everything, then roll it back (dry run)."""
+    with unordered_inserts(con):
+        return _allocate(con, ruleset, period, run_id, publish=publish)
+
+
+def _allocate(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, period: BillingPeriod,
+              run_id: str, *, publish: bool) -> AllocationResult:
     params: dict[str, object] = {"period": str(period)}
     profile = profile_of(ruleset)
     line_item_rows = 0

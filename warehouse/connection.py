@@ -4,6 +4,8 @@ Arrow batches to its tables."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -42,6 +44,17 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
         for name in SCHEMA:
             con.execute(load(name))
     return con
+
+
+@contextmanager
+def unordered_inserts(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Let DuckDB insert in whatever order its threads finish: warehouse rows are keyed (source,
+    line item id), never ordered, and keeping insertion order costs parallelism."""
+    con.execute("set preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        con.execute("reset preserve_insertion_order")
 
 
 # Tables that batches are appended to (their names go into SQL text, so they are checked).

@@ -19,7 +19,7 @@ import pyarrow as pa
 from core.errors import SourceError
 from core.period import BillingPeriod
 from sql import load
-from warehouse.connection import append
+from warehouse.connection import append, unordered_inserts
 
 
 @dataclass
@@ -66,11 +66,8 @@ def replace_partition_from_parquet(con: duckdb.DuckDBPyConnection, load_: Partit
     params = {"source": load_.source, "period": str(load_.period), "paths": paths}
 
     def write() -> None:
-        con.execute("set preserve_insertion_order = false")  # rows are keyed, not ordered
-        try:
+        with unordered_inserts(con):
             con.execute(load("warehouse/insert_partition_parquet"), params)
-        finally:
-            con.execute("reset preserve_insertion_order")
 
     return _replace(con, load_, write)
 
