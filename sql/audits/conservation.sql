@@ -10,8 +10,12 @@ source_totals as (
     group by all
 ),
 allocated_totals as (
+    -- A line item no split took is exactly one row without a split rule; one a split took is
+    -- rows with one (its parts): counting distinct ids among the parts only is exact, and a
+    -- duplicated or half-split line item shows up as one too many.
     select x_source, BillingCurrency, sum(BilledCost) as billed, sum(EffectiveCost) as effective,
-           count(distinct x_line_item_id) as line_items
+           count(*) filter (where x_split_rule is null)
+           + count(distinct x_line_item_id) filter (where x_split_rule is not null) as line_items
     from allocated_costs
     where x_billing_period = $period
     group by all

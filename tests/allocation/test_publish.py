@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -101,3 +102,30 @@ def test_an_allocation_that_loses_a_row_is_refused_and_the_last_one_stays(
     assert _totals(loaded, "allocated_costs") == good
     log = loaded.sql("select run_id, status from allocation_log order by finished_at").fetchall()
     assert log == [("good", "published"), ("bad", "refused")]
+
+
+@pytest.mark.parametrize("ghost", [
+    "null",  # a second, zero-cost copy of a line item no split took
+    "'ghost-split'",  # a zero-cost "part" of a line item that also kept its untaken row
+])
+def test_a_line_item_counted_twice_at_zero_cost_is_refused(
+        loaded: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch, ghost: str) -> None:
+    # Totals can't see a row worth nothing; the gate's line item count does.
+    ruleset = load_rules(DEMO_RULES)
+    real = publish._write_tagged_rows
+
+    def adds_a_ghost(con: duckdb.DuckDBPyConnection, *args: object) -> None:
+        real(con, *args)  # type: ignore[arg-type]
+        con.execute("insert into allocated_costs select * replace (0 as BilledCost, "
+                    f"0 as EffectiveCost, 0 as ListCost, {ghost} as x_split_rule) "
+                    "from allocated_costs where x_split_rule is null limit 1")
+
+    monkeypatch.setattr(publish, "_write_tagged_rows", adds_a_ghost)
+    with pytest.raises(ConservationError) as refused:
+        allocate_period(loaded, ruleset, OCTOBER, "ghost")
+    money = re.search(r"BilledCost (\S+) vs allocated (\S+),", str(refused.value))
+    count = re.search(r"line items (\d+) vs (\d+)\.", str(refused.value))
+    assert money is not None and count is not None
+    assert money[1] == money[2]  # the money ties out ...
+    assert int(count[2]) == int(count[1]) + 1  # ... the line item count does not
+    assert loaded.sql("select count(*) from allocated_costs").fetchall() == [(0,)]
