@@ -66,9 +66,10 @@ def _apply(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, split: Split, index
             "to the split or narrow its `when`. Nothing was published.")
     _run(con, load("allocation/split_taken"), params)
     _run(con, _with(load("allocation/split_part_amounts"), partition_key), params)
-    for target, later in (("split_rows", ""), ("allocated_costs", "not ")):
+    for target, taken_again in (("split_rows", "true"), ("allocated_costs", "false")):
         _run(con, _with(load("allocation/insert_split_parts"), partition_key, target=target,
-                        later=later, dimension_replace=_dimension_replace(split)), params)
+                        taken_again=taken_again, dimension_replace=_dimension_replace(split)),
+             params)
     con.execute(load("allocation/delete_split_taken"))
 
 

@@ -1,6 +1,6 @@
 -- Add the parts of the rows a split takes, with the rest of their row's columns: to
--- `split_rows` when a later split may take the line item again ({later} = ''), else straight
--- to `allocated_costs` ({later} = 'not '), so they are written once, where they end up.
+-- `split_rows` when a later split may take the line item again ({taken_again} = true), else
+-- straight to `allocated_costs`, so they are written once, where they end up.
 -- delete_split_taken then removes the rows the parts replace.
 -- grain: one row per (taken allocated row, target)
 -- {target} is a fixed table name; the `replace` list is built from checked identifiers only.
@@ -27,7 +27,4 @@ select
       )
 from split_part_amounts e
 join split_rows a on a.rowid = e.allocated_row
-where {later}exists (
-    select 1 from split_candidates c
-    where c.split_index > $split_index
-      and c.x_source = a.x_source and c.x_line_item_id = a.x_line_item_id)
+where e.taken_again = {taken_again}

@@ -8,10 +8,10 @@
 create or replace temp table split_part_amounts as
 with
 taken as (
-    select a.rowid as allocated_row, {partition_key} as partition_key,
+    select a.rowid as allocated_row, t.taken_again, {partition_key} as partition_key,
            a.BilledCost as billed, a.EffectiveCost as effective, a.ListCost as list
     from split_rows a
-    where a.rowid in (select allocated_row from split_taken)
+    join split_taken t on t.allocated_row = a.rowid
 ),
 ratios as (
     select partition_key, target, quantity, ratio,
@@ -29,7 +29,7 @@ ratios as (
 ),
 parts as (
     select
-        t.allocated_row, t.billed, t.effective, t.list,
+        t.allocated_row, t.taken_again, t.billed, t.effective, t.list,
         r.target, r.ratio, r.quantity, r.part_rank,
         round(t.billed * r.ratio, 10) as billed_part,
         round(t.effective * r.ratio, 10) as effective_part,
@@ -39,7 +39,7 @@ parts as (
 ),
 exact as (
     select
-        allocated_row, target, ratio, quantity,
+        allocated_row, taken_again, target, ratio, quantity,
         case when part_rank = 1
              then billed - coalesce(sum(billed_part) filter (where part_rank > 1)
                                     over (partition by allocated_row), 0)
