@@ -65,6 +65,7 @@ def _apply(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, split: Split, index
             f"its targets {targets} carry no {_weight_name(split)} there; add `fallback: even` "
             "to the split or narrow its `when`. Nothing was published.")
     _run(con, load("allocation/split_taken"), params)
+    con.execute(load("allocation/split_lineages"))
     _run(con, _with(load("allocation/split_part_amounts"), partition_key), params)
     for target, taken_again in (("split_rows", "true"), ("allocated_costs", "false")):
         _run(con, _with(load("allocation/insert_split_parts"), partition_key, target=target,

@@ -3,6 +3,7 @@
 drop table if exists split_rows;
 drop table if exists split_taken;
 drop table if exists split_part_amounts;
+drop table if exists split_lineages;
 drop table if exists split_candidates;
 drop table if exists split_weights;
 drop table if exists allocation_profile_answers;

@@ -1,5 +1,6 @@
 -- Split the rows a split takes (`split_taken`) into one part per weighted target, exactly:
--- the amounts of each part (insert_split_parts adds the rest of its row's columns).
+-- the amounts of each part and its row's lineage (insert_split_parts adds the rest of its
+-- row's columns).
 -- Each part is round(amount × ratio, 10); the part with the largest ratio (ties: target name)
 -- takes the remainder, so the parts of a row add up to it to the last decimal. Which part that
 -- is depends only on the partition's ratios, so it is ranked once per partition.
@@ -8,10 +9,15 @@
 create or replace temp table split_part_amounts as
 with
 taken as (
-    select a.rowid as allocated_row, t.taken_again, {partition_key} as partition_key,
+    select a.rowid as allocated_row, t.taken_again, l.lineage_id,
+           {partition_key} as partition_key,
            a.BilledCost as billed, a.EffectiveCost as effective, a.ListCost as list
     from split_rows a
     join split_taken t on t.allocated_row = a.rowid
+    join split_lineages l
+      on l.x_dimensions = a.x_dimensions
+     and l.AllocatedMethodDetails is not distinct from a.AllocatedMethodDetails
+     and l.x_split_ratio = a.x_split_ratio
 ),
 ratios as (
     select partition_key, target, quantity, ratio,
@@ -29,7 +35,8 @@ ratios as (
 ),
 parts as (
     select
-        t.allocated_row, t.taken_again, t.billed, t.effective, t.list,
+        t.allocated_row, t.taken_again, t.lineage_id, t.partition_key,
+        t.billed, t.effective, t.list,
         r.target, r.ratio, r.quantity, r.part_rank,
         round(t.billed * r.ratio, 10) as billed_part,
         round(t.effective * r.ratio, 10) as effective_part,
@@ -39,7 +46,7 @@ parts as (
 ),
 exact as (
     select
-        allocated_row, taken_again, target, ratio, quantity,
+        allocated_row, taken_again, lineage_id, partition_key, target, ratio, quantity,
         case when part_rank = 1
              then billed - coalesce(sum(billed_part) filter (where part_rank > 1)
                                     over (partition by allocated_row), 0)
