@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,12 @@ splits:
                      "x_split_basis") == [
         ("experimentation", Decimal("30"), Decimal("3000000"), "tokens"),
         ("production_operations", Decimal("10"), Decimal("1000000"), "tokens")]
+    details = [json.loads(row[0]) for row in warehouse.sql(
+        "select AllocatedMethodDetails from allocated_costs").fetchall()]
+    assert [(d["x_split"]["target"], d["UsageQuantity"], d["UsageUnit"], d["AllocatedRatio"])
+            for d in sorted(details, key=lambda d: d["x_split"]["target"])] == [
+        ("experimentation", "3000000.0000000000", "tokens", "0.750000000000000000"),
+        ("production_operations", "1000000.0000000000", "tokens", "0.250000000000000000")]
 
 
 def test_zero_basis_fails_unless_the_split_falls_back(warehouse: duckdb.DuckDBPyConnection) -> None:
@@ -149,6 +156,19 @@ splits:
     assert [r[2] for r in rows] == [Decimal("2.25")] * 4
     assert {r[3] for r in rows} == {Decimal("0.25")}
     assert {(r[4], r[5]) for r in rows} == {("env-even", "ws-fixed")}
+    # Each part's JSON says where it came from: both dimensions it was split on, the ratio of
+    # the whole chain, and the split that made it last.
+    lineage = warehouse.sql("select x_dimensions, AllocatedMethodDetails from allocated_costs "
+                            "order by all").fetchall()
+    dimensions = sorted((json.loads(d)["environment"], json.loads(d)["workstream"])
+                        for d, _ in lineage)
+    assert dimensions == [("production", "platform_build"), ("production", "production_operations"),
+                          ("staging", "platform_build"), ("staging", "production_operations")]
+    details = [json.loads(m) for _, m in lineage]
+    assert {d["AllocatedRatio"] for d in details} == {"0.250000000000000000"}
+    assert {(d["x_split"]["rule"], d["x_split"]["dimension"], d["x_split"]["ratio"])
+            for d in details} == {("ws-fixed", "workstream", "0.500000000000000000")}
+    assert {d["x_rules"]["workstream"] for d in details} == {None}  # no tagging rule set it
 
 
 def test_a_value_cannot_be_both_source_and_target_of_splits() -> None:
