@@ -56,7 +56,9 @@ def rows(cases: list[Case], prefect_start_s: float) -> list[dict[str, object]]:
             row: dict[str, object] = {
                 "case": case.name, "tool": tool, "rows": case.dataset.rows,
                 "wall_s": round(measured.wall_s, 2), "work_s": round(work, 2),
-                "rows_per_s": round(case.dataset.rows / work) if work else None,
+                # an unchanged re-run reads no line item: it has no rate
+                "rows_per_s": (round(case.dataset.rows / work)
+                               if work and tool != "costalloc rerun" else None),
                 "cpu_s": round(measured.cpu_s, 2), "peak_rss_mb": round(measured.peak_rss_mb),
                 "runs": len(measured.runs), "measured": measured.as_json(),
             }

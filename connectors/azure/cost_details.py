@@ -24,10 +24,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from decimal import Decimal
 from typing import TYPE_CHECKING
-
-import polars as pl
 
 from connectors.azure import transform
 from connectors.azure.clients import cost_management_client
@@ -46,7 +43,7 @@ if TYPE_CHECKING:
     from azure.mgmt.costmanagement import CostManagementClient
 
 
-class CostDetailsConnector:
+class CostDetailsConnector(transform.AzureCostRows):
     """`kind: azure-cost-details`."""
 
     def __init__(self, settings: SourceSettings, client: CostManagementClient | None = None,
@@ -100,15 +97,6 @@ class CostDetailsConnector:
 
         return read_parts(parts, fetch, source=self.name, period=delivery.period,
                           batch_rows=self.options.batch_rows, currency=self.options.currency)
-
-    def money_columns(self, raw: pl.DataFrame) -> list[str]:
-        return transform.money_columns(raw)
-
-    def control_totals(self, raw: pl.DataFrame) -> dict[str, Decimal]:
-        return transform.control_totals(raw)
-
-    def to_focus(self, raw: pl.LazyFrame) -> pl.LazyFrame:
-        return transform.to_focus(raw)
 
     @contextmanager
     def _downloaded(self, link: str, name: str, report: Report,

@@ -16,10 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
-from decimal import Decimal
 from typing import TYPE_CHECKING
-
-import polars as pl
 
 from connectors.azure import transform
 from connectors.azure.blobs import BlobStore, open_store
@@ -36,7 +33,7 @@ if TYPE_CHECKING:
     from azure.storage.blob import ContainerClient
 
 
-class AzureExportConnector:
+class AzureExportConnector(transform.AzureCostRows):
     """`kind: azure-export`."""
 
     def __init__(self, settings: SourceSettings, container_client: ContainerClient | None = None,
@@ -70,15 +67,6 @@ class AzureExportConnector:
         return read_parts(parts, fetch, source=self.name,
                           period=delivery.period, batch_rows=self.options.batch_rows,
                           currency=self.options.currency)
-
-    def money_columns(self, raw: pl.DataFrame) -> list[str]:
-        return transform.money_columns(raw)
-
-    def control_totals(self, raw: pl.DataFrame) -> dict[str, Decimal]:
-        return transform.control_totals(raw)
-
-    def to_focus(self, raw: pl.LazyFrame) -> pl.LazyFrame:
-        return transform.to_focus(raw)
 
     @contextmanager
     def _local_copy(self, part: Part, suffix: str, period: BillingPeriod) -> Iterator[str]:

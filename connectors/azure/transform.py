@@ -40,3 +40,17 @@ def control_totals(raw: pl.DataFrame) -> dict[str, Decimal]:
     rows = canonical_frame(raw.lazy(), dialect).collect()
     c = Canonical(rows.schema)
     return totals_by_currency(rows, billed_cost(c), normalize.currency(c))
+
+
+class AzureCostRows:
+    """What every Azure source does with a raw batch (an export's or the Cost Details
+    report's rows, same columns): which columns hold money, the control totals, FOCUS."""
+
+    def money_columns(self, raw: pl.DataFrame) -> list[str]:
+        return money_columns(raw)
+
+    def control_totals(self, raw: pl.DataFrame) -> dict[str, Decimal]:
+        return control_totals(raw)
+
+    def to_focus(self, raw: pl.LazyFrame) -> pl.LazyFrame:
+        return to_focus(raw)

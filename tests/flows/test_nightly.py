@@ -18,20 +18,12 @@ from core.settings import load_settings
 from demo.aws_cur import write_cur2_export
 from flows.nightly import nightly, run_pipeline
 from flows.reallocate import reallocate
+from tests.flows.workspace import RULES
 
 pipeline = flow(name="test-pipeline", validate_parameters=False)(run_pipeline)
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
 LOCAL = pafs.LocalFileSystem()
-RULES = """\
-normalize: {keys: {environment: [env]}, values: {environment: {prod: production, prd: production,
-  stg: staging, dev: development}}}
-rules:
-  - id: env-from-tag
-    when: {tag.environment: present}
-    set: {environment: "{tag.environment}"}
-defaults: {cost_type: opex}
-"""
 
 
 def _workspace(tmp_path: Path, sources: dict[str, str]) -> Path:
