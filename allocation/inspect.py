@@ -12,11 +12,10 @@ import polars as pl
 from allocation.conditions import TAGS_LOWER, compile_condition, compile_effective
 from allocation.engine import RULE_COLUMN, assign_dimensions
 from allocation.model import UNALLOCATED, RuleSet
+from allocation.profiles import profile_of
 from allocation.publish import AllocationResult, allocate_period
 from core.period import BillingPeriod
-from sql import load
-
-BATCH_ROWS = 250_000
+from sql import fill, load, used_params
 
 
 @dataclass
@@ -57,35 +56,36 @@ class RulesReport:
 
 def rule_statistics(con: duckdb.DuckDBPyConnection, ruleset: RuleSet,
                     period: BillingPeriod) -> RulesReport:
-    """Match every rule against the period's line items (streamed; nothing is written)."""
+    """Match every rule against the period's line items, through their distinct profiles
+    weighted by the line items and cost each stands for (nothing is written)."""
     report = RulesReport(period, uses={r.id: RuleUse(r.id) for r in ruleset.rules})
-    batches = con.cursor().sql(load("allocation/period_line_items"),
-                               params={"period": str(period)}).to_arrow_reader(BATCH_ROWS)
+    profile = profile_of(ruleset)
+    statement = fill(load("allocation/profile_weights"), profile=profile.select_list())
+    frame = pl.from_arrow(con.sql(statement, params=used_params(
+        statement, {"period": str(period), **profile.params})).to_arrow_table())
+    assert isinstance(frame, pl.DataFrame)
     flags = [(compile_condition(rule.when, ruleset) & compile_effective(rule.effective))
              .alias(f"_match_{index}") for index, rule in enumerate(ruleset.rules)]
-    for batch in batches:
-        frame = pl.from_arrow(batch)
-        assert isinstance(frame, pl.DataFrame)
-        assigned = assign_dimensions(frame.lazy(), ruleset).with_columns(
-            pl.col("Tags").cast(pl.String).str.to_lowercase().alias(TAGS_LOWER)
-        ).with_columns(flags).collect()
-        magnitude = assigned["BilledCost"].abs()
-        report.line_items += assigned.height
-        report.cost += Decimal(magnitude.sum())
-        for dimension in ruleset.dimensions:
-            allocated = magnitude.filter(assigned[dimension] != UNALLOCATED).sum()
-            report.covered[dimension] = report.covered.get(dimension, Decimal(0)) + Decimal(
-                allocated)
-        for index, rule in enumerate(ruleset.rules):
-            use = report.uses[rule.id]
-            matched = assigned[f"_match_{index}"]
-            use.matched_rows += int(matched.sum())
-            fired = pl.any_horizontal([pl.col(RULE_COLUMN.format(dimension=d)) == rule.id
-                                       for d in rule.set])
-            use.fired_rows += int(assigned.select(fired.sum()).item())
-            left_open = pl.any_horizontal([pl.col(RULE_COLUMN.format(dimension=d)).is_null()
-                                           for d in rule.set])
-            use.open_rows += int(assigned.select((matched & left_open).sum()).item())
+    assigned = assign_dimensions(frame.lazy(), ruleset).with_columns(
+        pl.col("Tags").cast(pl.String).str.to_lowercase().alias(TAGS_LOWER)
+    ).with_columns(flags).collect()
+    line_items = assigned["line_item_count"]
+    magnitude = assigned["billed_magnitude"]
+    report.line_items = int(line_items.sum())
+    report.cost = Decimal(magnitude.sum() or 0)
+    for dimension in ruleset.dimensions:
+        report.covered[dimension] = Decimal(
+            magnitude.filter(assigned[dimension] != UNALLOCATED).sum() or 0)
+    for index, rule in enumerate(ruleset.rules):
+        use = report.uses[rule.id]
+        matched = assigned[f"_match_{index}"]
+        fired = assigned.select(pl.any_horizontal(
+            [pl.col(RULE_COLUMN.format(dimension=d)) == rule.id for d in rule.set])).to_series()
+        left_open = assigned.select(pl.any_horizontal(
+            [pl.col(RULE_COLUMN.format(dimension=d)).is_null() for d in rule.set])).to_series()
+        use.matched_rows = int(line_items.filter(matched).sum())
+        use.fired_rows = int(line_items.filter(fired.fill_null(False)).sum())
+        use.open_rows = int(line_items.filter(matched & left_open).sum())
     return report
 
 
