@@ -8,11 +8,11 @@ controlled asset may be capitalized — only with evidence, which travels with e
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import timedelta
 
 import polars as pl
 
-from allocation.conditions import charge_start, compile_condition
+from allocation.conditions import charge_start, compile_condition, start_of_day
 from allocation.model import Capitalization, Phase, RuleSet
 from connectors.focus import ASSET_ROW_TYPES
 
@@ -60,11 +60,8 @@ def _life(entry: Capitalization, step: Phase) -> int | None:
 
 
 def _within(step: Phase) -> pl.Expr:
-    starts = charge_start() >= _utc(step.from_)
+    starts = charge_start() >= start_of_day(step.from_)
     if step.to is None:
         return starts
-    return starts & (charge_start() < _utc(step.to + timedelta(days=1)))
+    return starts & (charge_start() < start_of_day(step.to + timedelta(days=1)))
 
-
-def _utc(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=timezone.utc)  # noqa: UP017

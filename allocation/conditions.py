@@ -73,9 +73,9 @@ def compile_effective(effective: Effective | None) -> pl.Expr:
         return pl.lit(True)
     tests = []
     if effective.from_ is not None:
-        tests.append(charge_start() >= _utc(effective.from_))
+        tests.append(charge_start() >= start_of_day(effective.from_))
     if effective.to is not None:
-        tests.append(charge_start() < _utc(effective.to + timedelta(days=1)))
+        tests.append(charge_start() < start_of_day(effective.to + timedelta(days=1)))
     return pl.all_horizontal(tests)
 
 
@@ -133,5 +133,6 @@ def _json_path(key: str) -> str:
     return "$['" + key.replace("\\", "\\\\").replace("'", "\\'") + "']"
 
 
-def _utc(day: date) -> datetime:
+def start_of_day(day: date) -> datetime:
+    """Midnight UTC at the start of `day`: where rule dates (`effective`, phases) begin."""
     return datetime.combine(day, time(0), tzinfo=timezone.utc)  # noqa: UP017

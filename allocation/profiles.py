@@ -17,8 +17,9 @@ Two columns are coarsened to keep profiles few without changing any answer:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 
+from allocation.conditions import start_of_day
 from allocation.model import Condition, RuleSet
 from connectors.focus import ASSET_ROW_TYPES
 
@@ -58,13 +59,13 @@ def profile_of(ruleset: RuleSet) -> Profile:
                for name in sorted(set(ALWAYS) | tested - {CHARGE_START, RESOURCE})]
     params: dict[str, object] = {}
     if RESOURCE in tested:
-        columns.append(ProfileColumn(RESOURCE, f"li.{RESOURCE}"))
+        columns.append(ProfileColumn(RESOURCE, f"li.{quoted(RESOURCE)}"))
     else:
         columns.append(ProfileColumn(RESOURCE, "case when list_contains($asset_row_types, "
-                                               f"li.x_line_item_type) then li.{RESOURCE} end"))
+                                               f"li.x_line_item_type) then li.{quoted(RESOURCE)} end"))
         params["asset_row_types"] = sorted(ASSET_ROW_TYPES)
     if CHARGE_START in tested:
-        columns.append(ProfileColumn(CHARGE_START, f"li.{CHARGE_START}"))
+        columns.append(ProfileColumn(CHARGE_START, f"li.{quoted(CHARGE_START)}"))
     else:
         boundaries = _date_boundaries(ruleset)
         if boundaries:
@@ -80,7 +81,7 @@ def quoted(name: str) -> str:
 
 
 def _latest_boundary(boundaries: list[datetime]) -> str:
-    steps = " ".join(f"when li.{CHARGE_START} >= $boundary_{i} then $boundary_{i}"
+    steps = " ".join(f"when li.{quoted(CHARGE_START)} >= $boundary_{i} then $boundary_{i}"
                      for i in reversed(range(len(boundaries))))
     return f"case {steps} else $before_boundaries end"
 
@@ -114,8 +115,7 @@ def _date_boundaries(ruleset: RuleSet) -> list[datetime]:
     for entry in ruleset.capitalization:
         for phase in entry.phases:
             days |= {d for d in (phase.from_, _after(phase.to)) if d is not None}
-    return [datetime.combine(day, time(0), tzinfo=timezone.utc)  # noqa: UP017
-            for day in sorted(days)]
+    return [start_of_day(day) for day in sorted(days)]
 
 
 def _after(day: date | None) -> date | None:
