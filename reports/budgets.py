@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, localcontext
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -393,27 +393,11 @@ def _resolve(data: dict[str, Any], dimensions: Mapping[str, Sequence[str]] | Non
             check.add(("profiles", name), f"{len(weights)} weights: a profile spreads a quarter "
                                           "(3 weights) or a year (12)")
     default_thresholds = check.thresholds((), top.thresholds, DEFAULT_THRESHOLDS)
-    ids: dict[str, Loc] = {}
-    lines = []
-    for i, raw in enumerate(top.lines):
-        loc: Loc = ("lines", i)
-        spec = _validate(LineSpec, raw, loc, check)
-        if spec is None:
-            continue
-        _unique(spec.id, loc, ids, check)
-        line = _line(spec, loc, top, default_thresholds, check)
-        if line is not None:
-            lines.append(line)
-    pilots = []
-    for i, raw in enumerate(top.pilots):
-        loc = ("pilots", i)
-        pilot_spec = _validate(PilotSpec, raw, loc, check)
-        if pilot_spec is None:
-            continue
-        _unique(pilot_spec.id, loc, ids, check)
-        pilot = _pilot(pilot_spec, loc, top, default_thresholds, check)
-        if pilot is not None:
-            pilots.append(pilot)
+    ids: dict[str, Loc] = {}  # ids are unique across lines and pilots
+    lines = _entries(top.lines, "lines", LineSpec, ids, check,
+                     lambda spec, loc: _line(spec, loc, top, default_thresholds, check))
+    pilots = _entries(top.pilots, "pilots", PilotSpec, ids, check,
+                      lambda spec, loc: _pilot(spec, loc, top, default_thresholds, check))
     report(check.problems)
     return Budgets(None, "", top.basis, tuple(lines), tuple(pilots))
 
@@ -426,6 +410,25 @@ def _as_list(data: dict[str, Any], key: str, check: _Checker) -> list[Any]:
         check.add((key,), f"`{key}` is a list of entries (found a {type(value).__name__})")
         return []
     return value
+
+
+_Built = TypeVar("_Built")
+
+
+def _entries(raws: list[Any], section: str, model: type[_Spec], ids: dict[str, Loc],
+             check: _Checker, build: Callable[[Any, Loc], _Built | None]) -> list[_Built]:
+    """Validate and build each entry of a section; every problem is collected, none stops."""
+    built = []
+    for index, raw in enumerate(raws):
+        loc: Loc = (section, index)
+        spec = _validate(model, raw, loc, check)
+        if spec is None:
+            continue
+        _unique(spec.id, loc, ids, check)
+        entry = build(spec, loc)
+        if entry is not None:
+            built.append(entry)
+    return built
 
 
 def _validate(model: type[_Spec], raw: Any, loc: Loc, check: _Checker) -> Any:
