@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Local stand-ins for the clouds (shared/reference/test-infra.md): the BigQuery emulator in its
+# Local stand-ins for the clouds: the BigQuery emulator in its
 # own venv (it pins protobuf 6), Azurite from npm. moto's S3 server comes with the test extra.
 $(BQ_VENV)/.installed:
 	test -x $(BQ_VENV)/bin/python || $(PYTHON) -m venv $(BQ_VENV)
@@ -43,9 +43,26 @@ emulators: $(BQ_VENV)/.installed .node/.installed $(FOCUS_VENV)/.installed
 demo: $(STAMP)
 	$(BIN)/costalloc demo --dir costalloc-demo
 
+# mypy can't follow the editable install's import hook, so it checks a tree of links laid out as
+# the installed package is (build/typecheck/costalloc/<folder> → ./<folder>, per package-dir).
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/python -c "$$TYPECHECK_TREE"
 	$(BIN)/mypy
+
+define TYPECHECK_TREE
+import os, pathlib, shutil, tomllib
+tree = pathlib.Path("build/typecheck/costalloc")
+shutil.rmtree(tree.parent, ignore_errors=True)
+tree.mkdir(parents=True)
+for name, folder in tomllib.load(open("pyproject.toml", "rb"))["tool"]["setuptools"]["package-dir"].items():
+    if name == "costalloc":
+        for module in pathlib.Path(folder).glob("*.py"):
+            (tree / module.name).symlink_to(os.path.relpath(module, tree))
+    else:
+        (tree / name.split(".", 1)[1]).symlink_to(os.path.relpath(folder, tree))
+endef
+export TYPECHECK_TREE
 
 # The whole suite: lint, type check, then pytest (which starts the S3 emulator itself).
 # pytest's exit 5 ("no tests collected") is a failure here.
@@ -61,4 +78,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .prefect costalloc-demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build .prefect costalloc-demo .pytest_cache .mypy_cache .ruff_cache

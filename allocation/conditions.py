@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import polars as pl
 
-from allocation.model import UNALLOCATED, Condition, Effective, Match, RuleSet
+from costalloc.allocation.model import UNALLOCATED, Condition, Effective, Match, RuleSet
 
 TAGS_LOWER = "_tags_lc"
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from allocation.capitalization import apply_capitalization
-from allocation.conditions import (
+from costalloc.allocation.capitalization import apply_capitalization
+from costalloc.allocation.conditions import (
     TAGS_LOWER,
     account_value,
     compile_condition,
@@ -22,7 +22,7 @@ from allocation.conditions import (
     tag_value,
     with_tag_columns,
 )
-from allocation.model import UNALLOCATED, RuleSet, TaggingRule, parse_template
+from costalloc.allocation.model import UNALLOCATED, RuleSet, TaggingRule, parse_template
 
 RULE_COLUMN = "x_{dimension}_rule"
 SPLIT_FLAG = "_split_{index}"

@@ -8,10 +8,10 @@ from typing import Any
 
 import duckdb
 
-from allocation.model import Condition, Match, RuleSet
-from core.errors import CostallocError
-from core.period import BillingPeriod
-from sql import load
+from costalloc.allocation.model import Condition, Match, RuleSet
+from costalloc.core.errors import CostallocError
+from costalloc.core.period import BillingPeriod
+from costalloc.sql import load
 
 
 def explain(con: duckdb.DuckDBPyConnection, line_item_id: int, period: BillingPeriod,

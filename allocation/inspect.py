@@ -9,13 +9,13 @@ from decimal import Decimal
 import duckdb
 import polars as pl
 
-from allocation.conditions import TAGS_LOWER, compile_condition, compile_effective
-from allocation.engine import RULE_COLUMN, assign_dimensions
-from allocation.model import UNALLOCATED, RuleSet
-from allocation.profiles import profile_of
-from allocation.publish import AllocationResult, allocate_period
-from core.period import BillingPeriod
-from sql import fill, load, used_params
+from costalloc.allocation.conditions import TAGS_LOWER, compile_condition, compile_effective
+from costalloc.allocation.engine import RULE_COLUMN, assign_dimensions
+from costalloc.allocation.model import UNALLOCATED, RuleSet
+from costalloc.allocation.profiles import profile_of
+from costalloc.allocation.publish import AllocationResult, allocate_period
+from costalloc.core.period import BillingPeriod
+from costalloc.sql import fill, load, used_params
 
 
 @dataclass

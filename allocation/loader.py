@@ -10,8 +10,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from allocation.model import STANDARD_DIMENSIONS, RuleSet
-from core.errors import ConfigurationError
+from costalloc.allocation.model import STANDARD_DIMENSIONS, RuleSet
+from costalloc.core.errors import ConfigurationError
 
 
 class RuleFileError(ConfigurationError):

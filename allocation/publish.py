@@ -18,16 +18,16 @@ from decimal import Decimal
 import duckdb
 import polars as pl
 
-from allocation import splits
-from allocation.capitalization import CAPEX_COLUMNS
-from allocation.engine import RULE_COLUMN, SPLIT_FLAG, assign_dimensions
-from allocation.model import RuleSet
-from allocation.profiles import Profile, profile_of
-from allocation.splits import STANDARD_DIMENSIONS
-from core.errors import ConservationError
-from core.period import BillingPeriod
-from sql import fill, load, used_params
-from warehouse.connection import unordered_inserts
+from costalloc.allocation import splits
+from costalloc.allocation.capitalization import CAPEX_COLUMNS
+from costalloc.allocation.engine import RULE_COLUMN, SPLIT_FLAG, assign_dimensions
+from costalloc.allocation.model import RuleSet
+from costalloc.allocation.profiles import Profile, profile_of
+from costalloc.allocation.splits import STANDARD_DIMENSIONS
+from costalloc.core.errors import ConservationError
+from costalloc.core.period import BillingPeriod
+from costalloc.sql import fill, load, used_params
+from costalloc.warehouse.connection import unordered_inserts
 
 ANSWERS = ["profile_id", *STANDARD_DIMENSIONS,
            *(RULE_COLUMN.format(dimension=d) for d in STANDARD_DIMENSIONS), "x_dimensions",

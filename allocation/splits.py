@@ -16,11 +16,11 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
-from allocation.model import SPLIT_PARTITIONS, RuleSet, Split
-from core.errors import ConfigurationError, ConservationError
-from core.period import BillingPeriod
-from sql import fill, load, used_params
-from warehouse.connection import append
+from costalloc.allocation.model import SPLIT_PARTITIONS, RuleSet, Split
+from costalloc.core.errors import ConfigurationError, ConservationError
+from costalloc.core.period import BillingPeriod
+from costalloc.sql import fill, load, used_params
+from costalloc.warehouse.connection import append
 
 STANDARD_DIMENSIONS = ("environment", "workstream", "cost_type")
 

@@ -117,8 +117,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _settings() -> dict[str, object]:
     """The knobs that shape the measured runs (all at their defaults unless set here)."""
-    from connectors.files import BATCH_ROWS as READ_BATCH_ROWS
-    from warehouse.connection import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_VARIABLE
+    from costalloc.connectors.files import BATCH_ROWS as READ_BATCH_ROWS
+    from costalloc.warehouse.connection import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_VARIABLE
 
     return {"duckdb_memory_limit": os.environ.get(MEMORY_LIMIT_VARIABLE) or DEFAULT_MEMORY_LIMIT,
             "read_batch_rows": READ_BATCH_ROWS}

@@ -161,7 +161,7 @@ def _repo() -> Path:
 
 def _costalloc() -> list[str]:
     script = Path(sys.executable).parent / "costalloc"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "flows.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "costalloc.flows.cli"]
 
 
 def _changed_rules(folder: Path) -> Path:

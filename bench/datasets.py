@@ -17,7 +17,7 @@ from typing import Literal
 
 import pyarrow.fs as pafs
 
-from demo.aws_cur import write_cur2_export, write_legacy_cur
+from costalloc.demo.aws_cur import write_cur2_export, write_legacy_cur
 
 Kind = Literal["cur2-parquet", "cur2-csv", "legacy-csv"]
 KINDS: tuple[Kind, ...] = ("cur2-parquet", "cur2-csv", "legacy-csv")

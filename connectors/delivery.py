@@ -10,7 +10,7 @@ from typing import Protocol
 
 import polars as pl
 
-from core.period import BillingPeriod
+from costalloc.core.period import BillingPeriod
 
 
 @dataclass(frozen=True)

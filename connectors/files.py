@@ -15,9 +15,9 @@ import pyarrow.csv as pacsv
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from connectors.storage import is_transient, local_copy
-from core.errors import DataError, TransientError
-from core.period import BillingPeriod
+from costalloc.connectors.storage import is_transient, local_copy
+from costalloc.core.errors import DataError, TransientError
+from costalloc.core.period import BillingPeriod
 
 BATCH_ROWS = 50_000  # rows per batch: memory is a few batches, whatever the month
 _CSV_BLOCK_BYTES = 16 << 20

@@ -16,15 +16,15 @@ from decimal import Decimal
 import polars as pl
 import pyarrow.fs as pafs
 
-from connectors import tags
-from connectors.delivery import Delivery, RawBatch
-from connectors.files import is_data_file, stream_file
-from connectors.focus import FOCUS_COLUMNS, MONEY, QUANTITY
-from connectors.money import money, totals_by_currency
-from connectors.storage import Location, open_location, storage_errors
-from connectors.timestamps import utc_time
-from core.period import BillingPeriod
-from core.settings import SourceSettings
+from costalloc.connectors import tags
+from costalloc.connectors.delivery import Delivery, RawBatch
+from costalloc.connectors.files import is_data_file, stream_file
+from costalloc.connectors.focus import FOCUS_COLUMNS, MONEY, QUANTITY
+from costalloc.connectors.money import money, totals_by_currency
+from costalloc.connectors.storage import Location, open_location, storage_errors
+from costalloc.connectors.timestamps import utc_time
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import SourceSettings
 
 _PERIOD_FOLDER = re.compile(r"(?i)billing_period=(\d{4}-\d{2})")
 _NUMERIC = [name for name, dtype in FOCUS_COLUMNS.items() if dtype in (MONEY, QUANTITY)]

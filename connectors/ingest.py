@@ -14,14 +14,14 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
-from connectors.delivery import Connector, Delivery, RawBatch
-from connectors.focus import conform
-from connectors.money import add_totals, first_bad_money
-from core.currencies import ISO_4217
-from core.errors import CostallocError, DataError, WarehouseWriteError
-from core.period import BillingPeriod
-from core.prefetch import prefetched
-from warehouse.partitions import (
+from costalloc.connectors.delivery import Connector, Delivery, RawBatch
+from costalloc.connectors.focus import conform
+from costalloc.connectors.money import add_totals, first_bad_money
+from costalloc.core.currencies import ISO_4217
+from costalloc.core.errors import CostallocError, DataError, WarehouseWriteError
+from costalloc.core.period import BillingPeriod
+from costalloc.core.prefetch import prefetched
+from costalloc.warehouse.partitions import (
     PartitionLoad,
     published_fingerprint,
     record_failure,

@@ -9,17 +9,17 @@ from __future__ import annotations
 import importlib
 from typing import cast
 
-from connectors.delivery import Connector
-from core.errors import ConfigurationError
-from core.settings import SourceSettings
+from costalloc.connectors.delivery import Connector
+from costalloc.core.errors import ConfigurationError
+from costalloc.core.settings import SourceSettings
 
 CONNECTORS: dict[str, str] = {
-    "aws-cur": "connectors.aws:AwsCurConnector",
-    "focus": "connectors.focus_files:FocusFilesConnector",
-    "asset-register": "connectors.assets:AssetRegisterConnector",
-    "gcp-bigquery": "connectors.gcp:BigQueryExportConnector",
-    "azure-export": "connectors.azure:AzureExportConnector",
-    "azure-cost-details": "connectors.azure:CostDetailsConnector",
+    "aws-cur": "costalloc.connectors.aws:AwsCurConnector",
+    "focus": "costalloc.connectors.focus_files:FocusFilesConnector",
+    "asset-register": "costalloc.connectors.assets:AssetRegisterConnector",
+    "gcp-bigquery": "costalloc.connectors.gcp:BigQueryExportConnector",
+    "azure-export": "costalloc.connectors.azure:AzureExportConnector",
+    "azure-cost-details": "costalloc.connectors.azure:CostDetailsConnector",
 }
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pyarrow.fs as pafs
 
-from core.errors import ConfigurationError, SourceError, TransientError
+from costalloc.core.errors import ConfigurationError, SourceError, TransientError
 
 # How object stores say "try again": throttling, 5xx, timeouts, dropped connections.
 _TRANSIENT = re.compile(r"NETWORK_CONNECTION|HTTP status (5\d\d|429)|SLOW_DOWN|Throttl|short read|"

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from core.errors import ConfigurationError
+from costalloc.core.errors import ConfigurationError
 
 SourceKind = Literal["aws-cur", "focus", "gcp-bigquery", "azure-export", "azure-cost-details",
                      "asset-register"]

@@ -15,12 +15,12 @@ from prefect import flow
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from core.errors import ConfigurationError
-from core.period import BillingPeriod
-from core.settings import load_settings
-from flows.nightly import RunReport, Step, announce, config_path, run_checked, run_log
-from flows.plan import parse_periods, plan
-from flows.runners import DEFAULT_MAX_WORKERS
+from costalloc.core.errors import ConfigurationError
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import load_settings
+from costalloc.flows.nightly import RunReport, Step, announce, config_path, run_checked, run_log
+from costalloc.flows.plan import parse_periods, plan
+from costalloc.flows.runners import DEFAULT_MAX_WORKERS
 
 _listeners: list[Callable[[Step], None]] = []
 

@@ -12,14 +12,14 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.errors import ConfigurationError, CostallocError
-from core.period import BillingPeriod
+from costalloc.core.errors import ConfigurationError, CostallocError
+from costalloc.core.period import BillingPeriod
 
 if TYPE_CHECKING:
     import duckdb
 
-    from core.settings import Settings
-    from reports.forecast import Events
+    from costalloc.core.settings import Settings
+    from costalloc.reports.forecast import Events
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -226,7 +226,7 @@ def _periods(args: argparse.Namespace) -> list[BillingPeriod]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from flows.nightly import nightly
+    from costalloc.flows.nightly import nightly
 
     periods = [str(p) for p in args.period] if args.period else None
     nightly(config=str(args.config), periods=periods, sources=args.source,
@@ -236,7 +236,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _backfill(args: argparse.Namespace) -> int:
-    from flows.backfill import backfill_with_progress
+    from costalloc.flows.backfill import backfill_with_progress
 
     return backfill_with_progress(args.config, _periods(args), args.source, args.force,
                                   task_runner=args.task_runner, dask_address=args.dask_address,
@@ -257,13 +257,13 @@ def _runner_options(command: argparse.ArgumentParser) -> None:
 def _schedule(args: argparse.Namespace) -> int:
     if os.environ.get("PREFECT_LOGGING_LEVEL") == "CRITICAL":  # scheduled runs log to the UI
         os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
-    from flows.schedule import serve_deployments
+    from costalloc.flows.schedule import serve_deployments
 
     return serve_deployments(args.config, cron=args.cron)
 
 
 def _reallocate(args: argparse.Namespace) -> int:
-    from flows.reallocate import reallocate
+    from costalloc.flows.reallocate import reallocate
 
     reallocate(config=str(args.config), periods=[str(p) for p in _periods(args)])
     return 0
@@ -272,9 +272,9 @@ def _reallocate(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     """Prints the main file of each export on stdout (one line per period, or the workbook);
     the companion tables and the column dictionary are listed on stderr."""
-    from core.settings import load_settings
-    from reports.extracts import export_period, export_workbook
-    from warehouse.connection import connect
+    from costalloc.core.settings import load_settings
+    from costalloc.reports.extracts import export_period, export_workbook
+    from costalloc.warehouse.connection import connect
 
     settings = load_settings(args.config)
     out = args.out or settings.reports_dir
@@ -296,8 +296,8 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from core.settings import load_settings
-    from reports.endpoint import run_server, tokens_from_environment
+    from costalloc.core.settings import load_settings
+    from costalloc.reports.endpoint import run_server, tokens_from_environment
 
     settings = load_settings(args.config)
     run_server(settings.warehouse, tokens_from_environment(), host=args.host, port=args.port)
@@ -305,9 +305,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _summary(args: argparse.Namespace) -> int:
-    from core.settings import load_settings
-    from reports.summary import allocation_summary, render
-    from warehouse.connection import connect
+    from costalloc.core.settings import load_settings
+    from costalloc.reports.summary import allocation_summary, render
+    from costalloc.warehouse.connection import connect
 
     settings = load_settings(args.config)
     con = connect(settings.warehouse, read_only=True)
@@ -333,7 +333,7 @@ def _positive(text: str) -> int:
 
 def _declared_dimensions(settings: Settings) -> dict[str, list[str]] | None:
     """The rules' dimensions and values, which budgets and events are checked against."""
-    from allocation.loader import load_rules
+    from costalloc.allocation.loader import load_rules
 
     return dict(load_rules(settings.rules).dimensions) if settings.rules is not None else None
 
@@ -341,11 +341,11 @@ def _declared_dimensions(settings: Settings) -> dict[str, list[str]] | None:
 def _review(args: argparse.Namespace) -> int:
     """The review table on stdout; with --format csv|xlsx the main file on stdout and the
     companion files on stderr."""
-    from core.settings import load_settings
-    from reports.budgets import budgets_path_beside, load_budgets
-    from reports.extracts import export_review
-    from reports.forecast import forecast
-    from reports.review import render, review
+    from costalloc.core.settings import load_settings
+    from costalloc.reports.budgets import budgets_path_beside, load_budgets
+    from costalloc.reports.extracts import export_review
+    from costalloc.reports.forecast import forecast
+    from costalloc.reports.review import render, review
 
     settings = load_settings(args.config)
     dimensions = _declared_dimensions(settings)
@@ -375,9 +375,9 @@ def _review(args: argparse.Namespace) -> int:
 
 
 def _unit_cost(args: argparse.Namespace) -> int:
-    from allocation.loader import load_rules
-    from core.settings import load_settings
-    from reports.unit_cost import read_units, render, to_frame, unit_costs
+    from costalloc.allocation.loader import load_rules
+    from costalloc.core.settings import load_settings
+    from costalloc.reports.unit_cost import read_units, render, to_frame, unit_costs
 
     settings = load_settings(args.config)
     if settings.rules is not None and args.dimension not in load_rules(settings.rules).dimensions:
@@ -400,9 +400,9 @@ def _unit_cost(args: argparse.Namespace) -> int:
 
 
 def _forecast(args: argparse.Namespace) -> int:
-    from core.settings import load_settings
-    from reports.extracts import export_forecast
-    from reports.forecast import forecast, render
+    from costalloc.core.settings import load_settings
+    from costalloc.reports.extracts import export_forecast
+    from costalloc.reports.forecast import forecast, render
 
     settings = load_settings(args.config)
     events = _events(args, settings, _declared_dimensions(settings))
@@ -419,7 +419,7 @@ def _forecast(args: argparse.Namespace) -> int:
 def _events(args: argparse.Namespace, settings: Settings,
             dimensions: dict[str, list[str]] | None) -> Events | None:
     """The events file given, else `events.yaml` beside the rules when there is one."""
-    from reports.forecast import events_path_beside, load_events
+    from costalloc.reports.forecast import events_path_beside, load_events
 
     if args.events is not None:
         return load_events(args.events, dimensions)
@@ -428,8 +428,8 @@ def _events(args: argparse.Namespace, settings: Settings,
 
 
 def _rules_check(args: argparse.Namespace) -> int:
-    from allocation.inspect import render_report, rule_statistics
-    from allocation.loader import load_rules
+    from costalloc.allocation.inspect import render_report, rule_statistics
+    from costalloc.allocation.loader import load_rules
 
     ruleset = load_rules(args.file)
     print(f"{args.file}: OK — {len(ruleset.rules)} rule(s), {len(ruleset.splits)} split(s), "
@@ -442,8 +442,8 @@ def _rules_check(args: argparse.Namespace) -> int:
 
 
 def _rules_diff(args: argparse.Namespace) -> int:
-    from allocation.inspect import diff_rules
-    from allocation.loader import load_rules
+    from costalloc.allocation.inspect import diff_rules
+    from costalloc.allocation.loader import load_rules
 
     old, new = load_rules(args.old), load_rules(args.new)
     with _warehouse(args, read_only=False) as con:
@@ -452,9 +452,9 @@ def _rules_diff(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from allocation.explain import explain
-    from allocation.loader import load_rules
-    from core.settings import load_settings
+    from costalloc.allocation.explain import explain
+    from costalloc.allocation.loader import load_rules
+    from costalloc.core.settings import load_settings
 
     settings = load_settings(args.config)
     ruleset = load_rules(settings.rules) if settings.rules is not None else None
@@ -464,7 +464,7 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _azure_exports(args: argparse.Namespace) -> int:
-    from connectors.azure import cost_management_client, list_exports
+    from costalloc.connectors.azure import cost_management_client, list_exports
 
     for export in list_exports(cost_management_client(), args.scope):
         print(export.describe())
@@ -472,7 +472,7 @@ def _azure_exports(args: argparse.Namespace) -> int:
 
 
 def _azure_run_export(args: argparse.Namespace) -> int:
-    from connectors.azure import cost_management_client, run_export
+    from costalloc.connectors.azure import cost_management_client, run_export
 
     run_export(cost_management_client(), args.scope, args.export, args.period)
     print(f"started export `{args.export}` for {args.period}; `costalloc azure runs --scope "
@@ -481,7 +481,7 @@ def _azure_run_export(args: argparse.Namespace) -> int:
 
 
 def _azure_runs(args: argparse.Namespace) -> int:
-    from connectors.azure import cost_management_client, export_runs
+    from costalloc.connectors.azure import cost_management_client, export_runs
 
     for run in export_runs(cost_management_client(), args.scope, args.export):
         print(run.describe())
@@ -491,8 +491,8 @@ def _azure_runs(args: argparse.Namespace) -> int:
 @contextmanager
 def _warehouse(args: argparse.Namespace, *, read_only: bool) -> Iterator[
         duckdb.DuckDBPyConnection]:
-    from core.settings import load_settings
-    from warehouse.connection import connect
+    from costalloc.core.settings import load_settings
+    from costalloc.warehouse.connection import connect
 
     con = connect(load_settings(args.config).warehouse, read_only=read_only)
     try:
@@ -502,7 +502,7 @@ def _warehouse(args: argparse.Namespace, *, read_only: bool) -> Iterator[
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from flows.demo import run_demo
+    from costalloc.flows.demo import run_demo
 
     return run_demo(args.dir)
 

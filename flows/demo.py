@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pyarrow.fs as pafs
 
-from core.period import BillingPeriod
-from core.settings import load_settings
-from demo import aws_cur
-from flows.nightly import nightly
-from reports.extracts import export
-from reports.summary import allocation_summary, render
-from warehouse.connection import connect
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import load_settings
+from costalloc.demo import aws_cur
+from costalloc.flows.nightly import nightly
+from costalloc.reports.extracts import export
+from costalloc.reports.summary import allocation_summary, render
+from costalloc.warehouse.connection import connect
 
 DEMO_PERIOD = "2026-10"
 DEMO_PERIODS = ["2026-08", "2026-09", "2026-10", "2026-11"]
@@ -46,7 +46,7 @@ def _aws(directory: Path) -> tuple[str, str, str]:
 
 
 def _gcp(directory: Path) -> tuple[str, str, str]:
-    from demo import gcp_billing
+    from costalloc.demo import gcp_billing
 
     written = gcp_billing.write_demo_month(str(directory), period=DEMO_PERIOD)
     uri = Path(written.uri).relative_to(directory)
@@ -62,7 +62,7 @@ def _assets(directory: Path) -> tuple[str, str, str]:
 
 
 def _azure(directory: Path) -> tuple[str, str, str]:
-    from demo import azure_exports
+    from costalloc.demo import azure_exports
 
     written = azure_exports.write_demo_month(str(directory / "azure"))
     return ("azure-demo", "    kind: azure-export\n    uri: azure/costalloc\n",
@@ -124,4 +124,4 @@ def run_demo(directory: Path) -> int:
 
 
 def _packaged(name: str) -> str:
-    return resources.files("demo").joinpath(name).read_text()
+    return resources.files("costalloc.demo").joinpath(name).read_text()

@@ -24,17 +24,17 @@ from typing import Literal
 import duckdb
 import pyarrow.fs as pafs
 
-from connectors.delivery import Delivery
-from connectors.ingest import IngestResult, normalized
-from connectors.registry import connector_for
-from connectors.storage import open_location
-from core.errors import CostallocError, TransientError, WarehouseBusyError
-from core.period import BillingPeriod
-from core.settings import Settings, SourceSettings
-from flows.plan import connector_settings
-from warehouse.connection import connect
-from warehouse.lake import PartitionStore
-from warehouse.partitions import (
+from costalloc.connectors.delivery import Delivery
+from costalloc.connectors.ingest import IngestResult, normalized
+from costalloc.connectors.registry import connector_for
+from costalloc.connectors.storage import open_location
+from costalloc.core.errors import CostallocError, TransientError, WarehouseBusyError
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import Settings, SourceSettings
+from costalloc.flows.plan import connector_settings
+from costalloc.warehouse.connection import connect
+from costalloc.warehouse.lake import PartitionStore
+from costalloc.warehouse.partitions import (
     PartitionLoad,
     record_failure,
     replace_partition,

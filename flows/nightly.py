@@ -28,14 +28,14 @@ from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import TaskRunner
 from prefect.tasks import exponential_backoff
 
-from allocation.loader import load_rules
-from allocation.model import RuleSet
-from allocation.publish import AllocationResult, allocate_period
-from connectors.ingest import IngestResult
-from core.errors import ConfigurationError, CostallocError, TransientError
-from core.period import BillingPeriod
-from core.settings import Settings, load_settings
-from flows.loading import (
+from costalloc.allocation.loader import load_rules
+from costalloc.allocation.model import RuleSet
+from costalloc.allocation.publish import AllocationResult, allocate_period
+from costalloc.connectors.ingest import IngestResult
+from costalloc.core.errors import ConfigurationError, CostallocError, TransientError
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import Settings, load_settings
+from costalloc.flows.loading import (
     PartitionFailed,
     Staged,
     discard_scratch,
@@ -45,12 +45,12 @@ from flows.loading import (
     stage,
     warehouse,
 )
-from flows.plan import Partition, parse_periods, plan
-from flows.publish import publish_run_outputs
-from flows.runners import DEFAULT_MAX_WORKERS, task_runner
-from sql import load
-from warehouse import locks
-from warehouse.partitions import published_fingerprint
+from costalloc.flows.plan import Partition, parse_periods, plan
+from costalloc.flows.publish import publish_run_outputs
+from costalloc.flows.runners import DEFAULT_MAX_WORKERS, task_runner
+from costalloc.sql import load
+from costalloc.warehouse import locks
+from costalloc.warehouse.partitions import published_fingerprint
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")

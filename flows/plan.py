@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from core.errors import ConfigurationError
-from core.period import BillingPeriod
-from core.settings import Settings, SourceSettings
+from costalloc.core.errors import ConfigurationError
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import Settings, SourceSettings
 
 # Days after a month ends during which its provider may still rewrite it.
 RESTATEMENT_DAYS: dict[str, int] = {

@@ -7,15 +7,15 @@ from pathlib import Path
 
 from prefect.artifacts import create_markdown_artifact
 
-from allocation.loader import load_rules
-from core.errors import CostallocError
-from core.period import BillingPeriod
-from core.settings import Settings
-from reports.breaches import Breach, breach_markdown, evaluate_thresholds
-from reports.budgets import budgets_path_beside, load_budgets
-from reports.notify import notify, webhook_url_from_env
-from reports.run_summary import summary_markdown
-from warehouse.connection import connect
+from costalloc.allocation.loader import load_rules
+from costalloc.core.errors import CostallocError
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import Settings
+from costalloc.reports.breaches import Breach, breach_markdown, evaluate_thresholds
+from costalloc.reports.budgets import budgets_path_beside, load_budgets
+from costalloc.reports.notify import notify, webhook_url_from_env
+from costalloc.reports.run_summary import summary_markdown
+from costalloc.warehouse.connection import connect
 
 
 def publish_run_outputs(settings: Settings, config: Path, periods: list[BillingPeriod],

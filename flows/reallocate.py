@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from prefect import flow
 
-from allocation.publish import AllocationResult
-from core.errors import ConfigurationError
-from core.settings import load_settings
-from flows.nightly import allocate, announce, config_path, new_run_id
-from flows.plan import parse_periods
+from costalloc.allocation.publish import AllocationResult
+from costalloc.core.errors import ConfigurationError
+from costalloc.core.settings import load_settings
+from costalloc.flows.nightly import allocate, announce, config_path, new_run_id
+from costalloc.flows.plan import parse_periods
 
 
 @flow(name="costalloc-reallocate")

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from core.errors import ConfigurationError
+from costalloc.core.errors import ConfigurationError
 
 RunnerKind = Literal["threads", "dask"]
 RUNNER_KINDS: tuple[str, ...] = ("threads", "dask")

@@ -23,11 +23,11 @@ from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
 from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
-from core.errors import ConfigurationError
-from core.settings import load_settings
-from flows.backfill import backfill
-from flows.nightly import nightly
-from flows.reallocate import reallocate
+from costalloc.core.errors import ConfigurationError
+from costalloc.core.settings import load_settings
+from costalloc.flows.backfill import backfill
+from costalloc.flows.nightly import nightly
+from costalloc.flows.reallocate import reallocate
 
 NIGHTLY_CRON = "0 3 * * *"
 EMBEDDED_PORT = 4200

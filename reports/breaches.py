@@ -21,9 +21,9 @@ from typing import Literal
 
 import duckdb
 
-from core.period import BillingPeriod
-from reports.budgets import Budgets
-from reports.review import (
+from costalloc.core.period import BillingPeriod
+from costalloc.reports.budgets import Budgets
+from costalloc.reports.review import (
     LineReview,
     PilotReview,
     displayed,
@@ -32,8 +32,8 @@ from reports.review import (
     review_line,
     review_pilots,
 )
-from reports.rounding import quantum
-from sql import load
+from costalloc.reports.rounding import quantum
+from costalloc.sql import load
 
 BreachKind = Literal["budget", "pilot_cap", "pilot_end"]
 

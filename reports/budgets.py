@@ -49,11 +49,11 @@ from typing import Annotated, Any, Literal, Self, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from allocation.model import STANDARD_DIMENSIONS, UNALLOCATED
-from core.currencies import is_currency
-from core.period import BillingPeriod
-from reports.rounding import largest_remainder, quantum
-from reports.specfile import Loc, Problem, SpecDocument, problems_of, raise_problems, read_spec
+from costalloc.allocation.model import STANDARD_DIMENSIONS, UNALLOCATED
+from costalloc.core.currencies import is_currency
+from costalloc.core.period import BillingPeriod
+from costalloc.reports.rounding import largest_remainder, quantum
+from costalloc.reports.specfile import Loc, Problem, SpecDocument, problems_of, raise_problems, read_spec
 
 Basis = Literal["BilledCost", "EffectiveCost"]
 DEFAULT_BASIS: Basis = "EffectiveCost"

@@ -35,13 +35,13 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
-from core.errors import ConfigurationError, WarehouseBusyError
-from core.period import BillingPeriod
-from reports.csv_text import csv_chunks
-from reports.tables import GROUPABLE_COLUMNS
-from reports.workbook import write_finance_workbook, write_table_workbook
-from sql import load
-from warehouse.connection import connect
+from costalloc.core.errors import ConfigurationError, WarehouseBusyError
+from costalloc.core.period import BillingPeriod
+from costalloc.reports.csv_text import csv_chunks
+from costalloc.reports.tables import GROUPABLE_COLUMNS
+from costalloc.reports.workbook import write_finance_workbook, write_table_workbook
+from costalloc.sql import load
+from costalloc.warehouse.connection import connect
 
 log = logging.getLogger(__name__)
 

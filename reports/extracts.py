@@ -28,13 +28,13 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from core.period import BillingPeriod
-from reports.csv_text import write_csv
-from reports.forecast import Forecast
-from reports.review import Review
-from reports.review_extracts import forecast_table, review_tables
-from reports.tables import ALLOCATED_TABLES, LINE_ITEMS, DictionaryEntry, FinanceTable, dictionary
-from reports.workbook import write_finance_workbook, write_forecast_workbook, write_table_workbook
+from costalloc.core.period import BillingPeriod
+from costalloc.reports.csv_text import write_csv
+from costalloc.reports.forecast import Forecast
+from costalloc.reports.review import Review
+from costalloc.reports.review_extracts import forecast_table, review_tables
+from costalloc.reports.tables import ALLOCATED_TABLES, LINE_ITEMS, DictionaryEntry, FinanceTable, dictionary
+from costalloc.reports.workbook import write_finance_workbook, write_forecast_workbook, write_table_workbook
 
 Table = Literal["allocated", "line-items"]
 Format = Literal["csv", "parquet", "xlsx"]

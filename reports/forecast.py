@@ -39,15 +39,15 @@ from typing import Annotated, Any, Self
 import duckdb
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from allocation.model import STANDARD_DIMENSIONS, UNALLOCATED
-from core.currencies import is_currency
-from core.period import BillingPeriod
-from reports.budgets import Basis
-from reports.review import displayed, percent_text
-from reports.rounding import quantum
-from reports.specfile import Problem, SpecDocument, problems_of, raise_problems, read_spec
-from reports.trend import Line, exact, fit
-from sql import load
+from costalloc.allocation.model import STANDARD_DIMENSIONS, UNALLOCATED
+from costalloc.core.currencies import is_currency
+from costalloc.core.period import BillingPeriod
+from costalloc.reports.budgets import Basis
+from costalloc.reports.review import displayed, percent_text
+from costalloc.reports.rounding import quantum
+from costalloc.reports.specfile import Problem, SpecDocument, problems_of, raise_problems, read_spec
+from costalloc.reports.trend import Line, exact, fit
+from costalloc.sql import load
 
 SCENARIOS = ("conservative", "expected", "accelerated")
 DEFAULT_DELTAS = {"conservative": Decimal(-5), "accelerated": Decimal(5)}

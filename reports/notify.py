@@ -17,10 +17,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from core.errors import ConfigurationError, TransientError
-from reports.breaches import Breach
-from reports.review import displayed
-from reports.rounding import quantum
+from costalloc.core.errors import ConfigurationError, TransientError
+from costalloc.reports.breaches import Breach
+from costalloc.reports.review import displayed
+from costalloc.reports.rounding import quantum
 
 WEBHOOK_VARIABLE = "COSTALLOC_BUDGET_WEBHOOK"
 TIMEOUT_SECONDS = 10.0

@@ -32,11 +32,11 @@ from decimal import Decimal, localcontext
 
 import duckdb
 
-from core.period import BillingPeriod
-from reports.budgets import Basis, BudgetLine, Budgets, Pilot
-from reports.rounding import largest_remainder, quantum
-from reports.trend import exact, fit
-from sql import load
+from costalloc.core.period import BillingPeriod
+from costalloc.reports.budgets import Basis, BudgetLine, Budgets, Pilot
+from costalloc.reports.rounding import largest_remainder, quantum
+from costalloc.reports.trend import exact, fit
+from costalloc.sql import load
 
 WINDOW_DAYS = 7  # the usage curve's trend is fitted over this many most recent days
 MOVERS_PER_DIMENSION = 3

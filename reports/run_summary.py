@@ -14,10 +14,10 @@ from decimal import Decimal
 
 import duckdb
 
-from core.period import BillingPeriod
-from reports.rounding import largest_remainder, quantum
-from reports.tables import SUMMARY
-from sql import load
+from costalloc.core.period import BillingPeriod
+from costalloc.reports.rounding import largest_remainder, quantum
+from costalloc.reports.tables import SUMMARY
+from costalloc.sql import load
 
 UNALLOCATED_LABEL = "unallocated"
 DIMENSIONS = ("environment", "workstream", "cost_type")

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from core.errors import ConfigurationError
+from costalloc.core.errors import ConfigurationError
 
 Loc = tuple[str | int, ...]
 _SHOW_FOUND = {"extra_forbidden", "literal_error", "string_type", "decimal_parsing", "int_parsing",

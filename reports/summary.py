@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import duckdb
 
-from allocation.model import UNALLOCATED
-from core.period import BillingPeriod
-from reports.rounding import largest_remainder, quantum
-from sql import load
+from costalloc.allocation.model import UNALLOCATED
+from costalloc.core.period import BillingPeriod
+from costalloc.reports.rounding import largest_remainder, quantum
+from costalloc.sql import load
 
 
 @dataclass(frozen=True)

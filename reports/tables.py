@@ -11,8 +11,8 @@ from typing import Literal
 
 import duckdb
 
-from core.period import BillingPeriod
-from sql import load
+from costalloc.core.period import BillingPeriod
+from costalloc.sql import load
 
 
 @dataclass(frozen=True)

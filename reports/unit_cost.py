@@ -15,9 +15,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from core.errors import ConfigurationError
-from core.period import BillingPeriod
-from sql import load
+from costalloc.core.errors import ConfigurationError
+from costalloc.core.period import BillingPeriod
+from costalloc.sql import load
 
 _PLACES = Decimal("0.0000000001")
 

@@ -22,13 +22,13 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from core.period import BillingPeriod
-from reports.forecast import Forecast
-from reports.review import Review
-from reports.review_sheets import write_forecast_sheet, write_review_sheet
-from reports.rounding import largest_remainder, quantum, round_nested
-from reports.sheets import Book, Sheet, columns_of, rows_of
-from reports.tables import (
+from costalloc.core.period import BillingPeriod
+from costalloc.reports.forecast import Forecast
+from costalloc.reports.review import Review
+from costalloc.reports.review_sheets import write_forecast_sheet, write_review_sheet
+from costalloc.reports.rounding import largest_remainder, quantum, round_nested
+from costalloc.reports.sheets import Book, Sheet, columns_of, rows_of
+from costalloc.reports.tables import (
     CAPEX,
     CAPEX_SCHEDULE,
     DETAIL,
@@ -37,7 +37,7 @@ from reports.tables import (
     UNALLOCATED,
     FinanceTable,
 )
-from sql import load
+from costalloc.sql import load
 
 BATCH_ROWS = 50_000
 UNALLOCATED_LABEL = "unallocated"

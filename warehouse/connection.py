@@ -11,8 +11,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from core.errors import WarehouseBusyError
-from sql import SCHEMA, load
+from costalloc.core.errors import WarehouseBusyError
+from costalloc.sql import SCHEMA, load
 
 # DuckDB's buffer pool may take 80 % of the machine by default and keeps every page a load
 # writes cached, so the process would grow with the month. Loads and allocations stream, so a

@@ -22,9 +22,9 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from core.period import BillingPeriod
-from core.prefetch import prefetched
-from warehouse.partitions import PartitionLoad, _tie_out
+from costalloc.core.period import BillingPeriod
+from costalloc.core.prefetch import prefetched
+from costalloc.warehouse.partitions import PartitionLoad, _tie_out
 
 PART_ROWS = 2_000_000  # rows per Parquet file before the next part starts
 READ_ROWS = 250_000

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import duckdb
 
-from core.errors import WarehouseBusyError
-from core.period import BillingPeriod
-from sql import load
+from costalloc.core.errors import WarehouseBusyError
+from costalloc.core.period import BillingPeriod
+from costalloc.sql import load
 
 STALE_AFTER = timedelta(hours=24)  # another host's lock this old is presumed abandoned
 _CLOCK_SLACK = timedelta(seconds=2)

@@ -16,10 +16,10 @@ from decimal import Decimal
 import duckdb
 import pyarrow as pa
 
-from core.errors import SourceError
-from core.period import BillingPeriod
-from sql import load
-from warehouse.connection import append, unordered_inserts
+from costalloc.core.errors import SourceError
+from costalloc.core.period import BillingPeriod
+from costalloc.sql import load
+from costalloc.warehouse.connection import append, unordered_inserts
 
 
 @dataclass

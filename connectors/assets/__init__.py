@@ -19,16 +19,16 @@ from decimal import Decimal
 
 import polars as pl
 
-from connectors import tags
-from connectors.assets.schedule import Asset, depreciation_schedule
-from connectors.delivery import Delivery, RawBatch
-from connectors.files import stream_file
-from connectors.focus import MONEY, UTC_TIME
-from connectors.money import money, totals_by_currency
-from connectors.storage import open_location
-from core.errors import ConfigurationError, DataError
-from core.period import BillingPeriod
-from core.settings import SourceSettings
+from costalloc.connectors import tags
+from costalloc.connectors.assets.schedule import Asset, depreciation_schedule
+from costalloc.connectors.delivery import Delivery, RawBatch
+from costalloc.connectors.files import stream_file
+from costalloc.connectors.focus import MONEY, UTC_TIME
+from costalloc.connectors.money import money, totals_by_currency
+from costalloc.connectors.storage import open_location
+from costalloc.core.errors import ConfigurationError, DataError
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import SourceSettings
 
 REQUIRED = ("asset_id", "description", "cost", "currency", "in_service_date",
             "useful_life_months")

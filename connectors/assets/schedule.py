@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from core.period import BillingPeriod
+from costalloc.core.period import BillingPeriod
 
 _TEN_PLACES = Decimal("0.0000000001")
 

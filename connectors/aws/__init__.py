@@ -11,14 +11,14 @@ from decimal import Decimal
 
 import polars as pl
 
-from connectors.aws import columns, manifests, normalize
-from connectors.delivery import Delivery, RawBatch
-from connectors.files import BATCH_ROWS, stream_file
-from connectors.money import totals_by_currency
-from connectors.storage import Location, open_location, storage_errors
-from core.errors import ConfigurationError, DataError
-from core.period import BillingPeriod
-from core.settings import SourceSettings
+from costalloc.connectors.aws import columns, manifests, normalize
+from costalloc.connectors.delivery import Delivery, RawBatch
+from costalloc.connectors.files import BATCH_ROWS, stream_file
+from costalloc.connectors.money import totals_by_currency
+from costalloc.connectors.storage import Location, open_location, storage_errors
+from costalloc.core.errors import ConfigurationError, DataError
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import SourceSettings
 
 _OPTIONS = {"flavour", "region", "profile", "endpoint_url", "batch_rows", "max_attempts"}
 

@@ -14,8 +14,8 @@ import re
 
 import polars as pl
 
-from connectors import tags
-from connectors.aws import normalize
+from costalloc.connectors import tags
+from costalloc.connectors.aws import normalize
 
 TAG_KEY_RENAMES = {"user_": "", "aws_": "aws:"}
 COST_CATEGORY_PREFIX = "aws:costCategory/"

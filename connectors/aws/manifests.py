@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from connectors.delivery import Delivery
-from connectors.storage import Location
-from core.errors import SourceError
-from core.period import BillingPeriod
+from costalloc.connectors.delivery import Delivery
+from costalloc.connectors.storage import Location
+from costalloc.core.errors import SourceError
+from costalloc.core.period import BillingPeriod
 
 Flavour = Literal["cur2", "legacy"]
 

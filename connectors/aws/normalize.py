@@ -10,10 +10,10 @@ from collections.abc import Iterable
 
 import polars as pl
 
-from connectors.aws.services import OTHER, SERVICE_CATEGORIES
-from connectors.focus import MONEY, QUANTITY
-from connectors.money import money
-from connectors.timestamps import utc_time
+from costalloc.connectors.aws.services import OTHER, SERVICE_CATEGORIES
+from costalloc.connectors.focus import MONEY, QUANTITY
+from costalloc.connectors.money import money
+from costalloc.connectors.timestamps import utc_time
 
 _USAGE = ("Usage", "DiscountedUsage", "SavingsPlanCoveredUsage", "SavingsPlanNegation")
 _PURCHASE = ("Fee", "RIFee", "SavingsPlanUpfrontFee", "SavingsPlanRecurringFee")

@@ -12,16 +12,16 @@ Plus plain functions for the CLI: `list_exports`, `run_export`, `export_runs` ov
 `cost_management_client()`.
 """
 
-from connectors.azure.clients import cost_management_client
-from connectors.azure.cost_details import CostDetailsConnector
-from connectors.azure.export_api import (
+from costalloc.connectors.azure.clients import cost_management_client
+from costalloc.connectors.azure.cost_details import CostDetailsConnector
+from costalloc.connectors.azure.export_api import (
     ExportRunSummary,
     ExportSummary,
     export_runs,
     list_exports,
     run_export,
 )
-from connectors.azure.export_source import AzureExportConnector
+from costalloc.connectors.azure.export_source import AzureExportConnector
 
 __all__ = [
     "AzureExportConnector",

@@ -28,8 +28,8 @@ from typing import Final, Literal
 
 import polars as pl
 
-from connectors.azure.canonical import Canonical
-from connectors.focus import MONEY
+from costalloc.connectors.azure.canonical import Canonical
+from costalloc.connectors.focus import MONEY
 
 Dataset = Literal["ActualCost", "AmortizedCost", "FocusCost"]
 ACTUAL: Final = "ActualCost"

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
-from core.errors import ConfigurationError
+from costalloc.core.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from azure.storage.blob import ContainerClient
@@ -190,6 +190,6 @@ def _container_client(uri: str, address: ContainerAddress,
             f"uri `{uri}` names no storage account: use "
             "https://<account>.blob.core.windows.net/<container>/<root>, set the `account_url` "
             f"option, or set the `{CONNECTION_STRING_VARIABLE}` environment variable")
-    from connectors.azure.credentials import default_credential
+    from costalloc.connectors.azure.credentials import default_credential
 
     return ContainerClient(url, address.container, credential=default_credential())

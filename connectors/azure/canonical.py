@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from connectors.azure.dates import utc_day
-from connectors.azure.dialects import Dialect
-from connectors.focus import MONEY
-from connectors.money import money
+from costalloc.connectors.azure.dates import utc_day
+from costalloc.connectors.azure.dialects import Dialect
+from costalloc.connectors.focus import MONEY
+from costalloc.connectors.money import money
 
 
 def canonical_frame(raw: pl.LazyFrame, dialect: Dialect) -> pl.LazyFrame:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from connectors.azure.credentials import default_credential
+from costalloc.connectors.azure.credentials import default_credential
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential

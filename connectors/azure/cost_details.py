@@ -26,18 +26,18 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING
 
-from connectors.azure import transform
-from connectors.azure.clients import cost_management_client
-from connectors.azure.details_report import Report, request_report
-from connectors.azure.discovery import Part
-from connectors.azure.download import BlobDownloader, DownloadError, download, strip_sas
-from connectors.azure.errors import AzureThrottled, translate
-from connectors.azure.options import CostDetailsOptions, parse_options
-from connectors.azure.reading import read_parts, suffix_for
-from connectors.delivery import Delivery, RawBatch
-from core.errors import CostallocError, SourceError, TransientError
-from core.period import BillingPeriod
-from core.settings import SourceSettings
+from costalloc.connectors.azure import transform
+from costalloc.connectors.azure.clients import cost_management_client
+from costalloc.connectors.azure.details_report import Report, request_report
+from costalloc.connectors.azure.discovery import Part
+from costalloc.connectors.azure.download import BlobDownloader, DownloadError, download, strip_sas
+from costalloc.connectors.azure.errors import AzureThrottled, translate
+from costalloc.connectors.azure.options import CostDetailsOptions, parse_options
+from costalloc.connectors.azure.reading import read_parts, suffix_for
+from costalloc.connectors.delivery import Delivery, RawBatch
+from costalloc.core.errors import CostallocError, SourceError, TransientError
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import SourceSettings
 
 if TYPE_CHECKING:
     from azure.mgmt.costmanagement import CostManagementClient

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from connectors.azure.distinct import per_distinct
-from connectors.focus import UTC_TIME
-from connectors.timestamps import iso_text, typed_utc
+from costalloc.connectors.azure.distinct import per_distinct
+from costalloc.connectors.focus import UTC_TIME
+from costalloc.connectors.timestamps import iso_text, typed_utc
 
 _US_DATE = r"^(\d{1,2})/(\d{1,2})/(\d{4})"
 

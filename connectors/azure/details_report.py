@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from azure.mgmt.core.polling.arm_polling import ARMPolling
 
-from connectors.azure.download import strip_sas
-from core.errors import SourceError, TransientError
-from core.period import BillingPeriod
+from costalloc.connectors.azure.download import strip_sas
+from costalloc.core.errors import SourceError, TransientError
+from costalloc.core.period import BillingPeriod
 
 if TYPE_CHECKING:
     from azure.mgmt.costmanagement import CostManagementClient

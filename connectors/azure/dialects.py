@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from connectors.azure.columns import FOCUS_MARKERS, REQUIRED, SPELLINGS
+from costalloc.connectors.azure.columns import FOCUS_MARKERS, REQUIRED, SPELLINGS
 
 _LOCALIZED = re.compile(r"^.*\(\s*([A-Za-z][A-Za-z0-9_ ]*?)\s*\)$")
 _EA_ONLY = ("accountname", "departmentname", "accountownerid", "subscriptionname")

@@ -25,9 +25,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
-from connectors.azure.amounts import ACTUAL
-from connectors.azure.blobs import BlobEntry, BlobStore
-from connectors.azure.manifests import (
+from costalloc.connectors.azure.amounts import ACTUAL
+from costalloc.connectors.azure.blobs import BlobEntry, BlobStore
+from costalloc.connectors.azure.manifests import (
     LEGACY_MANIFEST,
     ManifestError,
     Run,
@@ -37,9 +37,9 @@ from connectors.azure.manifests import (
     parse_export_manifest,
     parse_legacy_manifest,
 )
-from connectors.azure.options import Choice, choose, legacy_dataset
-from core.errors import SourceError
-from core.period import BillingPeriod
+from costalloc.connectors.azure.options import Choice, choose, legacy_dataset
+from costalloc.core.errors import SourceError
+from costalloc.core.period import BillingPeriod
 
 Keep = Literal["all", "commitment-purchases", "no-commitment-purchases"]
 _KIND_ORDER = ("export", "legacy-partitioned", "legacy-csv")

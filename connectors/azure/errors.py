@@ -12,8 +12,8 @@
 
 from __future__ import annotations
 
-from core.errors import ConfigurationError, CostallocError, SourceError, TransientError
-from core.period import BillingPeriod
+from costalloc.core.errors import ConfigurationError, CostallocError, SourceError, TransientError
+from costalloc.core.period import BillingPeriod
 
 _RETRY_AFTER_HEADERS = (
     "retry-after",

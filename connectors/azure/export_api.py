@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import TYPE_CHECKING, Any
 
-from connectors.azure.details_report import month_span
-from connectors.azure.errors import translate
-from core.period import BillingPeriod
+from costalloc.connectors.azure.details_report import month_span
+from costalloc.connectors.azure.errors import translate
+from costalloc.core.period import BillingPeriod
 
 if TYPE_CHECKING:
     from azure.mgmt.costmanagement import CostManagementClient

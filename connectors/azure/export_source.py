@@ -18,16 +18,16 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from typing import TYPE_CHECKING
 
-from connectors.azure import transform
-from connectors.azure.blobs import BlobStore, open_store
-from connectors.azure.discovery import Part, Plan, RunCache, find_runs, plan_month
-from connectors.azure.errors import translate
-from connectors.azure.options import ExportOptions, parse_options
-from connectors.azure.reading import read_parts
-from connectors.delivery import Delivery, RawBatch
-from core.errors import CostallocError, SourceError
-from core.period import BillingPeriod
-from core.settings import SourceSettings
+from costalloc.connectors.azure import transform
+from costalloc.connectors.azure.blobs import BlobStore, open_store
+from costalloc.connectors.azure.discovery import Part, Plan, RunCache, find_runs, plan_month
+from costalloc.connectors.azure.errors import translate
+from costalloc.connectors.azure.options import ExportOptions, parse_options
+from costalloc.connectors.azure.reading import read_parts
+from costalloc.connectors.delivery import Delivery, RawBatch
+from costalloc.core.errors import CostallocError, SourceError
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import SourceSettings
 
 if TYPE_CHECKING:
     from azure.storage.blob import ContainerClient

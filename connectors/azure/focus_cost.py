@@ -12,9 +12,9 @@ from decimal import Decimal
 import polars as pl
 import pyarrow.fs as pafs
 
-from connectors.focus_files import FocusFilesConnector
-from connectors.storage import Location
-from core.settings import SourceSettings
+from costalloc.connectors.focus_files import FocusFilesConnector
+from costalloc.connectors.storage import Location
+from costalloc.core.settings import SourceSettings
 
 _MICROSOFT = "Microsoft"
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
-from connectors.azure.amounts import ACTUAL, AMORTIZED, FOCUS
-from connectors.files import is_data_file
-from core.period import BillingPeriod
+from costalloc.connectors.azure.amounts import ACTUAL, AMORTIZED, FOCUS
+from costalloc.connectors.files import is_data_file
+from costalloc.core.period import BillingPeriod
 
 RunKind = Literal["export", "legacy-partitioned", "legacy-csv"]
 MANIFEST: Final = "manifest.json"

@@ -32,14 +32,14 @@ from __future__ import annotations
 
 import polars as pl
 
-from connectors.azure import amounts
-from connectors.azure.canonical import Canonical
-from connectors.azure.distinct import per_distinct
-from connectors.azure.regions import region_id, region_name
-from connectors.azure.services import service_category
-from connectors.azure.tag_text import tags_json
-from connectors.azure.units import block_size, consumed_unit, pricing_unit
-from connectors.focus import MONEY, QUANTITY
+from costalloc.connectors.azure import amounts
+from costalloc.connectors.azure.canonical import Canonical
+from costalloc.connectors.azure.distinct import per_distinct
+from costalloc.connectors.azure.regions import region_id, region_name
+from costalloc.connectors.azure.services import service_category
+from costalloc.connectors.azure.tag_text import tags_json
+from costalloc.connectors.azure.units import block_size, consumed_unit, pricing_unit
+from costalloc.connectors.focus import MONEY, QUANTITY
 
 MICROSOFT = "Microsoft"
 _CATEGORY = {

@@ -9,10 +9,10 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from connectors.azure.amounts import ACTUAL, AMORTIZED, FOCUS
-from core.errors import ConfigurationError, SourceError
-from core.period import BillingPeriod
-from core.settings import SourceSettings
+from costalloc.connectors.azure.amounts import ACTUAL, AMORTIZED, FOCUS
+from costalloc.core.errors import ConfigurationError, SourceError
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import SourceSettings
 
 COMBINED = f"{ACTUAL}+{AMORTIZED}"
 DatasetOption = Literal["auto", "ActualCost", "AmortizedCost", "FocusCost", "ActualCost+AmortizedCost"]

@@ -19,15 +19,15 @@ from contextlib import AbstractContextManager
 import polars as pl
 import pyarrow.fs as pafs
 
-from connectors.azure import amounts, transform
-from connectors.azure.canonical import Canonical, canonical_frame
-from connectors.azure.dialects import Dialect, HeaderNotRecognized, detect
-from connectors.azure.discovery import Part
-from connectors.delivery import RawBatch
-from connectors.files import stream_file
-from connectors.money import first_bad_money
-from core.errors import DataError, SourceError
-from core.period import BillingPeriod
+from costalloc.connectors.azure import amounts, transform
+from costalloc.connectors.azure.canonical import Canonical, canonical_frame
+from costalloc.connectors.azure.dialects import Dialect, HeaderNotRecognized, detect
+from costalloc.connectors.azure.discovery import Part
+from costalloc.connectors.delivery import RawBatch
+from costalloc.connectors.files import stream_file
+from costalloc.connectors.money import first_bad_money
+from costalloc.core.errors import DataError, SourceError
+from costalloc.core.period import BillingPeriod
 
 Fetch = Callable[[Part, str], AbstractContextManager[str]]  # (part, suffix) → local path
 _LOCAL = pafs.LocalFileSystem()

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from connectors import tags
-from connectors.azure.distinct import per_distinct
+from costalloc.connectors import tags
+from costalloc.connectors.azure.distinct import per_distinct
 
 _STRING = r'"(?:[^"\\]|\\.)*"'
 _MEMBER = _STRING + r"\s*:\s*(?:" + _STRING + r"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)"

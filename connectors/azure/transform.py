@@ -10,12 +10,12 @@ from decimal import Decimal
 
 import polars as pl
 
-from connectors.azure import focus_cost, normalize
-from connectors.azure.amounts import billed_cost
-from connectors.azure.canonical import Canonical, canonical_frame
-from connectors.azure.columns import NUMERIC
-from connectors.azure.dialects import detect
-from connectors.money import totals_by_currency
+from costalloc.connectors.azure import focus_cost, normalize
+from costalloc.connectors.azure.amounts import billed_cost
+from costalloc.connectors.azure.canonical import Canonical, canonical_frame
+from costalloc.connectors.azure.columns import NUMERIC
+from costalloc.connectors.azure.dialects import detect
+from costalloc.connectors.money import totals_by_currency
 
 
 def to_focus(raw: pl.LazyFrame) -> pl.LazyFrame:

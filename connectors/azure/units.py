@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from connectors.azure.distinct import per_distinct
-from connectors.focus import QUANTITY
+from costalloc.connectors.azure.distinct import per_distinct
+from costalloc.connectors.focus import QUANTITY
 
 _TIME = {"hour": "Hours", "hours": "Hours", "hrs": "Hours", "day": "Days", "days": "Days",
          "month": "Months", "months": "Months", "minute": "Minutes", "minutes": "Minutes",

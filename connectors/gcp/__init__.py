@@ -27,13 +27,13 @@ from decimal import Decimal
 import polars as pl
 from google.cloud import bigquery
 
-from connectors.delivery import Delivery, RawBatch
-from connectors.gcp import config, normalize
-from connectors.gcp.export_files import ExportDump
-from connectors.gcp.export_table import ExportTable
-from connectors.storage import Location
-from core.period import BillingPeriod
-from core.settings import SourceSettings
+from costalloc.connectors.delivery import Delivery, RawBatch
+from costalloc.connectors.gcp import config, normalize
+from costalloc.connectors.gcp.export_files import ExportDump
+from costalloc.connectors.gcp.export_table import ExportTable
+from costalloc.connectors.storage import Location
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import SourceSettings
 
 __all__ = ["BigQueryExportConnector"]
 

@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from core.errors import ConfigurationError
-from core.settings import SourceSettings
+from costalloc.core.errors import ConfigurationError
+from costalloc.core.settings import SourceSettings
 
 # project (optionally domain-scoped, `example.com:proj`) . dataset . table — letters, digits,
 # `_` and, in the project only, `-`. No backticks, spaces, dots or wildcards can get through.

@@ -14,7 +14,7 @@ import requests
 from google.api_core import exceptions as google_errors
 from google.auth import exceptions as auth_errors
 
-from core.errors import ConfigurationError, SourceError, TransientError
+from costalloc.core.errors import ConfigurationError, SourceError, TransientError
 
 _TRANSIENT = (
     google_errors.TooManyRequests,

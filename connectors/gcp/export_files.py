@@ -21,16 +21,16 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
-from connectors.delivery import Delivery, RawBatch
-from connectors.gcp.batches import bounded
-from connectors.gcp.config import ExportConfig
-from connectors.gcp.fields import Fields
-from connectors.gcp.fingerprint import MonthFingerprint
-from connectors.gcp.normalize import credit_amount, with_credit_amounts
-from connectors.gcp.queries import invoice_month
-from connectors.storage import Location, open_location
-from core.errors import DataError, SourceError
-from core.period import BillingPeriod
+from costalloc.connectors.delivery import Delivery, RawBatch
+from costalloc.connectors.gcp.batches import bounded
+from costalloc.connectors.gcp.config import ExportConfig
+from costalloc.connectors.gcp.fields import Fields
+from costalloc.connectors.gcp.fingerprint import MonthFingerprint
+from costalloc.connectors.gcp.normalize import credit_amount, with_credit_amounts
+from costalloc.connectors.gcp.queries import invoice_month
+from costalloc.connectors.storage import Location, open_location
+from costalloc.core.errors import DataError, SourceError
+from costalloc.core.period import BillingPeriod
 
 _MONTH_FOLDER = re.compile(r"(?:^|/)invoice_month=(\d{6})(?:/|$)")
 _FINGERPRINT_COLUMNS = ("export_time", "cost", "credits")

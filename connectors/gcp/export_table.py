@@ -18,15 +18,15 @@ import polars as pl
 from google.cloud import bigquery
 from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY
 
-from connectors.delivery import Delivery, RawBatch
-from connectors.gcp import queries
-from connectors.gcp.batches import bounded
-from connectors.gcp.config import ExportConfig
-from connectors.gcp.errors import bigquery_errors
-from connectors.gcp.fingerprint import MonthFingerprint
-from connectors.gcp.normalize import with_credit_amounts
-from core.errors import SourceError, TransientError
-from core.period import BillingPeriod
+from costalloc.connectors.delivery import Delivery, RawBatch
+from costalloc.connectors.gcp import queries
+from costalloc.connectors.gcp.batches import bounded
+from costalloc.connectors.gcp.config import ExportConfig
+from costalloc.connectors.gcp.errors import bigquery_errors
+from costalloc.connectors.gcp.fingerprint import MonthFingerprint
+from costalloc.connectors.gcp.normalize import with_credit_amounts
+from costalloc.core.errors import SourceError, TransientError
+from costalloc.core.period import BillingPeriod
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from connectors.focus import MONEY, QUANTITY
-from connectors.timestamps import utc_time
+from costalloc.connectors.focus import MONEY, QUANTITY
+from costalloc.connectors.timestamps import utc_time
 
 
 class Fields:

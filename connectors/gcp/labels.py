@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from connectors import tags
-from connectors.gcp.fields import Fields
+from costalloc.connectors import tags
+from costalloc.connectors.gcp.fields import Fields
 
 PROJECT_PREFIX = "gcp:project/"
 SYSTEM_PREFIX = "gcp:system/"

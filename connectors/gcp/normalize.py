@@ -30,13 +30,13 @@ from decimal import Decimal
 
 import polars as pl
 
-from connectors.focus import MONEY, UTC_TIME
-from connectors.gcp.fields import Fields, decimal
-from connectors.gcp.labels import tags_json
-from connectors.gcp.regions import NOT_A_REGION, REGION_NAMES
-from connectors.gcp.services import OTHER, SERVICE_CATEGORIES
-from connectors.gcp.units import UNITS
-from connectors.money import totals_by_currency
+from costalloc.connectors.focus import MONEY, UTC_TIME
+from costalloc.connectors.gcp.fields import Fields, decimal
+from costalloc.connectors.gcp.labels import tags_json
+from costalloc.connectors.gcp.regions import NOT_A_REGION, REGION_NAMES
+from costalloc.connectors.gcp.services import OTHER, SERVICE_CATEGORIES
+from costalloc.connectors.gcp.units import UNITS
+from costalloc.connectors.money import totals_by_currency
 
 PROVIDER = "Google Cloud"
 # Google Cloud issues the invoice of a direct billing account; FOCUS reads a different

@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 
 from google.cloud import bigquery
 
-from connectors.gcp.config import TABLE_ID
-from core.period import BillingPeriod
+from costalloc.connectors.gcp.config import TABLE_ID
+from costalloc.core.period import BillingPeriod
 
 _FINGERPRINT = """
 -- Has the invoice month moved since it was last loaded?

@@ -10,8 +10,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from connectors.focus import conform
-from core.period import BillingPeriod
+from costalloc.connectors.focus import conform
+from costalloc.core.period import BillingPeriod
 
 OCTOBER = BillingPeriod(2026, 10)
 

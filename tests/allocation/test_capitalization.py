@@ -10,9 +10,9 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from allocation.model import RuleSet
-from allocation.publish import allocate_period
-from core.period import BillingPeriod
+from costalloc.allocation.model import RuleSet
+from costalloc.allocation.publish import allocate_period
+from costalloc.core.period import BillingPeriod
 from tests.allocation.builders import allocated, line_item, load_line_items
 
 POLICY = """

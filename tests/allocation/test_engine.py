@@ -8,8 +8,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from allocation.engine import assign_dimensions
-from allocation.model import RuleSet
+from costalloc.allocation.engine import assign_dimensions
+from costalloc.allocation.model import RuleSet
 
 RULES = yaml.safe_load("""
 normalize:

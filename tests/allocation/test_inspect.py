@@ -7,10 +7,10 @@ from decimal import Decimal
 import duckdb
 import yaml
 
-from allocation.explain import explain
-from allocation.inspect import diff_rules, render_report, rule_statistics
-from allocation.model import RuleSet
-from allocation.publish import allocate_period
+from costalloc.allocation.explain import explain
+from costalloc.allocation.inspect import diff_rules, render_report, rule_statistics
+from costalloc.allocation.model import RuleSet
+from costalloc.allocation.publish import allocate_period
 from tests.allocation.builders import OCTOBER, line_item, load_line_items
 
 RULES = """

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from allocation.loader import RuleFileError, load_rules
+from costalloc.allocation.loader import RuleFileError, load_rules
 
 GOOD = """\
 normalize:

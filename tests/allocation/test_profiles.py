@@ -11,16 +11,16 @@ import polars as pl
 import pyarrow.fs as pafs
 import yaml
 
-from allocation.engine import RULE_COLUMN, SPLIT_FLAG, assign_dimensions
-from allocation.loader import load_rules
-from allocation.model import RuleSet
-from allocation.profiles import profile_of
-from allocation.publish import allocate_period
-from connectors.aws import AwsCurConnector
-from connectors.ingest import ingest
-from core.period import BillingPeriod
-from core.settings import SourceSettings
-from demo.aws_cur import write_cur2_export
+from costalloc.allocation.engine import RULE_COLUMN, SPLIT_FLAG, assign_dimensions
+from costalloc.allocation.loader import load_rules
+from costalloc.allocation.model import RuleSet
+from costalloc.allocation.profiles import profile_of
+from costalloc.allocation.publish import allocate_period
+from costalloc.connectors.aws import AwsCurConnector
+from costalloc.connectors.ingest import ingest
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import SourceSettings
+from costalloc.demo.aws_cur import write_cur2_export
 from tests.allocation.builders import OCTOBER, line_item, load_line_items
 
 DEMO_RULES = Path(__file__).resolve().parents[2] / "demo" / "rules.yaml"

@@ -11,15 +11,15 @@ import polars as pl
 import pyarrow.fs as pafs
 import pytest
 
-import allocation.publish as publish
-from allocation.loader import load_rules
-from allocation.publish import allocate_period
-from connectors.aws import AwsCurConnector
-from connectors.ingest import ingest
-from core.errors import ConservationError
-from core.period import BillingPeriod
-from core.settings import SourceSettings
-from demo.aws_cur import write_cur2_export
+import costalloc.allocation.publish as publish
+from costalloc.allocation.loader import load_rules
+from costalloc.allocation.publish import allocate_period
+from costalloc.connectors.aws import AwsCurConnector
+from costalloc.connectors.ingest import ingest
+from costalloc.core.errors import ConservationError
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import SourceSettings
+from costalloc.demo.aws_cur import write_cur2_export
 
 OCTOBER = BillingPeriod(2026, 10)
 DEMO_RULES = Path(__file__).resolve().parents[2] / "demo" / "rules.yaml"

@@ -13,11 +13,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from allocation.model import RuleSet
-from allocation.publish import allocate_period
-from core.errors import ConservationError
+from costalloc.allocation.model import RuleSet
+from costalloc.allocation.publish import allocate_period
+from costalloc.core.errors import ConservationError
+from costalloc.warehouse.connection import connect
 from tests.allocation.builders import OCTOBER, allocated, line_item, load_line_items, total
-from warehouse.connection import connect
 
 TAGGING = """
 rules:

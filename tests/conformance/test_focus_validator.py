@@ -17,13 +17,13 @@ import duckdb
 import pyarrow.fs as pafs
 import pytest
 
-from connectors.aws import AwsCurConnector
-from connectors.focus import CHARGE_CATEGORIES
-from connectors.ingest import ingest
-from core.period import BillingPeriod
-from core.settings import SourceSettings
-from demo.aws_cur import write_cur2_export, write_legacy_cur
-from reports.extracts import export
+from costalloc.connectors.aws import AwsCurConnector
+from costalloc.connectors.focus import CHARGE_CATEGORIES
+from costalloc.connectors.ingest import ingest
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import SourceSettings
+from costalloc.demo.aws_cur import write_cur2_export, write_legacy_cur
+from costalloc.reports.extracts import export
 
 REPO = Path(__file__).resolve().parents[2]
 VALIDATOR = REPO / ".venv-focus" / "bin" / "focus-validator"
@@ -104,8 +104,8 @@ def _own_checks(con: duckdb.DuckDBPyConnection) -> None:
 
 def test_azure_line_items_pass_the_focus_validator(tmp_path: Path,
                                                     warehouse: duckdb.DuckDBPyConnection) -> None:
-    from connectors.azure import AzureExportConnector
-    from demo.azure_exports import write_demo_month
+    from costalloc.connectors.azure import AzureExportConnector
+    from costalloc.demo.azure_exports import write_demo_month
 
     write_demo_month(str(tmp_path / "container"))
     connector = AzureExportConnector(SourceSettings(name="azure", kind="azure-export",
@@ -123,8 +123,8 @@ def test_azure_line_items_pass_the_focus_validator(tmp_path: Path,
 
 def test_gcp_line_items_pass_the_focus_validator(tmp_path: Path,
                                                   warehouse: duckdb.DuckDBPyConnection) -> None:
-    from connectors.gcp import BigQueryExportConnector
-    from demo.gcp_billing import write_demo_month
+    from costalloc.connectors.gcp import BigQueryExportConnector
+    from costalloc.demo.gcp_billing import write_demo_month
 
     written = write_demo_month(str(tmp_path), period="2026-10", seed=5)
     connector = BigQueryExportConnector(SourceSettings(name="gcp", kind="gcp-bigquery",

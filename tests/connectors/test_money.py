@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from connectors.money import first_bad_money, money, totals_by_currency
+from costalloc.connectors.money import first_bad_money, money, totals_by_currency
 
 
 def test_floats_become_their_shortest_decimal_not_their_binary_expansion() -> None:

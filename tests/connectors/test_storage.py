@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.storage import open_location
-from core.errors import ConfigurationError
+from costalloc.connectors.storage import open_location
+from costalloc.core.errors import ConfigurationError
 
 
 def test_manifest_uris_resolve_inside_a_local_copy_of_the_bucket(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@ import json
 import polars as pl
 import pyarrow as pa
 
-from connectors import tags
+from costalloc.connectors import tags
 
 RENAMES = {"user_": "", "aws_": "aws:"}
 

@@ -2,7 +2,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from core.period import BillingPeriod
+from costalloc.core.period import BillingPeriod
 
 
 def test_parse_and_bounds_are_the_calendar_month_in_utc() -> None:

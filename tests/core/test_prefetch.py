@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from core.errors import DataError
-from core.period import BillingPeriod
-from core.prefetch import prefetched
+from costalloc.core.errors import DataError
+from costalloc.core.period import BillingPeriod
+from costalloc.core.prefetch import prefetched
 
 
 def test_items_arrive_in_order_and_all_of_them() -> None:

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import ConfigurationError
-from core.settings import load_settings
+from costalloc.core.errors import ConfigurationError
+from costalloc.core.settings import load_settings
 
 
 def test_relative_paths_resolve_against_the_config_folder(tmp_path: Path) -> None:

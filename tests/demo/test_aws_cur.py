@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from demo.aws_cur import (
+from costalloc.demo.aws_cur import (
     WrittenDelivery,
     _decimal_text,
     write_cur2_export,

@@ -18,12 +18,12 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
-from connectors.aws import AwsCurConnector
-from connectors.ingest import ingest
-from core.errors import SourceError
-from core.period import BillingPeriod
-from core.settings import SourceSettings
-from demo.aws_cur import WrittenDelivery, write_cur2_export
+from costalloc.connectors.aws import AwsCurConnector
+from costalloc.connectors.ingest import ingest
+from costalloc.core.errors import SourceError
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import SourceSettings
+from costalloc.demo.aws_cur import WrittenDelivery, write_cur2_export
 
 OCTOBER = BillingPeriod(2026, 10)
 LOCAL = pafs.LocalFileSystem()

@@ -15,13 +15,13 @@ import duckdb
 import pyarrow.fs as pafs
 import pytest
 
-from connectors.aws import AwsCurConnector
-from connectors.ingest import ingest
-from core.errors import WarehouseBusyError, WarehouseWriteError
-from core.period import BillingPeriod
-from core.settings import SourceSettings
-from demo.aws_cur import write_cur2_export
-from warehouse.connection import connect
+from costalloc.connectors.aws import AwsCurConnector
+from costalloc.connectors.ingest import ingest
+from costalloc.core.errors import WarehouseBusyError, WarehouseWriteError
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import SourceSettings
+from costalloc.demo.aws_cur import write_cur2_export
+from costalloc.warehouse.connection import connect
 
 OCTOBER = BillingPeriod(2026, 10)
 

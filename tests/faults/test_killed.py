@@ -20,15 +20,15 @@ import duckdb
 import pyarrow.fs as pafs
 import pytest
 
-from allocation.loader import load_rules
-from allocation.publish import allocate_period
-from connectors.aws import AwsCurConnector
-from connectors.ingest import ingest
-from core.period import BillingPeriod
-from core.settings import SourceSettings
-from demo.aws_cur import write_cur2_export
-from reports.extracts import export
-from warehouse.connection import connect
+from costalloc.allocation.loader import load_rules
+from costalloc.allocation.publish import allocate_period
+from costalloc.connectors.aws import AwsCurConnector
+from costalloc.connectors.ingest import ingest
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import SourceSettings
+from costalloc.demo.aws_cur import write_cur2_export
+from costalloc.reports.extracts import export
+from costalloc.warehouse.connection import connect
 
 OCTOBER = BillingPeriod(2026, 10)
 REPO = Path(__file__).resolve().parents[2]
@@ -37,10 +37,10 @@ RULES = REPO / "demo" / "rules.yaml"
 PRELUDE = """
 import sys
 from pathlib import Path
-from core.period import BillingPeriod
-from core.settings import SourceSettings
-from connectors.aws import AwsCurConnector
-from warehouse.connection import connect
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import SourceSettings
+from costalloc.connectors.aws import AwsCurConnector
+from costalloc.warehouse.connection import connect
 
 def announce_after(batches, count):
     for index, item in enumerate(batches, 1):
@@ -93,7 +93,7 @@ def test_killed_during_a_load(tmp_path: Path) -> None:
     newest = _deliver(tmp_path / "b", rows=60000, seed=2)
 
     code = _run_and_kill(f"""
-        import connectors.ingest as pipeline
+        import costalloc.connectors.ingest as pipeline
         connector = AwsCurConnector(SourceSettings(name="aws", kind="aws-cur",
             uri={str(tmp_path / "b" / "exp")!r}, options={{"batch_rows": 5000}}))
         read = connector.read
@@ -121,9 +121,9 @@ def test_killed_during_an_allocation(tmp_path: Path) -> None:
 
     code = _run_and_kill(f"""
         import time
-        import allocation.publish as publish
-        from allocation import splits
-        from allocation.loader import load_rules
+        import costalloc.allocation.publish as publish
+        from costalloc.allocation import splits
+        from costalloc.allocation.loader import load_rules
         apply_splits = splits.apply_splits
         def announcing(*args, **kwargs):
             # every line item is written to the uncommitted allocation by now
@@ -154,7 +154,7 @@ def test_killed_during_an_export(tmp_path: Path) -> None:
     out = tmp_path / "out"
 
     code = _run_and_kill(f"""
-        import reports.extracts as extracts
+        import costalloc.reports.extracts as extracts
         import pyarrow.parquet as pq
         write_batch = pq.ParquetWriter.write_batch
         calls = []

@@ -20,18 +20,18 @@ from pathlib import Path
 
 import polars as pl
 
-from connectors.aws import AwsCurConnector
-from connectors.delivery import Delivery, RawBatch
-from core.errors import DataError, TransientError
-from core.period import BillingPeriod
-from core.settings import SourceSettings
+from costalloc.connectors.aws import AwsCurConnector
+from costalloc.connectors.delivery import Delivery, RawBatch
+from costalloc.core.errors import DataError, TransientError
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import SourceSettings
 
 KIND = "focus"  # the kind this source stands in for in tests
 TARGET = "tests.flows.faulty_source:FaultySource"
 
 
 def install() -> None:
-    from connectors import registry
+    from costalloc.connectors import registry
 
     registry.CONNECTORS[KIND] = TARGET
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from prefect.settings import PREFECT_API_URL
 
-from connectors import registry
-from flows.backfill import backfill
-from flows.nightly import RETRY_BASE_VARIABLE
+from costalloc.connectors import registry
+from costalloc.flows.backfill import backfill
+from costalloc.flows.nightly import RETRY_BASE_VARIABLE
 from tests.flows import faulty_source
 from tests.flows.workspace import Workspace
 

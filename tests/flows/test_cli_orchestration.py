@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.cli import main
+from costalloc.flows.cli import main
 from tests.flows.workspace import Workspace
 
 

@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 import yaml
 
-from flows.cli import _parser
-from flows.schedule import NIGHTLY_CRON, build_deployments
+from costalloc.flows.cli import _parser
+from costalloc.flows.schedule import NIGHTLY_CRON, build_deployments
 from tests.flows.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[2]
@@ -149,9 +149,9 @@ def test_the_compose_file_wires_server_database_worker_and_reports() -> None:
 
 
 def test_the_example_configuration_is_valid_for_every_source(tmp_path: Path) -> None:
-    from connectors.registry import connector_for
-    from core.settings import load_settings
-    from flows.plan import connector_settings, restatement_days
+    from costalloc.connectors.registry import connector_for
+    from costalloc.core.settings import load_settings
+    from costalloc.flows.plan import connector_settings, restatement_days
 
     (tmp_path / "costalloc.yaml").write_text((DEPLOY / "costalloc.example.yaml").read_text())
     settings = load_settings(tmp_path / "costalloc.yaml")
@@ -269,7 +269,7 @@ def test_costalloc_schedule_serves_the_deployments(prefect_server: dict[str, str
 
 
 def test_schedule_builds_three_deployments_and_refuses_a_bad_cron(tmp_path: Path) -> None:
-    from core.errors import ConfigurationError
+    from costalloc.core.errors import ConfigurationError
 
     config = Workspace(tmp_path).configure([])
     nightly, backfill, reallocate = build_deployments(config)

@@ -15,13 +15,13 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pytest
 
-from connectors.focus import conform
-from core.errors import SourceError
-from core.period import BillingPeriod
-from flows.loading import PartitionFailed, TransientPartitionFailed
+from costalloc.connectors.focus import conform
+from costalloc.core.errors import SourceError
+from costalloc.core.period import BillingPeriod
+from costalloc.flows.loading import PartitionFailed, TransientPartitionFailed
+from costalloc.warehouse.lake import PartitionStore
+from costalloc.warehouse.partitions import PartitionLoad
 from tests.flows.workspace import Workspace
-from warehouse.lake import PartitionStore
-from warehouse.partitions import PartitionLoad
 
 OCTOBER = BillingPeriod(2026, 10)
 
@@ -94,7 +94,7 @@ def test_a_staging_failure_crosses_processes_whole() -> None:
 @pytest.mark.slow
 @pytest.mark.usefixtures("prefect_api")
 def test_a_lake_on_object_storage(tmp_path: Path, bucket: str) -> None:
-    from flows.nightly import nightly
+    from costalloc.flows.nightly import nightly
 
     space = Workspace(tmp_path)
     written = space.deliver("aws", "2026-10", rows=250, seed=41)

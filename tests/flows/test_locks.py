@@ -14,10 +14,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from core.errors import WarehouseBusyError
-from core.period import BillingPeriod
-from warehouse import locks
-from warehouse.connection import connect
+from costalloc.core.errors import WarehouseBusyError
+from costalloc.core.period import BillingPeriod
+from costalloc.warehouse import locks
+from costalloc.warehouse.connection import connect
 
 OCTOBER = BillingPeriod(2026, 10)
 KEY = locks.load_key("aws", OCTOBER)

@@ -12,12 +12,12 @@ import pyarrow.fs as pafs
 import pytest
 from prefect import flow
 
-from core.errors import CostallocError
-from core.period import BillingPeriod
-from core.settings import load_settings
-from demo.aws_cur import write_cur2_export
-from flows.nightly import nightly, run_pipeline
-from flows.reallocate import reallocate
+from costalloc.core.errors import CostallocError
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import load_settings
+from costalloc.demo.aws_cur import write_cur2_export
+from costalloc.flows.nightly import nightly, run_pipeline
+from costalloc.flows.reallocate import reallocate
 from tests.flows.workspace import RULES
 
 pipeline = flow(name="test-pipeline", validate_parameters=False)(run_pipeline)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import ConfigurationError
-from core.period import BillingPeriod
-from core.settings import Settings, SourceSettings
-from flows.plan import connector_settings, open_periods, parse_periods, plan
+from costalloc.core.errors import ConfigurationError
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import Settings, SourceSettings
+from costalloc.flows.plan import connector_settings, open_periods, parse_periods, plan
 
 OCTOBER, NOVEMBER = BillingPeriod(2026, 10), BillingPeriod(2026, 11)
 

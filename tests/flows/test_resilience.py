@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from connectors import registry
-from core.errors import CostallocError
-from flows.nightly import RETRY_BASE_VARIABLE, RunReport, nightly
+from costalloc.connectors import registry
+from costalloc.core.errors import CostallocError
+from costalloc.flows.nightly import RETRY_BASE_VARIABLE, RunReport, nightly
+from costalloc.warehouse import locks
+from costalloc.warehouse.connection import connect
 from tests.flows import faulty_source
 from tests.flows.workspace import Workspace
-from warehouse import locks
-from warehouse.connection import connect
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
 OCTOBER = "2026-10"

@@ -11,7 +11,7 @@ import pyarrow.dataset as ds
 import pytest
 from polars.testing import assert_frame_equal
 
-from flows.nightly import nightly
+from costalloc.flows.nightly import nightly
 from tests.flows.workspace import Workspace
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]

@@ -12,7 +12,7 @@ import duckdb
 import pyarrow.fs as pafs
 import yaml
 
-from demo.aws_cur import WrittenDelivery, write_cur2_export
+from costalloc.demo.aws_cur import WrittenDelivery, write_cur2_export
 
 RULES = """\
 normalize: {keys: {environment: [env]}, values: {environment: {prod: production, prd: production,

@@ -14,15 +14,15 @@ from pathlib import Path
 import duckdb
 import pyarrow.fs as pafs
 
-from allocation.loader import load_rules
-from allocation.publish import allocate_period
-from connectors.assets import AssetRegisterConnector
-from connectors.aws import AwsCurConnector
-from connectors.ingest import ingest
-from core.period import BillingPeriod
-from core.settings import SourceSettings
-from demo.aws_cur import write_cur2_export
-from warehouse.connection import connect
+from costalloc.allocation.loader import load_rules
+from costalloc.allocation.publish import allocate_period
+from costalloc.connectors.assets import AssetRegisterConnector
+from costalloc.connectors.aws import AwsCurConnector
+from costalloc.connectors.ingest import ingest
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import SourceSettings
+from costalloc.demo.aws_cur import write_cur2_export
+from costalloc.warehouse.connection import connect
 
 SEPTEMBER = BillingPeriod(2026, 9)
 OCTOBER = BillingPeriod(2026, 10)

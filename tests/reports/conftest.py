@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from costalloc.warehouse.connection import connect
 from tests.reports.builders import build_warehouse
-from warehouse.connection import connect
 
 
 @pytest.fixture(scope="session")

@@ -12,11 +12,11 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from core.errors import ConfigurationError
-from core.period import BillingPeriod
-from reports.breaches import breach_markdown, evaluate_thresholds
-from reports.budgets import Budgets, budgets_from_mapping
-from reports.notify import (
+from costalloc.core.errors import ConfigurationError
+from costalloc.core.period import BillingPeriod
+from costalloc.reports.breaches import breach_markdown, evaluate_thresholds
+from costalloc.reports.budgets import Budgets, budgets_from_mapping
+from costalloc.reports.notify import (
     WEBHOOK_VARIABLE,
     NotificationError,
     notify,

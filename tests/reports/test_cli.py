@@ -9,7 +9,7 @@ import openpyxl
 import polars as pl
 import pytest
 
-from flows import cli
+from costalloc.flows import cli
 
 
 @pytest.fixture

@@ -18,9 +18,9 @@ import openpyxl
 import polars as pl
 import pytest
 
-from core.errors import ConfigurationError
-from reports.endpoint import create_app, tokens_from_environment
-from reports.tables import GROUPABLE_COLUMNS
+from costalloc.core.errors import ConfigurationError
+from costalloc.reports.endpoint import create_app, tokens_from_environment
+from costalloc.reports.tables import GROUPABLE_COLUMNS
 from tests.reports.builders import OCTOBER, SEPTEMBER, totals
 
 TOKEN = "finance-sheet-token-0123456789"
@@ -57,7 +57,7 @@ def _exact_totals(path: Path, first: str, last: str) -> dict[str, tuple[Decimal,
     con = duckdb.connect(str(path), read_only=True)
     try:
         if first == last:
-            from core.period import BillingPeriod
+            from costalloc.core.period import BillingPeriod
 
             return totals(con, BillingPeriod.parse(first))
         return totals(con)

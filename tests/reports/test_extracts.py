@@ -12,8 +12,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from reports.extracts import Format, export, export_period
-from reports.tables import ALLOCATED_TABLES, COLUMN_MEANINGS
+from costalloc.reports.extracts import Format, export, export_period
+from costalloc.reports.tables import ALLOCATED_TABLES, COLUMN_MEANINGS
 from tests.reports.builders import FORMULA_RESOURCE, OCTOBER, SEPTEMBER, totals
 
 TABLES = ("allocated", "summary", "unallocated", "capex", "capex_schedule", "reconciliation")
@@ -132,7 +132,7 @@ def test_line_items_extract_keeps_its_path(published: duckdb.DuckDBPyConnection,
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_an_empty_period_still_writes_every_table_with_its_header(
         published: duckdb.DuckDBPyConnection, tmp_path: Path, fmt: Format) -> None:
-    from core.period import BillingPeriod
+    from costalloc.core.period import BillingPeriod
 
     extract = export_period(published, "allocated", BillingPeriod(2025, 1), fmt, tmp_path)
     for path in extract.files[:-2]:
@@ -143,7 +143,7 @@ def test_an_empty_period_still_writes_every_table_with_its_header(
 def test_only_text_a_spreadsheet_would_evaluate_is_quoted() -> None:
     import pyarrow as pa
 
-    from reports.csv_text import csv_chunks
+    from costalloc.reports.csv_text import csv_chunks
 
     batch = pa.record_batch({
         "text": ["=1+1", "+cmd", "-x", "@SUM(A1)", "\tTab", "plain", "a=b", None],

@@ -12,9 +12,9 @@ import duckdb
 import openpyxl
 import pytest
 
-from core.period import BillingPeriod
-from reports.extracts import export_forecast
-from reports.forecast import (
+from costalloc.core.period import BillingPeriod
+from costalloc.reports.extracts import export_forecast
+from costalloc.reports.forecast import (
     Events,
     events_from_mapping,
     forecast,
@@ -22,7 +22,7 @@ from reports.forecast import (
     project_series,
     render,
 )
-from reports.specfile import SpecFileError
+from costalloc.reports.specfile import SpecFileError
 
 D = Decimal
 NOV = BillingPeriod(2026, 11)

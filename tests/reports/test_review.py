@@ -12,10 +12,10 @@ import duckdb
 import openpyxl
 import pytest
 
-from core.period import BillingPeriod
-from reports.budgets import Budgets, budgets_from_mapping
-from reports.extracts import export_review
-from reports.review import Review, project, render, review
+from costalloc.core.period import BillingPeriod
+from costalloc.reports.budgets import Budgets, budgets_from_mapping
+from costalloc.reports.extracts import export_review
+from costalloc.reports.review import Review, project, render, review
 from tests.reports.test_budget_data import daily, spend
 
 OCT = BillingPeriod(2026, 10)

@@ -14,7 +14,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from flows import cli
+from costalloc.flows import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 COSTALLOC = Path(sys.executable).with_name("costalloc")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import duckdb
 
-from core.period import BillingPeriod
-from reports.rounding import round_half_up
-from reports.run_summary import summary_markdown
+from costalloc.core.period import BillingPeriod
+from costalloc.reports.rounding import round_half_up
+from costalloc.reports.run_summary import summary_markdown
 from tests.reports.builders import OCTOBER, SEPTEMBER, totals
 
 

@@ -14,9 +14,9 @@ import openpyxl
 import pytest
 from openpyxl.worksheet.worksheet import Worksheet
 
-import reports.sheets
-from reports.extracts import export, export_workbook
-from reports.rounding import round_half_up
+from costalloc.reports import sheets
+from costalloc.reports.extracts import export, export_workbook
+from costalloc.reports.rounding import round_half_up
 from tests.reports.builders import FORMULA_RESOURCE, OCTOBER, SEPTEMBER, totals
 
 Row = tuple[Any, ...]
@@ -287,7 +287,7 @@ def test_reconciliation_and_about_say_where_the_numbers_come_from(
 def test_a_table_longer_than_a_sheet_continues_on_the_next_sheet(
         published: duckdb.DuckDBPyConnection, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reports.sheets, "EXCEL_MAX_ROWS", 400)
+    monkeypatch.setattr(sheets, "EXCEL_MAX_ROWS", 400)
     path = export(published, "allocated", OCTOBER, "xlsx", tmp_path)
     book = openpyxl.load_workbook(path)
     count = published.sql("select count(*) from allocated_costs "
@@ -323,7 +323,7 @@ def test_line_items_still_export_as_a_workbook(published: duckdb.DuckDBPyConnect
 
 def test_a_period_with_nothing_allocated_still_makes_a_readable_workbook(
         published: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
-    from core.period import BillingPeriod
+    from costalloc.core.period import BillingPeriod
 
     path = export(published, "allocated", BillingPeriod(2025, 1), "xlsx", tmp_path)
     book = openpyxl.load_workbook(path)

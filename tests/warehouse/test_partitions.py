@@ -10,11 +10,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from connectors.focus import conform
-from core.errors import SourceError
-from core.period import BillingPeriod
-from warehouse.connection import append, connect
-from warehouse.partitions import (
+from costalloc.connectors.focus import conform
+from costalloc.core.errors import SourceError
+from costalloc.core.period import BillingPeriod
+from costalloc.warehouse.connection import append, connect
+from costalloc.warehouse.partitions import (
     PartitionLoad,
     published_fingerprint,
     replace_partition,

@@ -1,7 +1,7 @@
 import duckdb
 
-from connectors.focus import LINE_ITEM_COLUMNS
-from warehouse.connection import connect
+from costalloc.connectors.focus import LINE_ITEM_COLUMNS
+from costalloc.warehouse.connection import connect
 
 
 def test_the_line_items_table_is_exactly_the_focus_contract() -> None:

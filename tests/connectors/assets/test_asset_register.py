@@ -9,13 +9,13 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from allocation.model import RuleSet
-from allocation.publish import allocate_period
-from connectors.assets import AssetRegisterConnector
-from connectors.assets.schedule import Asset, depreciation_schedule
-from connectors.ingest import ingest
-from core.period import BillingPeriod
-from core.settings import SourceSettings
+from costalloc.allocation.model import RuleSet
+from costalloc.allocation.publish import allocate_period
+from costalloc.connectors.assets import AssetRegisterConnector
+from costalloc.connectors.assets.schedule import Asset, depreciation_schedule
+from costalloc.connectors.ingest import ingest
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import SourceSettings
 
 REGISTER = """\
 asset_id,description,cost,currency,in_service_date,useful_life_months,salvage_value,\

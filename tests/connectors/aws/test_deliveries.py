@@ -14,12 +14,12 @@ import duckdb
 import pyarrow.fs as pafs
 import pytest
 
-from connectors.aws import AwsCurConnector
-from connectors.ingest import ingest
-from core.errors import DataError, SourceError
-from core.period import BillingPeriod
-from core.settings import SourceSettings
-from demo.aws_cur import WrittenDelivery, write_cur2_export, write_legacy_cur
+from costalloc.connectors.aws import AwsCurConnector
+from costalloc.connectors.ingest import ingest
+from costalloc.core.errors import DataError, SourceError
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import SourceSettings
+from costalloc.demo.aws_cur import WrittenDelivery, write_cur2_export, write_legacy_cur
 
 OCTOBER = BillingPeriod(2026, 10)
 LOCAL = pafs.LocalFileSystem()

@@ -7,8 +7,8 @@ from decimal import Decimal
 import polars as pl
 import pyarrow as pa
 
-from connectors.aws import columns, normalize
-from connectors.focus import conform
+from costalloc.connectors.aws import columns, normalize
+from costalloc.connectors.focus import conform
 
 MAP = pa.map_(pa.string(), pa.string())
 ROWS = [

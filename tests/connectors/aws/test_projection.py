@@ -12,11 +12,11 @@ import pyarrow.fs as pafs
 import pytest
 from polars.testing import assert_frame_equal
 
-from connectors.aws import columns, normalize
-from connectors.files import ColumnPicker, stream_file
-from connectors.focus import conform
-from core.period import BillingPeriod
-from demo.aws_cur import write_cur2_export, write_legacy_cur
+from costalloc.connectors.aws import columns, normalize
+from costalloc.connectors.files import ColumnPicker, stream_file
+from costalloc.connectors.focus import conform
+from costalloc.core.period import BillingPeriod
+from costalloc.demo.aws_cur import write_cur2_export, write_legacy_cur
 
 OCTOBER = BillingPeriod(2026, 10)
 

@@ -24,7 +24,6 @@ from azure.storage.blob import BlobServiceClient, ContainerClient
 from pytest_httpserver import HTTPServer
 
 REPO = Path(__file__).parents[3]
-SAMPLES = REPO / ".." / "shared" / "reference" / "samples" / "azure"
 AZURITE = REPO / ".node" / "node_modules" / ".bin" / "azurite-blob"
 AZURITE_KEY = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/"
                "KBHBeksoGMGw==")

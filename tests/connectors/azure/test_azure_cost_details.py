@@ -15,26 +15,26 @@ from azure.mgmt.costmanagement import CostManagementClient
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from connectors.azure import (
+from costalloc.connectors.azure import (
     AzureExportConnector,
     CostDetailsConnector,
     export_runs,
     list_exports,
     run_export,
 )
-from connectors.azure.errors import AzureThrottled
-from connectors.ingest import ingest
-from core.errors import SourceError, TransientError
-from core.period import BillingPeriod
-from core.settings import SourceSettings
-from demo.azure_exports import EA_SCOPE, FolderSink, cost_rows, csv_bytes, write_export_run
-from warehouse.connection import connect
+from costalloc.connectors.azure.errors import AzureThrottled
+from costalloc.connectors.ingest import ingest
+from costalloc.core.errors import SourceError, TransientError
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import SourceSettings
+from costalloc.demo.azure_exports import EA_SCOPE, FolderSink, cost_rows, csv_bytes, write_export_run
+from costalloc.warehouse.connection import connect
 
 PERIOD = BillingPeriod(2026, 10)
 SCOPE = "subscriptions/00000000-0000-0000-0000-000000000000"
 PROVIDER = f"/{SCOPE}/providers/Microsoft.CostManagement"
 OPERATION = f"{PROVIDER}/costDetailsOperationResults/7b2c6a4e-0d1f-4c3b-9a8e-1f2d3c4b5a69"
-SAMPLES = Path(__file__).parents[3] / ".." / "shared" / "reference" / "samples" / "azure"
+SAMPLES = Path(__file__).parents[2] / "samples" / "azure"
 MakeClient = Callable[..., CostManagementClient]
 
 

@@ -1,7 +1,7 @@
 """Every Azure header variant we have samples of is recognised, and rows become the right FOCUS.
 
-The samples are read at test time from `../shared/reference/samples/azure` (beside the repo in
-CI): opencost's header sets (EA, MCA camelCase, pay-as-you-go, German, BOM, mixed) and the
+The samples are copies of public files in `tests/samples/azure` (provenance in its README):
+opencost's header sets (EA, MCA camelCase, pay-as-you-go, German, BOM, mixed) and the
 FinOps toolkit's column lists per export dataset and version.
 """
 
@@ -16,18 +16,18 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from connectors.azure import transform
-from connectors.azure.dialects import HeaderNotRecognized, detect
-from connectors.focus import FOCUS_COLUMNS, conform
+from costalloc.connectors.azure import transform
+from costalloc.connectors.azure.dialects import HeaderNotRecognized, detect
+from costalloc.connectors.focus import FOCUS_COLUMNS, conform
 
-SAMPLES = Path(__file__).parents[3] / ".." / "shared" / "reference" / "samples" / "azure"
+SAMPLES = Path(__file__).parents[2] / "samples" / "azure"
 HEADER_SETS = SAMPLES / "opencost-billingexports"
 SCHEMAS = SAMPLES / "finops-toolkit-schemas"
 
 
 def _sample(path: Path) -> Path:
     if not path.exists():
-        pytest.fail(f"reference samples missing: {path} (CI keeps ../shared beside the repo)")
+        pytest.fail(f"sample missing from the repository: {path}")
     return path
 
 

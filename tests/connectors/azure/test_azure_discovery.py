@@ -11,13 +11,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from connectors.azure import AzureExportConnector, CostDetailsConnector
-from connectors.azure.blobs import ContainerAddress, parse_uri
-from connectors.ingest import ingest
-from core.errors import ConfigurationError, DataError, SourceError
-from core.period import BillingPeriod
-from core.settings import SourceSettings
-from demo.azure_exports import (
+from costalloc.connectors.azure import AzureExportConnector, CostDetailsConnector
+from costalloc.connectors.azure.blobs import ContainerAddress, parse_uri
+from costalloc.connectors.ingest import ingest
+from costalloc.core.errors import ConfigurationError, DataError, SourceError
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import SourceSettings
+from costalloc.demo.azure_exports import (
     EA_SCOPE,
     FolderSink,
     cost_rows,
@@ -25,7 +25,7 @@ from demo.azure_exports import (
     write_export_run,
     write_legacy_run,
 )
-from warehouse.connection import connect
+from costalloc.warehouse.connection import connect
 
 PERIOD = BillingPeriod(2026, 10)
 NOV_1 = datetime(2026, 11, 1, tzinfo=UTC)

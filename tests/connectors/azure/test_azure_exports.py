@@ -13,12 +13,12 @@ import duckdb
 import pytest
 from azure.storage.blob import ContainerClient, ContentSettings
 
-from connectors.azure import AzureExportConnector
-from connectors.ingest import ingest
-from core.errors import DataError, SourceError
-from core.period import BillingPeriod
-from core.settings import SourceSettings
-from demo.azure_exports import (
+from costalloc.connectors.azure import AzureExportConnector
+from costalloc.connectors.ingest import ingest
+from costalloc.core.errors import DataError, SourceError
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import SourceSettings
+from costalloc.demo.azure_exports import (
     EA_SCOPE,
     MCA_SCOPE,
     ContainerSink,
@@ -31,7 +31,7 @@ from demo.azure_exports import (
     write_legacy_partitioned_run,
     write_legacy_run,
 )
-from warehouse.connection import connect
+from costalloc.warehouse.connection import connect
 
 PERIOD = BillingPeriod(2026, 10)
 NOV_1 = datetime(2026, 11, 1, tzinfo=UTC)

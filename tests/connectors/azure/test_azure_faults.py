@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from azure.storage.blob import ContainerClient
 
-from connectors.azure import AzureExportConnector
-from connectors.ingest import ingest
-from core.errors import TransientError
-from core.period import BillingPeriod
-from core.settings import SourceSettings
-from demo.azure_exports import write_demo_container
+from costalloc.connectors.azure import AzureExportConnector
+from costalloc.connectors.ingest import ingest
+from costalloc.core.errors import TransientError
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import SourceSettings
+from costalloc.demo.azure_exports import write_demo_container
+from costalloc.warehouse.connection import connect
 from tests.faults.proxy import FaultSchedule, fault_proxy
-from warehouse.connection import connect
 
 PERIOD = BillingPeriod(2026, 10)
 ACCOUNT_KEY = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/"

@@ -1,7 +1,7 @@
 """The BigQuery emulator (bqemulator, in its own venv `.venv-bq`) for the GCP connector tests.
 
 Started once per session on free ports of 127.0.0.1 through a three-line launcher that skips
-the emulator's `INSTALL spatial` (it needs the internet; see shared/reference/test-infra.md),
+the emulator's `INSTALL spatial` (it downloads a DuckDB extension, and tests run offline),
 with HOME pointed at a temporary folder. Each test gets its own dataset. A missing emulator is
 a failure, never a skip: `make emulators` installs it.
 """
@@ -25,9 +25,9 @@ from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
-from connectors.gcp import BigQueryExportConnector
-from core.settings import SourceSettings
-from warehouse.connection import connect
+from costalloc.connectors.gcp import BigQueryExportConnector
+from costalloc.core.settings import SourceSettings
+from costalloc.warehouse.connection import connect
 
 REPO = Path(__file__).resolve().parents[3]
 EMULATOR_PYTHON = REPO / ".venv-bq" / "bin" / "python"

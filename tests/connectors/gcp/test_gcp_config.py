@@ -12,14 +12,14 @@ from google.api_core import exceptions as google_errors
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.gcp import BigQueryExportConnector, queries
-from connectors.gcp.batches import bounded
-from connectors.gcp.errors import bigquery_errors, translate
-from connectors.gcp.export_files import open_dump
-from connectors.gcp.fingerprint import MonthFingerprint
-from core.errors import ConfigurationError, SourceError, TransientError
-from core.period import BillingPeriod
-from core.settings import SourceSettings
+from costalloc.connectors.gcp import BigQueryExportConnector, queries
+from costalloc.connectors.gcp.batches import bounded
+from costalloc.connectors.gcp.errors import bigquery_errors, translate
+from costalloc.connectors.gcp.export_files import open_dump
+from costalloc.connectors.gcp.fingerprint import MonthFingerprint
+from costalloc.core.errors import ConfigurationError, SourceError, TransientError
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import SourceSettings
 
 TABLE = "my-billing-project.billing_export.gcp_billing_export_resource_v1_01A2B3_C4D5E6_F7A8B9"
 OCTOBER = BillingPeriod(2026, 10)

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from demo.gcp_billing import arrow_schema, export_schema, generate_month
+from costalloc.demo.gcp_billing import arrow_schema, export_schema, generate_month
 
 
 def frame(table: object) -> pl.DataFrame:

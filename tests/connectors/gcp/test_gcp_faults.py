@@ -12,12 +12,12 @@ from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
-from connectors.gcp import BigQueryExportConnector
-from connectors.ingest import ingest
-from core.errors import TransientError
-from core.period import BillingPeriod
-from core.settings import SourceSettings
-from demo.gcp_billing import create_export_table, generate_month, insert_rows
+from costalloc.connectors.gcp import BigQueryExportConnector
+from costalloc.connectors.ingest import ingest
+from costalloc.core.errors import TransientError
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import SourceSettings
+from costalloc.demo.gcp_billing import create_export_table, generate_month, insert_rows
 from tests.connectors.gcp.test_gcp_table_mode import emulator_totals
 from tests.faults.proxy import FaultSchedule, fault_proxy
 

@@ -15,12 +15,12 @@ import pytest
 from google.cloud import bigquery
 from polars.testing import assert_frame_equal
 
-from connectors.gcp import BigQueryExportConnector
-from connectors.ingest import ingest
-from core.errors import DataError
-from core.period import BillingPeriod
-from core.settings import SourceSettings
-from demo.gcp_billing import (
+from costalloc.connectors.gcp import BigQueryExportConnector
+from costalloc.connectors.ingest import ingest
+from costalloc.core.errors import DataError
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import SourceSettings
+from costalloc.demo.gcp_billing import (
     TABLE_NAME,
     arrow_schema,
     create_export_table,

@@ -11,10 +11,10 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from connectors.focus import LINE_ITEM_COLUMNS, conform
-from connectors.gcp import normalize
-from connectors.money import first_bad_money
-from demo.gcp_billing import arrow_schema
+from costalloc.connectors.focus import LINE_ITEM_COLUMNS, conform
+from costalloc.connectors.gcp import normalize
+from costalloc.connectors.money import first_bad_money
+from costalloc.demo.gcp_billing import arrow_schema
 
 OCT_5 = datetime(2026, 10, 5, 3, tzinfo=UTC)
 INSTANCE = "//compute.googleapis.com/projects/418275630941/zones/us-central1-a/instances/1"

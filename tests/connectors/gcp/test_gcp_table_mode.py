@@ -12,11 +12,11 @@ import pyarrow.compute as pc
 import pytest
 from google.cloud import bigquery
 
-from connectors.gcp import BigQueryExportConnector
-from connectors.ingest import ingest
-from core.errors import SourceError
-from core.period import BillingPeriod
-from demo.gcp_billing import GcpBillingMonth, create_export_table, generate_month, insert_rows
+from costalloc.connectors.gcp import BigQueryExportConnector
+from costalloc.connectors.ingest import ingest
+from costalloc.core.errors import SourceError
+from costalloc.core.period import BillingPeriod
+from costalloc.demo.gcp_billing import GcpBillingMonth, create_export_table, generate_month, insert_rows
 
 OCTOBER = BillingPeriod(2026, 10)
 NOVEMBER = BillingPeriod(2026, 11)
