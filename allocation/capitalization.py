@@ -14,7 +14,7 @@ import polars as pl
 
 from costalloc.allocation.conditions import charge_start, compile_condition, start_of_day
 from costalloc.allocation.model import Capitalization, Phase, RuleSet
-from costalloc.connectors.focus import ASSET_ROW_TYPES
+from costalloc.core.focus import ASSET_ROW_TYPES
 
 CAPEX_COLUMNS = ("x_capex_project", "x_capex_phase", "x_capex_approval", "x_useful_life_months")
 

@@ -31,7 +31,7 @@ from pydantic import (
     model_validator,
 )
 
-from costalloc.connectors.focus import LINE_ITEM_COLUMNS
+from costalloc.core.focus import LINE_ITEM_COLUMNS
 
 UNALLOCATED = "unallocated"
 STANDARD_DIMENSIONS: dict[str, list[str]] = {

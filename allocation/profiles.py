@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 
 from costalloc.allocation.conditions import start_of_day
 from costalloc.allocation.model import Condition, RuleSet
-from costalloc.connectors.focus import ASSET_ROW_TYPES
+from costalloc.core.focus import ASSET_ROW_TYPES
 
 # Columns the engine reads whatever the rules say: the account mapping and the asset register.
 ALWAYS = ("x_source", "SubAccountId", "SubAccountName", "x_line_item_type", "Tags")

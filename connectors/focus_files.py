@@ -19,10 +19,10 @@ import pyarrow.fs as pafs
 from costalloc.connectors import tags
 from costalloc.connectors.delivery import Delivery, RawBatch
 from costalloc.connectors.files import is_data_file, stream_file
-from costalloc.connectors.focus import FOCUS_COLUMNS, MONEY, QUANTITY
 from costalloc.connectors.money import money, totals_by_currency
 from costalloc.connectors.storage import Location, open_location, storage_errors
 from costalloc.connectors.timestamps import utc_time
+from costalloc.core.focus import FOCUS_COLUMNS, MONEY, QUANTITY
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
 

@@ -15,10 +15,10 @@ import polars as pl
 import pyarrow as pa
 
 from costalloc.connectors.delivery import Connector, Delivery, RawBatch
-from costalloc.connectors.focus import conform
 from costalloc.connectors.money import add_totals, first_bad_money
 from costalloc.core.currencies import ISO_4217
 from costalloc.core.errors import CostallocError, DataError, WarehouseWriteError
+from costalloc.core.focus import conform
 from costalloc.core.period import BillingPeriod
 from costalloc.core.prefetch import prefetched
 from costalloc.warehouse.partitions import (

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from costalloc.connectors.focus import MONEY
+from costalloc.core.focus import MONEY
 
 
 def money(column: str, schema: pl.Schema) -> pl.Expr:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from costalloc.connectors.focus import UTC_TIME
+from costalloc.core.focus import UTC_TIME
 
 
 def utc_time(name: str, schema: pl.Schema) -> pl.Expr:

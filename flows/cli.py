@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from costalloc.core.settings import Settings
-    from costalloc.reports.forecast import Events
+    from costalloc.reports.planning.forecast import Events
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -273,7 +273,7 @@ def _export(args: argparse.Namespace) -> int:
     """Prints the main file of each export on stdout (one line per period, or the workbook);
     the companion tables and the column dictionary are listed on stderr."""
     from costalloc.core.settings import load_settings
-    from costalloc.reports.extracts import export_period, export_workbook
+    from costalloc.reports.finance.extracts import export_period, export_workbook
     from costalloc.warehouse.connection import connect
 
     settings = load_settings(args.config)
@@ -297,7 +297,7 @@ def _export(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from costalloc.core.settings import load_settings
-    from costalloc.reports.endpoint import run_server, tokens_from_environment
+    from costalloc.reports.serving.endpoint import run_server, tokens_from_environment
 
     settings = load_settings(args.config)
     run_server(settings.warehouse, tokens_from_environment(), host=args.host, port=args.port)
@@ -306,7 +306,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _summary(args: argparse.Namespace) -> int:
     from costalloc.core.settings import load_settings
-    from costalloc.reports.summary import allocation_summary, render
+    from costalloc.reports.finance.summary import allocation_summary, render
     from costalloc.warehouse.connection import connect
 
     settings = load_settings(args.config)
@@ -342,10 +342,10 @@ def _review(args: argparse.Namespace) -> int:
     """The review table on stdout; with --format csv|xlsx the main file on stdout and the
     companion files on stderr."""
     from costalloc.core.settings import load_settings
-    from costalloc.reports.budgets import budgets_path_beside, load_budgets
-    from costalloc.reports.extracts import export_review
-    from costalloc.reports.forecast import forecast
-    from costalloc.reports.review import render, review
+    from costalloc.reports.finance.extracts import export_review
+    from costalloc.reports.planning.budgets import budgets_path_beside, load_budgets
+    from costalloc.reports.planning.forecast import forecast
+    from costalloc.reports.planning.review import render, review
 
     settings = load_settings(args.config)
     dimensions = _declared_dimensions(settings)
@@ -377,7 +377,7 @@ def _review(args: argparse.Namespace) -> int:
 def _unit_cost(args: argparse.Namespace) -> int:
     from costalloc.allocation.loader import load_rules
     from costalloc.core.settings import load_settings
-    from costalloc.reports.unit_cost import read_units, render, to_frame, unit_costs
+    from costalloc.reports.planning.unit_cost import read_units, render, to_frame, unit_costs
 
     settings = load_settings(args.config)
     if settings.rules is not None and args.dimension not in load_rules(settings.rules).dimensions:
@@ -401,8 +401,8 @@ def _unit_cost(args: argparse.Namespace) -> int:
 
 def _forecast(args: argparse.Namespace) -> int:
     from costalloc.core.settings import load_settings
-    from costalloc.reports.extracts import export_forecast
-    from costalloc.reports.forecast import forecast, render
+    from costalloc.reports.finance.extracts import export_forecast
+    from costalloc.reports.planning.forecast import forecast, render
 
     settings = load_settings(args.config)
     events = _events(args, settings, _declared_dimensions(settings))
@@ -419,7 +419,7 @@ def _forecast(args: argparse.Namespace) -> int:
 def _events(args: argparse.Namespace, settings: Settings,
             dimensions: dict[str, list[str]] | None) -> Events | None:
     """The events file given, else `events.yaml` beside the rules when there is one."""
-    from costalloc.reports.forecast import events_path_beside, load_events
+    from costalloc.reports.planning.forecast import events_path_beside, load_events
 
     if args.events is not None:
         return load_events(args.events, dimensions)

@@ -20,8 +20,8 @@ from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import load_settings
 from costalloc.demo import aws_cur
 from costalloc.flows.nightly import nightly
-from costalloc.reports.extracts import export
-from costalloc.reports.summary import allocation_summary, render
+from costalloc.reports.finance.extracts import export
+from costalloc.reports.finance.summary import allocation_summary, render
 from costalloc.warehouse.connection import connect
 
 DEMO_PERIOD = "2026-10"

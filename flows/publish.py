@@ -11,10 +11,10 @@ from costalloc.allocation.loader import load_rules
 from costalloc.core.errors import CostallocError
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import Settings
-from costalloc.reports.breaches import Breach, breach_markdown, evaluate_thresholds
-from costalloc.reports.budgets import budgets_path_beside, load_budgets
-from costalloc.reports.notify import notify, webhook_url_from_env
-from costalloc.reports.run_summary import summary_markdown
+from costalloc.reports.finance.run_summary import summary_markdown
+from costalloc.reports.planning.breaches import Breach, breach_markdown, evaluate_thresholds
+from costalloc.reports.planning.budgets import budgets_path_beside, load_budgets
+from costalloc.reports.planning.notify import notify, webhook_url_from_env
 from costalloc.warehouse.connection import connect
 
 

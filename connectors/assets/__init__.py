@@ -23,10 +23,10 @@ from costalloc.connectors import tags
 from costalloc.connectors.assets.schedule import Asset, depreciation_schedule
 from costalloc.connectors.delivery import Delivery, RawBatch
 from costalloc.connectors.files import stream_file
-from costalloc.connectors.focus import MONEY, UTC_TIME
 from costalloc.connectors.money import money, totals_by_currency
 from costalloc.connectors.storage import open_location
 from costalloc.core.errors import ConfigurationError, DataError
+from costalloc.core.focus import MONEY, UTC_TIME
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
 

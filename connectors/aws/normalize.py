@@ -11,9 +11,9 @@ from collections.abc import Iterable
 import polars as pl
 
 from costalloc.connectors.aws.services import OTHER, SERVICE_CATEGORIES
-from costalloc.connectors.focus import MONEY, QUANTITY
 from costalloc.connectors.money import money
 from costalloc.connectors.timestamps import utc_time
+from costalloc.core.focus import MONEY, QUANTITY
 
 _USAGE = ("Usage", "DiscountedUsage", "SavingsPlanCoveredUsage", "SavingsPlanNegation")
 _PURCHASE = ("Fee", "RIFee", "SavingsPlanUpfrontFee", "SavingsPlanRecurringFee")

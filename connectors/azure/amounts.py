@@ -29,7 +29,7 @@ from typing import Final, Literal
 import polars as pl
 
 from costalloc.connectors.azure.canonical import Canonical
-from costalloc.connectors.focus import MONEY
+from costalloc.core.focus import MONEY
 
 Dataset = Literal["ActualCost", "AmortizedCost", "FocusCost"]
 ACTUAL: Final = "ActualCost"

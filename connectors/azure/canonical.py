@@ -11,8 +11,8 @@ import polars as pl
 
 from costalloc.connectors.azure.dates import utc_day
 from costalloc.connectors.azure.dialects import Dialect
-from costalloc.connectors.focus import MONEY
 from costalloc.connectors.money import money
+from costalloc.core.focus import MONEY
 
 
 def canonical_frame(raw: pl.LazyFrame, dialect: Dialect) -> pl.LazyFrame:

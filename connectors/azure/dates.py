@@ -11,8 +11,8 @@ from __future__ import annotations
 import polars as pl
 
 from costalloc.connectors.azure.distinct import per_distinct
-from costalloc.connectors.focus import UTC_TIME
 from costalloc.connectors.timestamps import iso_text, typed_utc
+from costalloc.core.focus import UTC_TIME
 
 _US_DATE = r"^(\d{1,2})/(\d{1,2})/(\d{4})"
 

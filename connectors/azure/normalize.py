@@ -39,7 +39,7 @@ from costalloc.connectors.azure.regions import region_id, region_name
 from costalloc.connectors.azure.services import service_category
 from costalloc.connectors.azure.tag_text import tags_json
 from costalloc.connectors.azure.units import block_size, consumed_unit, pricing_unit
-from costalloc.connectors.focus import MONEY, QUANTITY
+from costalloc.core.focus import MONEY, QUANTITY
 
 MICROSOFT = "Microsoft"
 _CATEGORY = {

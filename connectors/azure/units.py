@@ -13,7 +13,7 @@ from __future__ import annotations
 import polars as pl
 
 from costalloc.connectors.azure.distinct import per_distinct
-from costalloc.connectors.focus import QUANTITY
+from costalloc.core.focus import QUANTITY
 
 _TIME = {"hour": "Hours", "hours": "Hours", "hrs": "Hours", "day": "Days", "days": "Days",
          "month": "Months", "months": "Months", "minute": "Minutes", "minutes": "Minutes",

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from costalloc.connectors.focus import MONEY, QUANTITY
 from costalloc.connectors.timestamps import utc_time
+from costalloc.core.focus import MONEY, QUANTITY
 
 
 class Fields:

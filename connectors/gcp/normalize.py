@@ -30,13 +30,13 @@ from decimal import Decimal
 
 import polars as pl
 
-from costalloc.connectors.focus import MONEY, UTC_TIME
 from costalloc.connectors.gcp.fields import Fields, decimal
 from costalloc.connectors.gcp.labels import tags_json
 from costalloc.connectors.gcp.regions import NOT_A_REGION, REGION_NAMES
 from costalloc.connectors.gcp.services import OTHER, SERVICE_CATEGORIES
 from costalloc.connectors.gcp.units import UNITS
 from costalloc.connectors.money import totals_by_currency
+from costalloc.core.focus import MONEY, UTC_TIME
 
 PROVIDER = "Google Cloud"
 # Google Cloud issues the invoice of a direct billing account; FOCUS reads a different

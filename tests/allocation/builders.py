@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from costalloc.connectors.focus import conform
+from costalloc.core.focus import conform
 from costalloc.core.period import BillingPeriod
 
 OCTOBER = BillingPeriod(2026, 10)

@@ -18,12 +18,12 @@ import pyarrow.fs as pafs
 import pytest
 
 from costalloc.connectors.aws import AwsCurConnector
-from costalloc.connectors.focus import CHARGE_CATEGORIES
 from costalloc.connectors.ingest import ingest
+from costalloc.core.focus import CHARGE_CATEGORIES
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
 from costalloc.demo.aws_cur import write_cur2_export, write_legacy_cur
-from costalloc.reports.extracts import export
+from costalloc.reports.finance.extracts import export
 
 REPO = Path(__file__).resolve().parents[2]
 VALIDATOR = REPO / ".venv-focus" / "bin" / "focus-validator"

@@ -27,7 +27,7 @@ from costalloc.connectors.ingest import ingest
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
 from costalloc.demo.aws_cur import write_cur2_export
-from costalloc.reports.extracts import export
+from costalloc.reports.finance.extracts import export
 from costalloc.warehouse.connection import connect
 
 OCTOBER = BillingPeriod(2026, 10)
@@ -154,7 +154,7 @@ def test_killed_during_an_export(tmp_path: Path) -> None:
     out = tmp_path / "out"
 
     code = _run_and_kill(f"""
-        import costalloc.reports.extracts as extracts
+        import costalloc.reports.finance.extracts as extracts
         import pyarrow.parquet as pq
         write_batch = pq.ParquetWriter.write_batch
         calls = []

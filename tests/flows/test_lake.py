@@ -15,8 +15,8 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pytest
 
-from costalloc.connectors.focus import conform
 from costalloc.core.errors import SourceError
+from costalloc.core.focus import conform
 from costalloc.core.period import BillingPeriod
 from costalloc.flows.loading import PartitionFailed, TransientPartitionFailed
 from costalloc.warehouse.lake import PartitionStore

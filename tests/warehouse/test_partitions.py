@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from costalloc.connectors.focus import conform
 from costalloc.core.errors import SourceError
+from costalloc.core.focus import conform
 from costalloc.core.period import BillingPeriod
 from costalloc.warehouse.connection import append, connect
 from costalloc.warehouse.partitions import (

@@ -1,6 +1,6 @@
 import duckdb
 
-from costalloc.connectors.focus import LINE_ITEM_COLUMNS
+from costalloc.core.focus import LINE_ITEM_COLUMNS
 from costalloc.warehouse.connection import connect
 
 

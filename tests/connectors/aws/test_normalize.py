@@ -8,7 +8,7 @@ import polars as pl
 import pyarrow as pa
 
 from costalloc.connectors.aws import columns, normalize
-from costalloc.connectors.focus import conform
+from costalloc.core.focus import conform
 
 MAP = pa.map_(pa.string(), pa.string())
 ROWS = [

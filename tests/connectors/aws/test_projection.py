@@ -14,7 +14,7 @@ from polars.testing import assert_frame_equal
 
 from costalloc.connectors.aws import columns, normalize
 from costalloc.connectors.files import ColumnPicker, stream_file
-from costalloc.connectors.focus import conform
+from costalloc.core.focus import conform
 from costalloc.core.period import BillingPeriod
 from costalloc.demo.aws_cur import write_cur2_export, write_legacy_cur
 

@@ -18,7 +18,7 @@ import pytest
 
 from costalloc.connectors.azure import transform
 from costalloc.connectors.azure.dialects import HeaderNotRecognized, detect
-from costalloc.connectors.focus import FOCUS_COLUMNS, conform
+from costalloc.core.focus import FOCUS_COLUMNS, conform
 
 SAMPLES = Path(__file__).parents[2] / "samples" / "azure"
 HEADER_SETS = SAMPLES / "opencost-billingexports"

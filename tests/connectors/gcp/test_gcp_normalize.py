@@ -11,9 +11,9 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from costalloc.connectors.focus import LINE_ITEM_COLUMNS, conform
 from costalloc.connectors.gcp import normalize
 from costalloc.connectors.money import first_bad_money
+from costalloc.core.focus import LINE_ITEM_COLUMNS, conform
 from costalloc.demo.gcp_billing import arrow_schema
 
 OCT_5 = datetime(2026, 10, 5, 3, tzinfo=UTC)

@@ -13,10 +13,10 @@ import openpyxl
 import pytest
 
 from costalloc.core.period import BillingPeriod
-from costalloc.reports.budgets import Budgets, budgets_from_mapping
-from costalloc.reports.extracts import export_review
-from costalloc.reports.review import Review, project, render, review
-from tests.reports.test_budget_data import daily, spend
+from costalloc.reports.finance.extracts import export_review
+from costalloc.reports.planning.budgets import Budgets, budgets_from_mapping
+from costalloc.reports.planning.review import Review, project, render, review
+from tests.reports.planning.budget_data import daily, spend
 
 OCT = BillingPeriod(2026, 10)
 D = Decimal

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from costalloc.reports.forecast import SCENARIOS, Forecast, Series
-from costalloc.reports.review import LineReview, Review, displayed, displayed_or_none, percent_text
-from costalloc.reports.rounding import quantum
-from costalloc.reports.sheets import Book, Sheet
+from costalloc.reports.finance.rounding import quantum
+from costalloc.reports.finance.sheets import Book, Sheet
+from costalloc.reports.planning.forecast import SCENARIOS, Forecast, Series
+from costalloc.reports.planning.review import LineReview, Review, displayed, displayed_or_none, percent_text
 
 _CHART_ROWS = 16  # rows a chart takes beside its table before the next block may start
 

@@ -29,12 +29,22 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from costalloc.core.period import BillingPeriod
-from costalloc.reports.csv_text import write_csv
-from costalloc.reports.forecast import Forecast
-from costalloc.reports.review import Review
-from costalloc.reports.review_extracts import forecast_table, review_tables
-from costalloc.reports.tables import ALLOCATED_TABLES, LINE_ITEMS, DictionaryEntry, FinanceTable, dictionary
-from costalloc.reports.workbook import write_finance_workbook, write_forecast_workbook, write_table_workbook
+from costalloc.reports.finance.csv_text import write_csv
+from costalloc.reports.finance.tables import (
+    ALLOCATED_TABLES,
+    LINE_ITEMS,
+    DictionaryEntry,
+    FinanceTable,
+    dictionary,
+)
+from costalloc.reports.finance.workbook import (
+    write_finance_workbook,
+    write_forecast_workbook,
+    write_table_workbook,
+)
+from costalloc.reports.planning.forecast import Forecast
+from costalloc.reports.planning.review import Review
+from costalloc.reports.planning.review_extracts import forecast_table, review_tables
 
 Table = Literal["allocated", "line-items"]
 Format = Literal["csv", "parquet", "xlsx"]

@@ -42,11 +42,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from costalloc.allocation.model import STANDARD_DIMENSIONS, UNALLOCATED
 from costalloc.core.currencies import is_currency
 from costalloc.core.period import BillingPeriod
-from costalloc.reports.budgets import Basis
-from costalloc.reports.review import displayed, percent_text
-from costalloc.reports.rounding import quantum
-from costalloc.reports.specfile import Problem, SpecDocument, problems_of, raise_problems, read_spec
-from costalloc.reports.trend import Line, exact, fit
+from costalloc.reports.finance.rounding import quantum
+from costalloc.reports.planning.budgets import Basis
+from costalloc.reports.planning.review import displayed, percent_text
+from costalloc.reports.planning.specfile import Problem, SpecDocument, problems_of, raise_problems, read_spec
+from costalloc.reports.planning.trend import Line, exact, fit
 from costalloc.sql import load
 
 SCENARIOS = ("conservative", "expected", "accelerated")

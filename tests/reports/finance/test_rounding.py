@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from costalloc.reports.rounding import (
+from costalloc.reports.finance.rounding import (
     CENT,
     largest_remainder,
     quantum,

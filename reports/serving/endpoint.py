@@ -37,9 +37,9 @@ from starlette.background import BackgroundTask
 
 from costalloc.core.errors import ConfigurationError, WarehouseBusyError
 from costalloc.core.period import BillingPeriod
-from costalloc.reports.csv_text import csv_chunks
-from costalloc.reports.tables import GROUPABLE_COLUMNS
-from costalloc.reports.workbook import write_finance_workbook, write_table_workbook
+from costalloc.reports.finance.csv_text import csv_chunks
+from costalloc.reports.finance.tables import GROUPABLE_COLUMNS
+from costalloc.reports.finance.workbook import write_finance_workbook, write_table_workbook
 from costalloc.sql import load
 from costalloc.warehouse.connection import connect
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from costalloc.reports.forecast import Forecast
-from costalloc.reports.review import Review, percent_text
-from costalloc.reports.trend import exact
+from costalloc.reports.planning.forecast import Forecast
+from costalloc.reports.planning.review import Review, percent_text
+from costalloc.reports.planning.trend import exact
 
 MONEY = pa.decimal128(38, 10)
 PERCENT = pa.decimal128(20, 4)

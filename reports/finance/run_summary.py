@@ -15,8 +15,8 @@ from decimal import Decimal
 import duckdb
 
 from costalloc.core.period import BillingPeriod
-from costalloc.reports.rounding import largest_remainder, quantum
-from costalloc.reports.tables import SUMMARY
+from costalloc.reports.finance.rounding import largest_remainder, quantum
+from costalloc.reports.finance.tables import SUMMARY
 from costalloc.sql import load
 
 UNALLOCATED_LABEL = "unallocated"

@@ -12,8 +12,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from costalloc.reports.extracts import Format, export, export_period
-from costalloc.reports.tables import ALLOCATED_TABLES, COLUMN_MEANINGS
+from costalloc.reports.finance.extracts import Format, export, export_period
+from costalloc.reports.finance.tables import ALLOCATED_TABLES, COLUMN_MEANINGS
 from tests.reports.builders import FORMULA_RESOURCE, OCTOBER, SEPTEMBER, totals
 
 TABLES = ("allocated", "summary", "unallocated", "capex", "capex_schedule", "reconciliation")
@@ -143,7 +143,7 @@ def test_an_empty_period_still_writes_every_table_with_its_header(
 def test_only_text_a_spreadsheet_would_evaluate_is_quoted() -> None:
     import pyarrow as pa
 
-    from costalloc.reports.csv_text import csv_chunks
+    from costalloc.reports.finance.csv_text import csv_chunks
 
     batch = pa.record_batch({
         "text": ["=1+1", "+cmd", "-x", "@SUM(A1)", "\tTab", "plain", "a=b", None],

@@ -33,9 +33,9 @@ from decimal import Decimal, localcontext
 import duckdb
 
 from costalloc.core.period import BillingPeriod
-from costalloc.reports.budgets import Basis, BudgetLine, Budgets, Pilot
-from costalloc.reports.rounding import largest_remainder, quantum
-from costalloc.reports.trend import exact, fit
+from costalloc.reports.finance.rounding import largest_remainder, quantum
+from costalloc.reports.planning.budgets import Basis, BudgetLine, Budgets, Pilot
+from costalloc.reports.planning.trend import exact, fit
 from costalloc.sql import load
 
 WINDOW_DAYS = 7  # the usage curve's trend is fitted over this many most recent days

@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 
 from costalloc.core.period import BillingPeriod
-from costalloc.reports.rounding import round_half_up
-from costalloc.reports.run_summary import summary_markdown
+from costalloc.reports.finance.rounding import round_half_up
+from costalloc.reports.finance.run_summary import summary_markdown
 from tests.reports.builders import OCTOBER, SEPTEMBER, totals
 
 

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 
 from costalloc.allocation.loader import load_rules
 from costalloc.core.period import BillingPeriod
-from costalloc.reports.budgets import budgets_from_mapping, budgets_path_beside, load_budgets, spread
-from costalloc.reports.specfile import SpecFileError
+from costalloc.reports.planning.budgets import budgets_from_mapping, budgets_path_beside, load_budgets, spread
+from costalloc.reports.planning.specfile import SpecFileError
 
-DEMO = Path(__file__).resolve().parents[2] / "demo"
+DEMO = Path(__file__).resolve().parents[3] / "demo"
 DIMENSIONS = {"environment": ["development", "staging", "production"],
               "workstream": ["experimentation", "platform_build", "production_operations",
                              "risk_compliance"],
@@ -193,7 +193,7 @@ def test_the_default_budgets_file_sits_beside_the_rules(tmp_path: Path) -> None:
 
 
 def test_the_demo_budgets_and_events_are_valid_against_the_demo_rules() -> None:
-    from costalloc.reports.forecast import load_events
+    from costalloc.reports.planning.forecast import load_events
 
     dimensions = load_rules(DEMO / "rules.yaml").dimensions
     budgets = load_budgets(DEMO / "budgets.yaml", dimensions)

@@ -14,16 +14,16 @@ from werkzeug import Request, Response
 
 from costalloc.core.errors import ConfigurationError
 from costalloc.core.period import BillingPeriod
-from costalloc.reports.breaches import breach_markdown, evaluate_thresholds
-from costalloc.reports.budgets import Budgets, budgets_from_mapping
-from costalloc.reports.notify import (
+from costalloc.reports.planning.breaches import breach_markdown, evaluate_thresholds
+from costalloc.reports.planning.budgets import Budgets, budgets_from_mapping
+from costalloc.reports.planning.notify import (
     WEBHOOK_VARIABLE,
     NotificationError,
     notify,
     slack_payload,
     webhook_url_from_env,
 )
-from tests.reports.test_budget_data import daily, spend
+from tests.reports.planning.budget_data import daily, spend
 
 OCT, NOV = BillingPeriod(2026, 10), BillingPeriod(2026, 11)
 D = Decimal

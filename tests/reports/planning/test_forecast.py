@@ -13,8 +13,8 @@ import openpyxl
 import pytest
 
 from costalloc.core.period import BillingPeriod
-from costalloc.reports.extracts import export_forecast
-from costalloc.reports.forecast import (
+from costalloc.reports.finance.extracts import export_forecast
+from costalloc.reports.planning.forecast import (
     Events,
     events_from_mapping,
     forecast,
@@ -22,7 +22,7 @@ from costalloc.reports.forecast import (
     project_series,
     render,
 )
-from costalloc.reports.specfile import SpecFileError
+from costalloc.reports.planning.specfile import SpecFileError
 
 D = Decimal
 NOV = BillingPeriod(2026, 11)

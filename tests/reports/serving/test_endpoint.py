@@ -19,8 +19,8 @@ import polars as pl
 import pytest
 
 from costalloc.core.errors import ConfigurationError
-from costalloc.reports.endpoint import create_app, tokens_from_environment
-from costalloc.reports.tables import GROUPABLE_COLUMNS
+from costalloc.reports.finance.tables import GROUPABLE_COLUMNS
+from costalloc.reports.serving.endpoint import create_app, tokens_from_environment
 from tests.reports.builders import OCTOBER, SEPTEMBER, totals
 
 TOKEN = "finance-sheet-token-0123456789"

@@ -9,7 +9,7 @@ import duckdb
 
 from costalloc.allocation.model import UNALLOCATED
 from costalloc.core.period import BillingPeriod
-from costalloc.reports.rounding import largest_remainder, quantum
+from costalloc.reports.finance.rounding import largest_remainder, quantum
 from costalloc.sql import load
 
 

@@ -15,7 +15,7 @@ from costalloc.allocation.model import RuleSet
 from costalloc.allocation.publish import allocate_period
 from costalloc.core.errors import ConfigurationError
 from costalloc.core.period import BillingPeriod
-from costalloc.reports.unit_cost import read_units, render, unit_costs
+from costalloc.reports.planning.unit_cost import read_units, render, unit_costs
 from tests.allocation.builders import line_item, load_line_items
 
 RULES = RuleSet.model_validate(yaml.safe_load(

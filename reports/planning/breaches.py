@@ -22,8 +22,9 @@ from typing import Literal
 import duckdb
 
 from costalloc.core.period import BillingPeriod
-from costalloc.reports.budgets import Budgets
-from costalloc.reports.review import (
+from costalloc.reports.finance.rounding import quantum
+from costalloc.reports.planning.budgets import Budgets
+from costalloc.reports.planning.review import (
     LineReview,
     PilotReview,
     displayed,
@@ -32,7 +33,6 @@ from costalloc.reports.review import (
     review_line,
     review_pilots,
 )
-from costalloc.reports.rounding import quantum
 from costalloc.sql import load
 
 BreachKind = Literal["budget", "pilot_cap", "pilot_end"]

@@ -18,9 +18,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from costalloc.core.errors import ConfigurationError, TransientError
-from costalloc.reports.breaches import Breach
-from costalloc.reports.review import displayed
-from costalloc.reports.rounding import quantum
+from costalloc.reports.finance.rounding import quantum
+from costalloc.reports.planning.breaches import Breach
+from costalloc.reports.planning.review import displayed
 
 WEBHOOK_VARIABLE = "COSTALLOC_BUDGET_WEBHOOK"
 TIMEOUT_SECONDS = 10.0

@@ -16,7 +16,7 @@ import pytest
 
 from costalloc.flows import cli
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 COSTALLOC = Path(sys.executable).with_name("costalloc")
 
 CROSSING = """\

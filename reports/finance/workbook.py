@@ -23,12 +23,9 @@ import duckdb
 import pyarrow as pa
 
 from costalloc.core.period import BillingPeriod
-from costalloc.reports.forecast import Forecast
-from costalloc.reports.review import Review
-from costalloc.reports.review_sheets import write_forecast_sheet, write_review_sheet
-from costalloc.reports.rounding import largest_remainder, quantum, round_nested
-from costalloc.reports.sheets import Book, Sheet, columns_of, rows_of
-from costalloc.reports.tables import (
+from costalloc.reports.finance.rounding import largest_remainder, quantum, round_nested
+from costalloc.reports.finance.sheets import Book, Sheet, columns_of, rows_of
+from costalloc.reports.finance.tables import (
     CAPEX,
     CAPEX_SCHEDULE,
     DETAIL,
@@ -37,6 +34,9 @@ from costalloc.reports.tables import (
     UNALLOCATED,
     FinanceTable,
 )
+from costalloc.reports.planning.forecast import Forecast
+from costalloc.reports.planning.review import Review
+from costalloc.reports.planning.review_sheets import write_forecast_sheet, write_review_sheet
 from costalloc.sql import load
 
 BATCH_ROWS = 50_000

@@ -14,9 +14,9 @@ import openpyxl
 import pytest
 from openpyxl.worksheet.worksheet import Worksheet
 
-from costalloc.reports import sheets
-from costalloc.reports.extracts import export, export_workbook
-from costalloc.reports.rounding import round_half_up
+from costalloc.reports.finance import sheets
+from costalloc.reports.finance.extracts import export, export_workbook
+from costalloc.reports.finance.rounding import round_half_up
 from tests.reports.builders import FORMULA_RESOURCE, OCTOBER, SEPTEMBER, totals
 
 Row = tuple[Any, ...]

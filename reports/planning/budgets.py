@@ -52,8 +52,15 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from costalloc.allocation.model import STANDARD_DIMENSIONS, UNALLOCATED
 from costalloc.core.currencies import is_currency
 from costalloc.core.period import BillingPeriod
-from costalloc.reports.rounding import largest_remainder, quantum
-from costalloc.reports.specfile import Loc, Problem, SpecDocument, problems_of, raise_problems, read_spec
+from costalloc.reports.finance.rounding import largest_remainder, quantum
+from costalloc.reports.planning.specfile import (
+    Loc,
+    Problem,
+    SpecDocument,
+    problems_of,
+    raise_problems,
+    read_spec,
+)
 
 Basis = Literal["BilledCost", "EffectiveCost"]
 DEFAULT_BASIS: Basis = "EffectiveCost"

@@ -1,0 +1,1 @@
+"""Serving: the read-only HTTP endpoint finance pulls tables from."""
