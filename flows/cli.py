@@ -197,6 +197,23 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--source", help="the source, when several have this id")
     explain.set_defaults(command=_explain)
 
+    init = commands.add_parser("init", help="read a real export and write a starter "
+                               "costalloc.yaml and rules.yaml (tag keys, spellings, accounts)")
+    init.add_argument("--from", dest="uri", help="the export's own folder or bucket prefix "
+                      "(s3://…, or a local copy); default: every source of --config")
+    init.add_argument("--kind", help="the source kind (default: recognised from the export's "
+                      "layout: aws-cur, azure-export or focus)")
+    init.add_argument("--name", help="the source's name in costalloc.yaml (default: the "
+                      "provider's, e.g. `aws`)")
+    init.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                      help="a source option (repeatable), e.g. table=proj.dataset.table")
+    init.add_argument("--period", type=_period, help="the billing period to read (default: the "
+                      "newest with a delivery)")
+    init.add_argument("--dir", type=Path, default=Path("."), help="where to write the files "
+                      "(default: here; without --from: beside --config)")
+    init.add_argument("--force", action="store_true", help="overwrite existing files")
+    init.set_defaults(command=_init)
+
     demo = commands.add_parser("demo", help="write a demo month of AWS billing, run the nightly "
                                "flow over it and print the summary")
     demo.add_argument("--dir", type=Path, default=Path("costalloc-demo"),
@@ -316,6 +333,65 @@ def _summary(args: argparse.Namespace) -> int:
     finally:
         con.close()
     return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from costalloc.allocation.starter import propose
+    from costalloc.core.settings import load_settings
+    from costalloc.flows.init import (
+        describe,
+        detect_source,
+        inspect,
+        source_settings,
+        write_project,
+    )
+
+    today = date.today()
+    if args.uri:
+        directory = args.dir
+        uri = args.uri if "://" in args.uri else str(Path(args.uri).resolve())
+        options = _options(args.option)
+        name = args.name or (args.kind or "").split("-")[0] or None
+        if args.kind:
+            source = source_settings(name or args.kind, args.kind, uri, options)
+        else:
+            source = detect_source(name or "export", uri, options, args.period, today)
+            if name is None:
+                source = source.model_copy(update={"name": source.kind.split("-")[0]})
+        sources = [source]
+    else:
+        settings = load_settings(args.config)
+        if not settings.sources:
+            raise ConfigurationError(f"{args.config} names no sources; pass --from URI")
+        directory, sources = args.config.parent, list(settings.sources)
+    inspected, census = inspect(sources, args.period, today)
+    starter = propose(census)
+    if args.uri:  # a local export is written relative to the new configuration's folder
+        inspected = [i if "://" in i.source.uri else type(i)(
+            i.source.model_copy(update={"uri": os.path.relpath(i.source.uri, directory)}),
+            i.period, i.delivery) for i in inspected]
+    written = write_project(directory, inspected, starter, config=bool(args.uri),
+                            force=args.force)
+    for line in describe(inspected, starter):
+        print(line)
+    for path in written:
+        print(f"wrote {path}")
+    config = directory / "costalloc.yaml" if args.uri else args.config
+    print(f"next:  costalloc --config {config} rules check {directory / 'rules.yaml'}")
+    print(f"       costalloc --config {config} backfill --period {inspected[0].period}")
+    return 0
+
+
+def _options(pairs: list[str]) -> dict[str, object]:
+    import yaml
+
+    options: dict[str, object] = {}
+    for pair in pairs:
+        key, equals, value = pair.partition("=")
+        if not equals or not key.strip():
+            raise ConfigurationError(f"--option `{pair}` is not KEY=VALUE")
+        options[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+    return options
 
 
 def _day(text: str) -> date:
