@@ -88,7 +88,8 @@ def _engine_reason(message: str) -> str:
         if line.startswith("error: "):
             return line.removeprefix("error: ")
     if "size limit" in message:
-        return "compiled, it exceeds the engine's size limit of 10 MiB (too many repetitions)"
+        return ("its compiled form exceeds the engine's size limit of 10 MiB (counted "
+                "repetitions such as `{1000}` multiply its size)")
     first = lines[0].removeprefix("regex error: ") if lines else message
     return clip(first, 200)
 
