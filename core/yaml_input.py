@@ -168,9 +168,10 @@ def _check_expansion(root: yaml.Node, path: Path, error: type[ConfigurationError
             entered.discard(key)
             sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
             if sizes[key] > MAX_VALUES:
-                raise error(f"{path}:{node.start_mark.line + 1}: the aliases here expand to "
-                            f"more than {MAX_VALUES:,} values; refused (use fewer or smaller "
-                            "aliases, or split the file)")
+                raise error(f"{path}:{node.start_mark.line + 1}: this part of the file "
+                            f"expands to more than {MAX_VALUES:,} values (each use of an alias "
+                            "counts in full); refused — use fewer or smaller aliases, or split "
+                            "the file")
             continue
         if key in sizes:
             continue
