@@ -8,11 +8,9 @@ controlled asset may be capitalized — only with evidence, which travels with e
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import polars as pl
 
-from costalloc.allocation.conditions import charge_start, compile_condition, start_of_day
+from costalloc.allocation.conditions import compile_condition
 from costalloc.allocation.model import Capitalization, Phase, RuleSet
 from costalloc.core.focus import ASSET_ROW_TYPES
 
@@ -30,7 +28,7 @@ def apply_capitalization(frame: pl.LazyFrame, ruleset: RuleSet) -> pl.LazyFrame:
     for entry in reversed(ruleset.capitalization):
         matches = compile_condition(entry.when, ruleset, tag_columns=True)  # see engine
         for step in reversed(entry.phases):
-            hit = matches & _within(step)
+            hit = matches & step.window().covers()
             project = pl.when(hit).then(pl.lit(entry.project)).otherwise(project)
             phase = pl.when(hit).then(pl.lit(step.phase)).otherwise(phase)
             approval = pl.when(hit).then(pl.lit(step.approval if step.capitalize else None,
@@ -57,11 +55,4 @@ def apply_capitalization(frame: pl.LazyFrame, ruleset: RuleSet) -> pl.LazyFrame:
 
 def _life(entry: Capitalization, step: Phase) -> int | None:
     return entry.life(step) if step.capitalize else None
-
-
-def _within(step: Phase) -> pl.Expr:
-    starts = charge_start() >= start_of_day(step.from_)
-    if step.to is None:
-        return starts
-    return starts & (charge_start() < start_of_day(step.to + timedelta(days=1)))
 

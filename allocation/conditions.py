@@ -5,16 +5,17 @@ JSON once (`_tags_lc`) and each `tag.<key>` reads the first of its aliases that 
 Reading a key out of JSON is the costly part, and a month has a few thousand distinct tag
 sets among millions of rows, so a key is looked up once per distinct `_tags_lc` value; the
 engine puts each key's values in a column of its own (`tag_column`) that conditions read.
-FOCUS columns match as written unless a test says `case_insensitive: true`.
+FOCUS columns match as written unless a test says `case_insensitive: true`. What each
+operator does is the registry's (`allocation.operators`); this module only finds the value a
+field test reads and combines the tests with `walk`.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
-
 import polars as pl
 
-from costalloc.allocation.model import UNALLOCATED, Condition, Effective, Match, RuleSet
+from costalloc.allocation.condition_tree import Condition, Match, Parts, walk
+from costalloc.allocation.model import UNALLOCATED, Effective, RuleSet
 
 TAGS_LOWER = "_tags_lc"
 
@@ -53,68 +54,36 @@ def compile_condition(condition: Condition, ruleset: RuleSet, *,
                       tag_columns: bool = False) -> pl.Expr:
     """`condition` as a boolean expression; with `tag_columns`, tags are read from the frame's
     `tag_column(key)` columns (`with_tag_columns`) instead of the JSON."""
-    parts = [_field_test(name, match, ruleset, tag_columns)
-             for name, match in condition.fields.items()]
-    parts += [compile_condition(child, ruleset, tag_columns=tag_columns)
-              for child in condition.all]
-    if condition.any:
-        parts.append(pl.any_horizontal([compile_condition(c, ruleset, tag_columns=tag_columns)
-                                        for c in condition.any]))
-    if condition.not_ is not None:
-        parts.append(~compile_condition(condition.not_, ruleset, tag_columns=tag_columns))
-    if not parts:
-        return pl.lit(True)
-    return pl.all_horizontal(parts)
+    return walk(condition, lambda match: _field_test(match, ruleset, tag_columns), _combine)
+
+
+def _combine(parts: Parts[pl.Expr]) -> pl.Expr:
+    tests = [*parts.tests, *parts.all]
+    if parts.any:
+        tests.append(pl.any_horizontal(parts.any))
+    if parts.not_ is not None:
+        tests.append(~parts.not_)
+    return pl.all_horizontal(tests) if tests else pl.lit(True)
 
 
 def compile_effective(effective: Effective | None) -> pl.Expr:
     """Rows whose charge period starts within the rule's effective dates (both ends included)."""
-    if effective is None:
-        return pl.lit(True)
-    tests = []
-    if effective.from_ is not None:
-        tests.append(charge_start() >= start_of_day(effective.from_))
-    if effective.to is not None:
-        tests.append(charge_start() < start_of_day(effective.to + timedelta(days=1)))
-    return pl.all_horizontal(tests)
+    return effective.window().covers() if effective is not None else pl.lit(True)
 
 
-def charge_start() -> pl.Expr:
-    """ChargePeriodStart in UTC (DuckDB hands it over as `Etc/UTC`, polars compares zones)."""
-    return pl.col("ChargePeriodStart").dt.convert_time_zone("UTC")
-
-
-def _field_test(name: str, match: Match, ruleset: RuleSet, tag_columns: bool) -> pl.Expr:
-    is_tag = name.startswith("tag.")
-    if is_tag:
-        value = tag_value(ruleset, name[4:], tag_columns=tag_columns)
-    elif name.startswith("dim."):
-        value = pl.col(name[4:]).cast(pl.String)  # set earlier: see RuleSet.dimension_order
-    else:
-        value = pl.col(name).cast(pl.String)
-    fold = is_tag or match.case_insensitive
-    if match.present or match.absent:
-        if name.startswith("dim."):  # an unallocated dimension counts as absent
-            value = pl.when(value != UNALLOCATED).then(value)
-        return value.is_not_null() if match.present else value.is_null()
-    if fold and not is_tag:
-        value = value.str.to_lowercase()
-
-    def literal(text: str) -> str:
-        return text.lower() if fold else text
-
-    if match.equals is not None:
-        test = value == literal(match.equals)
-    elif match.in_ is not None:
-        test = value.is_in([literal(item) for item in match.in_])
-    elif match.prefix is not None:
-        test = value.str.starts_with(literal(match.prefix))
-    elif match.suffix is not None:
-        test = value.str.ends_with(literal(match.suffix))
-    else:
-        pattern = match.regex or ""
-        test = value.str.contains(f"(?i){pattern}" if fold else pattern)
-    return test.fill_null(False)
+def _field_test(match: Match, ruleset: RuleSet, tag_columns: bool) -> pl.Expr:
+    """The registry's evaluation of `match` on the value its field holds."""
+    operator = match.spec
+    if match.kind == "tag":
+        value = tag_value(ruleset, match.key, tag_columns=tag_columns)  # lower-cased already
+    else:  # a `dim.` is set earlier: see RuleSet.dimension_order
+        value = pl.col(match.key).cast(pl.String)
+        if match.kind == "dim" and operator.reads == "presence":
+            value = pl.when(value != UNALLOCATED).then(value)  # unallocated counts as absent
+        elif match.fold and operator.reads == "value":
+            value = value.str.to_lowercase()
+    test = operator.evaluate(value, match.operand, match.fold)
+    return test if operator.reads == "presence" else test.fill_null(False)
 
 
 def account_value(ruleset: RuleSet, dimension: str) -> pl.Expr:
@@ -131,8 +100,3 @@ def account_value(ruleset: RuleSet, dimension: str) -> pl.Expr:
 
 def _json_path(key: str) -> str:
     return "$['" + key.replace("\\", "\\\\").replace("'", "\\'") + "']"
-
-
-def start_of_day(day: date) -> datetime:
-    """Midnight UTC at the start of `day`: where rule dates (`effective`, phases) begin."""
-    return datetime.combine(day, time(0), tzinfo=timezone.utc)  # noqa: UP017

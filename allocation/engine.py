@@ -39,7 +39,7 @@ def assign_dimensions(line_items: pl.LazyFrame, ruleset: RuleSet) -> pl.LazyFram
     templated candidate value becomes a column once (polars doesn't share repeated
     subexpressions). Per dimension, the first rule that fires is picked as a number; the value
     and rule id follow from it."""
-    keys = _tag_keys(ruleset)
+    keys = ruleset.tag_keys()
     frame = with_tag_columns(line_items.with_columns(pl.col("Tags").cast(pl.String)
                                                      .str.to_lowercase().alias(TAGS_LOWER)),
                              ruleset, keys)
@@ -85,23 +85,6 @@ def assign_dimensions(line_items: pl.LazyFrame, ruleset: RuleSet) -> pl.LazyFram
     return frame.with_columns(flags).drop(
         TAGS_LOWER, *(tag_column(key) for key in sorted(keys)),
         *(_MATCH.format(index=index) for index in sorted(matched)))
-
-
-def _tag_keys(ruleset: RuleSet) -> set[str]:
-    """The tag keys the rules, splits and capitalization entries read."""
-    keys: set[str] = set()
-    for rule in ruleset.rules:
-        keys |= rule.when.tag_keys()
-        for dimension in rule.set:
-            for source in rule.sources(dimension):
-                template = parse_template(source)
-                if template is not None and template[0] == "tag":
-                    keys.add(template[1])
-    for split in ruleset.splits:
-        keys |= split.when.tag_keys()
-    for entry in ruleset.capitalization:
-        keys |= entry.when.tag_keys()
-    return keys
 
 
 def default_value(ruleset: RuleSet, dimension: str) -> str:

@@ -8,7 +8,8 @@ from typing import Any
 
 import duckdb
 
-from costalloc.allocation.model import Condition, Match, RuleSet
+from costalloc.allocation.condition_tree import Condition, Match, Parts, walk
+from costalloc.allocation.model import RuleSet
 from costalloc.core.errors import CostallocError
 from costalloc.core.period import BillingPeriod
 from costalloc.sql import load
@@ -97,27 +98,13 @@ def _dimension_reason(dimension: str, part: dict[str, Any], rules: dict[str, Any
 
 def describe(condition: Condition) -> str:
     """A condition in words, e.g. `tag.environment is present and ServiceName starts with X`."""
-    parts = [f"{name} {_match(match)}" for name, match in condition.fields.items()]
-    parts += [f"({describe(child)})" for child in condition.all]
-    if condition.any:
-        parts.append("(" + " or ".join(describe(child) for child in condition.any) + ")")
-    if condition.not_ is not None:
-        parts.append(f"not ({describe(condition.not_)})")
-    return " and ".join(parts) or "always"
+    return walk(condition, Match.words, _sentence)
 
 
-def _match(match: Match) -> str:
-    case = " (any case)" if match.case_insensitive else ""
-    if match.present:
-        return "is present"
-    if match.absent:
-        return "is absent"
-    if match.equals is not None:
-        return f"is `{match.equals}`{case}"
-    if match.in_ is not None:
-        return "is one of " + ", ".join(f"`{v}`" for v in match.in_) + case
-    if match.prefix is not None:
-        return f"starts with `{match.prefix}`{case}"
-    if match.suffix is not None:
-        return f"ends with `{match.suffix}`{case}"
-    return f"matches /{match.regex}/{case}"
+def _sentence(parts: Parts[str]) -> str:
+    words = [*parts.tests, *(f"({child})" for child in parts.all)]
+    if parts.any:
+        words.append("(" + " or ".join(parts.any) + ")")
+    if parts.not_ is not None:
+        words.append(f"not ({parts.not_})")
+    return " and ".join(words) or "always"

@@ -4,105 +4,126 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from costalloc.allocation.model import STANDARD_DIMENSIONS, RuleSet
 from costalloc.core.errors import ConfigurationError
+from costalloc.core.yaml_input import YamlDocument, clip, excerpt, problem_report, read_yaml
+
+# The list sections of a rules file; their entries are named by id in messages.
+_ENTRIES = {"rules": ("rule", "id"), "splits": ("split", "id"),
+            "capitalization": ("project", "project")}
+_SHOW_FOUND = {"extra_forbidden", "literal_error", "string_type"}
 
 
 class RuleFileError(ConfigurationError):
     """A rules file is wrong; the message lists every problem found, one per line."""
 
 
+@dataclass(frozen=True)
+class _Origin:
+    """Where a merged list entry came from: its document and its index there."""
+
+    document: YamlDocument
+    index: int
+
+
 def load_rules(path: Path) -> RuleSet:
     """Validate `path` before any data is touched. A folder's `*.yaml` files are read in name
-    order and their rules concatenated (dimensions, normalize and defaults merged)."""
+    order and their rules concatenated (dimensions, normalize and defaults merged; a later
+    file's `splits` or `capitalization` replace an earlier one's)."""
     files = sorted(path.glob("*.y*ml")) if path.is_dir() else [path]
     if not files or not all(f.exists() for f in files):
         raise RuleFileError(f"rules file `{path}` not found")
-    documents = [(f, _parse(f)) for f in files]
+    documents = [_parse(f) for f in files]
     merged: dict[str, Any] = {"rules": []}
-    for _, document in documents:
-        for key, value in document.items():
-            if key == "rules":
-                merged["rules"].extend(value or [])
+    origins: dict[str, list[_Origin]] = {"rules": []}
+    for document in documents:
+        assert isinstance(document.data, dict)
+        for key, value in document.data.items():
+            if key == "rules" and value is None:
+                continue
+            entries = [_Origin(document, i) for i in range(len(value))] \
+                if isinstance(value, list) else []
+            if key == "rules" and isinstance(value, list) and isinstance(merged["rules"], list):
+                merged["rules"].extend(value)
+                origins["rules"] += entries
+            elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key].update(value)
             elif isinstance(value, dict):
-                merged.setdefault(key, {}).update(value)
+                merged[key] = dict(value)
             else:
                 merged[key] = value
+                origins[key] = entries
     digest = hashlib.sha256()
     for file in files:
         digest.update(file.read_bytes())
     merged["version"] = digest.hexdigest()[:12]
     merged["base_dir"] = str(files[0].parent)
-    declared = {**STANDARD_DIMENSIONS, **(merged.get("dimensions") or {})}
+    dimensions = merged.get("dimensions")
+    declared = {**STANDARD_DIMENSIONS, **(dimensions if isinstance(dimensions, dict) else {})}
     try:
         return RuleSet.model_validate(merged, context={"dimensions": declared})
     except ValidationError as error:
-        raise RuleFileError(_describe(documents, merged, error)) from None
+        raise RuleFileError(_describe(documents[0], merged, origins, error)) from None
 
 
-def _parse(file: Path) -> dict[str, Any]:
-    text = file.read_text()
-    try:
-        document = yaml.safe_load(text) or {}
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{file}:{mark.line + 1}" if mark else str(file)
-        raise RuleFileError(f"{where}: not valid YAML: {getattr(error, 'problem', error)}") from None
-    if not isinstance(document, dict):
+def _parse(file: Path) -> YamlDocument:
+    document = read_yaml(file, error=RuleFileError)
+    if document.data is None:
+        return YamlDocument(file, {}, document.node)
+    if not isinstance(document.data, dict):
         raise RuleFileError(f"{file}:1: a rules file is a mapping (rules:, normalize:, ...)")
     return document
 
 
-def _describe(documents: list[tuple[Path, dict[str, Any]]], merged: dict[str, Any],
+def _describe(first: YamlDocument, merged: dict[str, Any], origins: dict[str, list[_Origin]],
               error: ValidationError) -> str:
-    lines_by_rule = _rule_locations(documents)
     problems = []
     for item in error.errors():
-        loc = [part for part in item["loc"] if part not in ("fields",)]
-        where = ".".join(str(part) for part in loc) or "(file)"
-        place = f"{documents[0][0]}"
-        rule_id = ""
-        if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
-            file, line = lines_by_rule[loc[1]] if loc[1] < len(lines_by_rule) else (place, 0)
-            place = f"{file}:{line}"
-            raw_rule = merged["rules"][loc[1]]
-            if isinstance(raw_rule, dict) and "id" in raw_rule:
-                rule_id = f" rule `{raw_rule['id']}`"
-            where = ".".join(str(part) for part in loc[2:]) or "(rule)"
+        loc = tuple(part for part in item["loc"] if part != "fields")
         message = str(item["msg"]).removeprefix("Value error, ")
-        if not loc:  # whole-file checks: one message per problem, located by rule index
-            problems += [_locate(part, lines_by_rule, place) for part in message.split("; ")]
+        if not loc:  # whole-file checks: one message per problem, located by entry index
+            problems += [_locate(part, first, merged, origins) for part in message.split("; ")]
             continue
-        found = item.get("input")
-        found_text = f" (found {found!r})" if item["type"] in {"extra_forbidden", "literal_error",
-                                                                 "string_type"} else ""
-        field = "" if where == "(rule)" else f" field `{where}`:"
-        problems.append(f"{place}:{rule_id}{field} {message}{found_text}")
-    return f"{len(problems)} problem(s) in the rules:\n" + "\n".join(problems)
+        found = (f" (found {excerpt(item.get('input'))})" if item["type"] in _SHOW_FOUND
+                 else "")
+        place, label, inner = _place(loc, first, merged, origins)
+        field = "".join(f".{part}" for part in inner).removeprefix(".")
+        problems.append(f"{place}:{label}{f' field `{field}`:' if field else ''} "
+                        f"{message}{found}")
+    return problem_report(f"{len(problems)} problem(s) in the rules:", problems)
 
 
-def _locate(problem: str, lines_by_rule: list[tuple[Path, int]], default: str) -> str:
-    match = re.match(r"rules\[(\d+)\] (.*)", problem)
-    if match and int(match.group(1)) < len(lines_by_rule):
-        file, line = lines_by_rule[int(match.group(1))]
-        return f"{file}:{line}: rule {match.group(2)}"
-    return f"{default}: {problem}"
+def _place(loc: tuple[str | int, ...], first: YamlDocument, merged: dict[str, Any],
+           origins: dict[str, list[_Origin]]) -> tuple[str, str, tuple[str | int, ...]]:
+    """`file:line`, ` rule `id`` (or split, project) and the field path inside the entry."""
+    section, index = loc[0], loc[1] if len(loc) > 1 else None
+    if isinstance(section, str) and isinstance(index, int) \
+            and index < len(origins.get(section, [])):
+        origin = origins[section][index]
+        line = origin.document.line_of((section, origin.index))
+        return f"{origin.document.path}:{line}", _label(merged, section, index), loc[2:]
+    return f"{first.path}:{first.line_of(loc)}", "", loc
 
 
-def _rule_locations(documents: list[tuple[Path, dict[str, Any]]]) -> list[tuple[Path, int]]:
-    """(file, line) of each rule, in merged order."""
-    locations: list[tuple[Path, int]] = []
-    for file, _ in documents:
-        node = yaml.compose(file.read_text())
-        if not isinstance(node, yaml.MappingNode):
-            continue
-        for key, value in node.value:
-            if key.value == "rules" and isinstance(value, yaml.SequenceNode):
-                locations += [(file, item.start_mark.line + 1) for item in value.value]
-    return locations
+def _label(merged: dict[str, Any], section: str, index: int) -> str:
+    kind, key = _ENTRIES.get(section, (section, "id"))
+    entry = merged[section][index]
+    if isinstance(entry, dict) and isinstance(entry.get(key), str):
+        return f" {kind} `{clip(entry[key], 60)}`"
+    return f" {kind} #{index + 1}"
+
+
+def _locate(problem: str, first: YamlDocument, merged: dict[str, Any],
+            origins: dict[str, list[_Origin]]) -> str:
+    match = re.match(r"(rules|splits|capitalization)\[(\d+)\] `[^`]*` (.*)", problem)
+    if match is None:
+        return f"{first.path}: {problem}"
+    section, index = match.group(1), int(match.group(2))
+    place, label, _ = _place((section, index), first, merged, origins)
+    return f"{place}:{label} {match.group(3)}"

@@ -20,7 +20,7 @@ import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -31,7 +31,8 @@ from pydantic import (
     model_validator,
 )
 
-from costalloc.core.focus import LINE_ITEM_COLUMNS
+from costalloc.allocation.condition_tree import Condition
+from costalloc.allocation.windows import Window
 
 UNALLOCATED = "unallocated"
 STANDARD_DIMENSIONS: dict[str, list[str]] = {
@@ -43,110 +44,10 @@ STANDARD_DIMENSIONS: dict[str, list[str]] = {
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 _RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,80}$")
 _TEMPLATE = re.compile(r"^\{(tag|account)\.([^{}]+)\}$")
-_BARE_WORDS = {"present", "absent"}
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class Match(_Strict):
-    """How one field is tested. A bare string means `equals`, a list means `in`."""
-
-    equals: str | None = None
-    in_: list[str] | None = Field(default=None, alias="in")
-    prefix: str | None = None
-    suffix: str | None = None
-    regex: str | None = None
-    present: bool | None = None
-    absent: bool | None = None
-    case_insensitive: bool = False
-
-    @model_validator(mode="after")
-    def _exactly_one_test(self) -> Self:
-        tests = [name for name in ("equals", "in_", "prefix", "suffix", "regex", "present",
-                                   "absent") if getattr(self, name) is not None]
-        if len(tests) != 1:
-            raise ValueError("give exactly one of equals, in, prefix, suffix, regex, present, "
-                             f"absent (found {len(tests)}: {', '.join(tests) or 'none'})")
-        if self.regex is not None:
-            try:
-                re.compile(self.regex)
-            except re.error as error:
-                raise ValueError(f"regex `{self.regex}` does not compile: {error}") from None
-        return self
-
-    @classmethod
-    def parse(cls, value: Any) -> Match:
-        if isinstance(value, Match):
-            return value
-        if isinstance(value, str) and value in _BARE_WORDS:
-            return cls.model_validate({value: True})
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            return cls(equals=str(value))
-        if isinstance(value, list):
-            return cls.model_validate({"in": [str(item) for item in value]})
-        if isinstance(value, dict):
-            return cls.model_validate(value)
-        raise ValueError(f"a condition value must be a string, a list or a mapping, not {value!r}")
-
-
-class Condition(_Strict):
-    """Field tests combined with all / any / not. Several fields in one mapping means all."""
-
-    fields: dict[str, Match] = Field(default_factory=dict)
-    all: list[Condition] = Field(default_factory=list)
-    any: list[Condition] = Field(default_factory=list)
-    not_: Condition | None = Field(default=None, alias="not")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _split_fields(cls, raw: Any) -> Any:
-        if not isinstance(raw, dict):
-            raise ValueError("a condition is a mapping of fields to tests")
-        structured = {key: raw[key] for key in ("all", "any", "not") if key in raw}
-        fields = {key: Match.parse(value) for key, value in raw.items() if key not in structured}
-        for key in fields:
-            check_field_name(key)
-        return {**structured, "fields": fields}
-
-    def children(self) -> list[Condition]:
-        return [*self.all, *self.any, *([self.not_] if self.not_ else [])]
-
-    def dimension_fields(self) -> set[str]:
-        """Dimensions this condition tests (`dim.<name>`)."""
-        names = {name[4:] for name in self.fields if name.startswith("dim.")}
-        for child in self.children():
-            names |= child.dimension_fields()
-        return names
-
-    def dimension_values(self) -> dict[str, set[str]]:
-        """Per tested dimension, the values it selects by equals / in (what splits may not
-        target)."""
-        values: dict[str, set[str]] = {}
-        for name, match in self.fields.items():
-            if name.startswith("dim."):
-                picked = {match.equals} if match.equals is not None else set(match.in_ or [])
-                values.setdefault(name[4:], set()).update(picked)
-        for child in self.children():
-            for dimension, picked in child.dimension_values().items():
-                values.setdefault(dimension, set()).update(picked)
-        return values
-
-    def tag_keys(self) -> set[str]:
-        keys = {name[4:] for name in self.fields if name.startswith("tag.")}
-        for child in [*self.all, *self.any, *([self.not_] if self.not_ else [])]:
-            keys |= child.tag_keys()
-        return keys
-
-
-def check_field_name(name: str) -> str:
-    """A condition field is a FOCUS / line item column, `tag.<key>` or `dim.<dimension>`."""
-    if name.startswith(("tag.", "dim.")) and len(name) > 4:
-        return name
-    if name not in LINE_ITEM_COLUMNS:
-        raise ValueError(f"`{name}` is neither a line item column, `tag.<key>` nor `dim.<name>`")
-    return name
 
 
 class Effective(_Strict):
@@ -158,6 +59,9 @@ class Effective(_Strict):
         if self.from_ and self.to and self.to < self.from_:
             raise ValueError(f"`to` ({self.to}) is before `from` ({self.from_})")
         return self
+
+    def window(self) -> Window:
+        return Window.of_days(self.from_, self.to)
 
 
 ValueSource = str | list[str]
@@ -237,6 +141,9 @@ class Phase(_Strict):
                              "maintenance costs are OpEx; only development builds an asset")
         return self
 
+    def window(self) -> Window:
+        return Window.of_days(self.from_, self.to)
+
 
 class Capitalization(_Strict):
     """A project whose development-phase cost is capitalized, with evidence, and amortized."""
@@ -296,6 +203,11 @@ class Split(_Strict):
         if self.method == "fixed":
             if not self.shares:
                 raise ValueError("a fixed split needs `shares` (target: fraction, summing to 1)")
+            outside = [f"{target}={share}" for target, share in self.shares.items()
+                       if not 0 <= share <= 1]
+            if outside:
+                raise ValueError(f"share(s) {', '.join(outside)} outside [0, 1]; a fixed share "
+                                 "is the fraction of the cost a target takes")
             total = sum(self.shares.values(), Decimal(0))
             if total != 1:
                 listed = ", ".join(f"{k}={v}" for k, v in self.shares.items())
@@ -426,24 +338,24 @@ class RuleSet(_Strict):
     def _split_problems(self) -> list[str]:
         problems = []
         targeted: dict[str, set[str]] = {}
-        for split in self.splits:
+        for index, split in enumerate(self.splits):
             if split.dimension not in self.dimensions or split.dimension == "cost_type":
-                problems.append(f"split `{split.id}` across: `{split.dimension}` is not a "
+                problems.append(f"splits[{index}] `{split.id}` across: `{split.dimension}` is not a "
                                 "dimension a split can move (cost_type follows the CapEx policy)")
                 continue
             targets = split.targets(self.dimensions)
             unknown = [t for t in targets if t not in self.dimensions[split.dimension]]
             if unknown:
-                problems.append(f"split `{split.id}` across.{split.dimension}: {unknown} not "
+                problems.append(f"splits[{index}] `{split.id}` across.{split.dimension}: {unknown} not "
                                 f"declared (expected among {', '.join(self.dimensions[split.dimension])})")
             if split.shares and set(split.shares) != set(targets):
-                problems.append(f"split `{split.id}` shares: name exactly the targets {targets}")
+                problems.append(f"splits[{index}] `{split.id}` shares: name exactly the targets {targets}")
             targeted.setdefault(split.dimension, set()).update(targets)
-        for split in self.splits:
+        for index, split in enumerate(self.splits):
             for dimension, values in split.when.dimension_values().items():
                 clash = targeted.get(dimension, set()) & values
                 if clash:
-                    problems.append(f"split `{split.id}` when: {dimension} value(s) "
+                    problems.append(f"splits[{index}] `{split.id}` when: {dimension} value(s) "
                                     f"{sorted(clash)} are also split targets; a value cannot be "
                                     "both source and target of splits")
         return problems
@@ -481,6 +393,27 @@ class RuleSet(_Strict):
         for dimension in self.dimensions:
             visit(dimension)
         return order
+
+    def conditions(self) -> list[Condition]:
+        """Every `when` of the file: rules, splits and capitalization entries."""
+        return [*(rule.when for rule in self.rules), *(split.when for split in self.splits),
+                *(entry.when for entry in self.capitalization)]
+
+    def tag_keys(self) -> set[str]:
+        """The tag keys the file reads: in conditions and in `{tag.<key>}` templates."""
+        keys = {key for condition in self.conditions() for key in condition.reads("tag")}
+        for rule in self.rules:
+            for dimension in rule.set:
+                templates = (parse_template(source) for source in rule.sources(dimension))
+                keys |= {t[1] for t in templates if t is not None and t[0] == "tag"}
+        return keys
+
+    def windows(self) -> list[Window]:
+        """Every date window of the file: `effective` of rules and splits, and phases."""
+        effective = [*(rule.effective for rule in self.rules),
+                     *(split.effective for split in self.splits)]
+        return [*(e.window() for e in effective if e is not None),
+                *(phase.window() for entry in self.capitalization for phase in entry.phases)]
 
     def tag_aliases(self, key: str) -> list[str]:
         """The tag keys that spell `key` (itself first), lower-cased."""

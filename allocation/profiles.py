@@ -17,10 +17,9 @@ Two columns are coarsened to keep profiles few without changing any answer:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
-from costalloc.allocation.conditions import start_of_day
-from costalloc.allocation.model import Condition, RuleSet
+from costalloc.allocation.model import RuleSet
 from costalloc.core.focus import ASSET_ROW_TYPES
 
 # Columns the engine reads whatever the rules say: the account mapping and the asset register.
@@ -87,36 +86,10 @@ def _latest_boundary(boundaries: list[datetime]) -> str:
 
 
 def _tested_columns(ruleset: RuleSet) -> set[str]:
-    conditions = [rule.when for rule in ruleset.rules]
-    conditions += [split.when for split in ruleset.splits]
-    conditions += [entry.when for entry in ruleset.capitalization]
-    names: set[str] = set()
-    for condition in conditions:
-        names |= _columns(condition)
-    return names
-
-
-def _columns(condition: Condition) -> set[str]:
-    names = {name for name in condition.fields if not name.startswith(("tag.", "dim."))}
-    for child in condition.children():
-        names |= _columns(child)
-    return names
+    return {column for condition in ruleset.conditions() for column in condition.reads("column")}
 
 
 def _date_boundaries(ruleset: RuleSet) -> list[datetime]:
     """Every instant a rule's outcome can change at: the starts and (exclusive) ends of
     `effective` windows and capitalization phases."""
-    days: set[date] = set()
-    windows = [rule.effective for rule in ruleset.rules]
-    windows += [split.effective for split in ruleset.splits]
-    for effective in windows:
-        if effective is not None:
-            days |= {d for d in (effective.from_, _after(effective.to)) if d is not None}
-    for entry in ruleset.capitalization:
-        for phase in entry.phases:
-            days |= {d for d in (phase.from_, _after(phase.to)) if d is not None}
-    return [start_of_day(day) for day in sorted(days)]
-
-
-def _after(day: date | None) -> date | None:
-    return day + timedelta(days=1) if day is not None else None
+    return sorted({moment for window in ruleset.windows() for moment in window.boundaries()})

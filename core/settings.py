@@ -11,10 +11,10 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from costalloc.core.errors import ConfigurationError
+from costalloc.core.yaml_input import problem_report, read_yaml
 
 SourceKind = Literal["aws-cur", "focus", "gcp-bigquery", "azure-export", "azure-cost-details",
                      "asset-register"]
@@ -86,10 +86,7 @@ def load_settings(path: Path) -> Settings:
             f"configuration file `{path}` not found; pass --config or create it "
             "(see deploy/costalloc.example.yaml)"
         )
-    try:
-        raw = yaml.safe_load(os.path.expandvars(path.read_text())) or {}
-    except yaml.YAMLError as error:
-        raise ConfigurationError(f"{path}: not valid YAML: {error}") from None
+    raw = read_yaml(path, expand=os.path.expandvars).data or {}
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as error:
@@ -120,4 +117,4 @@ def _describe(path: Path, error: ValidationError) -> str:
     for item in error.errors():
         where = ".".join(str(part) for part in item["loc"])
         problems.append(f"  `{where}`: {item['msg']}")
-    return f"{path}: {error.error_count()} problem(s):\n" + "\n".join(problems)
+    return problem_report(f"{path}: {error.error_count()} problem(s):", problems)

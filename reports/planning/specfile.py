@@ -16,6 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from costalloc.core.errors import ConfigurationError
+from costalloc.core.yaml_input import YamlDocument, problem_report, read_yaml
 
 Loc = tuple[str | int, ...]
 _SHOW_FOUND = {"extra_forbidden", "literal_error", "string_type", "decimal_parsing", "int_parsing",
@@ -43,25 +44,7 @@ class SpecDocument:
     def line_of(self, loc: Loc) -> int:
         """The 1-based line of the deepest part of `loc` the file has (a missing field: the line
         of the entry that lacks it)."""
-        node = self.node
-        if node is None:
-            return 1
-        line = node.start_mark.line + 1
-        for part in loc:
-            child: yaml.Node | None = None
-            if isinstance(node, yaml.MappingNode):
-                for key, value in node.value:
-                    if isinstance(key, yaml.ScalarNode) and key.value == str(part):
-                        child = value
-                        break
-            elif (isinstance(node, yaml.SequenceNode) and isinstance(part, int)
-                  and 0 <= part < len(node.value)):
-                child = node.value[part]
-            if child is None:
-                break
-            node = child
-            line = node.start_mark.line + 1
-        return line
+        return YamlDocument(self.path, self.data, self.node).line_of(loc)
 
     def entry_label(self, loc: Loc) -> str:
         """` line `id`` for a problem inside the list entry `loc` starts with, else ``."""
@@ -80,14 +63,8 @@ def read_spec(path: Path, what: str) -> SpecDocument:
     """Parse `path` (a mapping at the top); a YAML error names its line."""
     if not path.is_file():
         raise SpecFileError(f"{what} file `{path}` not found")
-    text = path.read_text()
-    try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise SpecFileError(f"{where}: not valid YAML: {getattr(error, 'problem', error)}") from None
+    document = read_yaml(path, error=SpecFileError)
+    data, node = document.data, document.node
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -121,7 +98,7 @@ def raise_problems(document: SpecDocument, problems: Sequence[Problem], what: st
         field = _dotted(inner)
         where = f" field `{field}`" if field else ""
         lines.append(f"{document.path}:{line}:{label}{where}: {problem.message}")
-    raise SpecFileError(f"{len(lines)} problem(s) in the {what} file:\n" + "\n".join(lines))
+    raise SpecFileError(problem_report(f"{len(lines)} problem(s) in the {what} file:", lines))
 
 
 def _dotted(loc: Loc) -> str:

@@ -137,3 +137,63 @@ def test_a_rules_file_with_every_kind_of_mistake_lists_them_all_at_once(tmp_path
     missing = [text for text in expected if text not in message]
     assert not missing, f"not reported: {missing}\n{message}"
     assert "7 problem(s)" in message
+
+
+def _refusal(path: Path, text: str) -> str:
+    """Why `text`, written to `path`, is refused."""
+    path.write_text(text)
+    with pytest.raises(RuleFileError) as raised:
+        load_rules(path)
+    return str(raised.value)
+
+
+SHARES = """\
+rules:
+  - id: env
+    when: {tag.env: present}
+    set: {environment: "{tag.env}"}
+splits:
+  - id: even-ok
+    when: {ServiceName: Other}
+    method: even
+    across: {workstream: [platform_build, production_operations]}
+  - id: support-plan
+    when: {ServiceName: Support}
+    method: fixed
+    across: {workstream: [platform_build, production_operations]}
+    shares: {platform_build: "1.5", production_operations: "-0.5"}
+"""
+
+
+def test_fixed_shares_outside_zero_to_one_are_refused_even_when_they_sum_to_one(
+        tmp_path: Path) -> None:
+    # 1.5 and -0.5 sum to 1 and used to publish a negative allocation to production_operations.
+    path = tmp_path / "rules.yaml"
+    assert _refusal(path, SHARES) == (
+        "1 problem(s) in the rules:\n"
+        f"{path}:10: split `support-plan` share(s) platform_build=1.5, "
+        "production_operations=-0.5 outside [0, 1]; a fixed share is the fraction of the cost a "
+        "target takes")
+    path.write_text(SHARES.replace('"1.5"', '"1"').replace('"-0.5"', '"0"'))
+    assert load_rules(path).splits[1].shares == {"platform_build": 1, "production_operations": 0}
+
+
+def test_problems_of_splits_and_capitalization_entries_name_their_line(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    message = _refusal(path, EVERY_MISTAKE)
+    assert f"{path}:20: split `bad-shares` targets sum to 0.9" in message
+    assert f"{path}:26: project `no-evidence` field `phases.0`: phase `development` " \
+           "capitalizes without an `approval` reference" in message
+
+
+def test_whole_file_problems_of_a_split_name_its_line_in_its_own_file(tmp_path: Path) -> None:
+    (tmp_path / "10-rules.yaml").write_text(GOOD)
+    (tmp_path / "20-splits.yaml").write_text(
+        "splits:\n  - id: fine\n    when: {ServiceName: A}\n    method: even\n"
+        "    across: {workstream: [platform_build, production_operations]}\n"
+        "  - id: typo\n    when: {ServiceName: B}\n    method: even\n"
+        "    across: {workstream: [platform_biuld]}\n")
+    with pytest.raises(RuleFileError) as raised:
+        load_rules(tmp_path)
+    assert f"{tmp_path / '20-splits.yaml'}:6: split `typo` across.workstream: " \
+           "['platform_biuld'] not declared" in str(raised.value)
