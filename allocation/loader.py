@@ -11,6 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from costalloc.allocation.model import STANDARD_DIMENSIONS, RuleSet
+from costalloc.core.confinement import OutsideRoot, local_file
 from costalloc.core.errors import ConfigurationError
 
 
@@ -40,10 +41,14 @@ def load_rules(path: Path) -> RuleSet:
     merged["version"] = digest.hexdigest()[:12]
     merged["base_dir"] = str(files[0].parent)
     declared = {**STANDARD_DIMENSIONS, **(merged.get("dimensions") or {})}
+    escapes = _driver_files_outside(documents, files[0].parent)
     try:
-        return RuleSet.model_validate(merged, context={"dimensions": declared})
+        ruleset = RuleSet.model_validate(merged, context={"dimensions": declared})
     except ValidationError as error:
-        raise RuleFileError(_describe(documents, merged, error)) from None
+        raise RuleFileError(_describe(documents, merged, error, escapes)) from None
+    if escapes:
+        raise RuleFileError(f"{len(escapes)} problem(s) in the rules:\n" + "\n".join(escapes))
+    return ruleset
 
 
 def _parse(file: Path) -> dict[str, Any]:
@@ -60,9 +65,9 @@ def _parse(file: Path) -> dict[str, Any]:
 
 
 def _describe(documents: list[tuple[Path, dict[str, Any]]], merged: dict[str, Any],
-              error: ValidationError) -> str:
+              error: ValidationError, found: list[str]) -> str:
     lines_by_rule = _rule_locations(documents)
-    problems = []
+    problems = list(found)
     for item in error.errors():
         loc = [part for part in item["loc"] if part not in ("fields",)]
         where = ".".join(str(part) for part in loc) or "(file)"
@@ -93,6 +98,47 @@ def _locate(problem: str, lines_by_rule: list[tuple[Path, int]], default: str) -
         file, line = lines_by_rule[int(match.group(1))]
         return f"{file}:{line}: rule {match.group(2)}"
     return f"{default}: {problem}"
+
+
+def _driver_files_outside(documents: list[tuple[Path, dict[str, Any]]], root: Path) -> list[str]:
+    """Usage driver files that would leave the rules folder (by `..`, an absolute path
+    elsewhere, or a symbolic link), one problem each with file:line. Nothing is opened."""
+    problems = []
+    for file, document in documents:
+        splits = document.get("splits")
+        if not isinstance(splits, list):
+            continue
+        lines = _driver_file_lines(file)
+        for index, split in enumerate(splits):
+            driver = split.get("driver") if isinstance(split, dict) else None
+            named = driver.get("file") if isinstance(driver, dict) else None
+            if not isinstance(named, str):
+                continue  # a missing or odd `file` is the model's to report
+            try:
+                local_file(root, named, absolute_inside=True)
+            except OutsideRoot as escape:
+                problems.append(f"{file}:{lines.get(index, 0)}: split `{split.get('id')}` field "
+                                f"`driver.file`: {escape}; a driver file must be inside the "
+                                f"rules folder `{root}`")
+    return problems
+
+
+def _driver_file_lines(file: Path) -> dict[int, int]:
+    """Line of each split's `driver.file` value, by the split's index in `file`."""
+    node = yaml.compose(file.read_text())
+    lines: dict[int, int] = {}
+    if not isinstance(node, yaml.MappingNode):
+        return lines
+    for key, value in node.value:
+        if key.value != "splits" or not isinstance(value, yaml.SequenceNode):
+            continue
+        for index, split in enumerate(value.value):
+            for name, field in split.value if isinstance(split, yaml.MappingNode) else []:
+                if name.value == "driver" and isinstance(field, yaml.MappingNode):
+                    for key_node, item in field.value:
+                        if key_node.value == "file":
+                            lines[index] = item.start_mark.line + 1
+    return lines
 
 
 def _rule_locations(documents: list[tuple[Path, dict[str, Any]]]) -> list[tuple[Path, int]]:
