@@ -124,15 +124,14 @@ class Location:
 
     def list_files(self, relative: str = "") -> list[pafs.FileInfo]:
         """Every file below `relative`, sorted by path; empty when the folder doesn't exist.
-        On a local disk, a listed file that resolves outside the root (a symbolic link, or
-        below a linked folder) is refused with `OutsideRoot`, before anything is opened."""
+        A listed file that `path` would refuse (on a local disk, one that resolves outside the
+        root through a symbolic link) is refused with `OutsideRoot`, before anything is opened."""
         folder = self.path(relative) if relative else self.root
         selector = pafs.FileSelector(folder.rstrip("/"), recursive=True, allow_not_found=True)
         infos = self.filesystem.get_file_info(selector)
         files = sorted((i for i in infos if i.type == pafs.FileType.File), key=lambda i: i.path)
-        if self.is_local:
-            for info in files:
-                local_file(self.root, info.path[len(self.root):].lstrip("/"))
+        for info in files:
+            self.path(info.path[len(self.root):].lstrip("/"))
         return files
 
     def relative_to_export(self, reference: str) -> str:
