@@ -72,7 +72,7 @@ def test_absolute_paths_pass_only_when_asked_and_only_inside(tmp_path: Path) -> 
     assert local_file(root, str(inside), absolute_inside=True) == inside.resolve()
     with pytest.raises(OutsideRoot, match="absolute path outside"):
         local_file(root, str(tmp_path / "secret.csv"), absolute_inside=True)
-    with pytest.raises(OutsideRoot, match="`..`"):
+    with pytest.raises(OutsideRoot, match=r"`\.\.`"):
         local_file(root, f"{root}/../secret.csv", absolute_inside=True)
     # a root reached through a link is the same root
     (tmp_path / "alias").symlink_to(root, target_is_directory=True)
