@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from costalloc.allocation.model import STANDARD_DIMENSIONS, RuleSet
+from costalloc.core.confinement import OutsideRoot, local_file
 from costalloc.core.errors import ConfigurationError
 from costalloc.core.yaml_input import YamlDocument, clip, excerpt, problem_report, read_yaml
 
@@ -66,10 +67,14 @@ def load_rules(path: Path) -> RuleSet:
     merged["base_dir"] = str(files[0].parent)
     dimensions = merged.get("dimensions")
     declared = {**STANDARD_DIMENSIONS, **(dimensions if isinstance(dimensions, dict) else {})}
+    escapes = _driver_files_outside(documents, files[0].parent)
     try:
-        return RuleSet.model_validate(merged, context={"dimensions": declared})
+        ruleset = RuleSet.model_validate(merged, context={"dimensions": declared})
     except ValidationError as error:
-        raise RuleFileError(_describe(documents[0], merged, origins, error)) from None
+        raise RuleFileError(_describe(documents[0], merged, origins, error, escapes)) from None
+    if escapes:
+        raise RuleFileError(problem_report(f"{len(escapes)} problem(s) in the rules:", escapes))
+    return ruleset
 
 
 def _parse(file: Path) -> YamlDocument:
@@ -82,8 +87,8 @@ def _parse(file: Path) -> YamlDocument:
 
 
 def _describe(first: YamlDocument, merged: dict[str, Any], origins: dict[str, list[_Origin]],
-              error: ValidationError) -> str:
-    problems = []
+              error: ValidationError, found: list[str]) -> str:
+    problems = list(found)
     for item in error.errors():
         loc = tuple(part for part in item["loc"] if part != "fields")
         message = str(item["msg"]).removeprefix("Value error, ")
@@ -127,3 +132,26 @@ def _locate(problem: str, first: YamlDocument, merged: dict[str, Any],
     section, index = match.group(1), int(match.group(2))
     place, label, _ = _place((section, index), first, merged, origins)
     return f"{place}:{label} {match.group(3)}"
+
+
+def _driver_files_outside(documents: list[YamlDocument], root: Path) -> list[str]:
+    """Usage driver files that would leave the rules folder (by `..`, an absolute path
+    elsewhere, or a symbolic link), one problem each with file:line. Nothing is opened."""
+    problems = []
+    for document in documents:
+        splits = document.data.get("splits") if isinstance(document.data, dict) else None
+        if not isinstance(splits, list):
+            continue
+        for index, split in enumerate(splits):
+            driver = split.get("driver") if isinstance(split, dict) else None
+            named = driver.get("file") if isinstance(driver, dict) else None
+            if not isinstance(named, str):
+                continue  # a missing or odd `file` is the model's to report
+            try:
+                local_file(root, named, absolute_inside=True)
+            except OutsideRoot as escape:
+                line = document.line_of(("splits", index, "driver", "file"))
+                problems.append(f"{document.path}:{line}: split `{clip(str(split.get('id')), 60)}` "
+                                f"field `driver.file`: {escape}; a driver file must be inside the "
+                                f"rules folder `{root}`")
+    return problems

@@ -17,6 +17,7 @@ import polars as pl
 import pyarrow as pa
 
 from costalloc.allocation.model import SPLIT_PARTITIONS, RuleSet, Split
+from costalloc.core.confinement import OutsideRoot, local_file, shown
 from costalloc.core.errors import ConfigurationError, ConservationError
 from costalloc.core.period import BillingPeriod
 from costalloc.sql import fill, load, used_params
@@ -103,23 +104,38 @@ def _fixed_weights(con: duckdb.DuckDBPyConnection, split: Split, targets: list[s
 
 
 def read_driver(split: Split, period: BillingPeriod, drivers_root: Path) -> dict[str, Decimal]:
-    """The driver's quantity per target for `period` (CSV or Parquet: period, target, quantity)."""
+    """The driver's quantity per target for `period` (CSV or Parquet: period, target, quantity).
+    The file must lie inside `drivers_root` (the rules file's folder), links resolved."""
     assert split.driver is not None
-    path = split.driver.file if split.driver.file.is_absolute() else drivers_root / split.driver.file
-    if not path.exists():
-        raise ConfigurationError(f"split `{split.id}`: driver file `{path}` not found")
-    frame = pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(
-        path, schema_overrides={"period": pl.String, "target": pl.String, "quantity": pl.String})
-    missing = {"period", "target", "quantity"} - set(frame.columns)
-    if missing:
-        raise ConfigurationError(f"split `{split.id}`: driver `{path}` lacks column(s) "
-                                 f"{', '.join(sorted(missing))} (expected period, target, quantity)")
-    rows = frame.filter(pl.col("period").cast(pl.String) == str(period)).select(
-        "target", pl.col("quantity").cast(pl.String).str.to_decimal(scale=10))
+    where = f"split `{split.id}`: driver file `{shown(str(split.driver.file))}`"
+    try:
+        path = local_file(drivers_root, split.driver.file, absolute_inside=True)
+    except OutsideRoot as error:
+        raise ConfigurationError(f"{where} {error.reason}; a driver file must be inside the "
+                                 f"rules folder `{drivers_root}`. Nothing there was read and "
+                                 "nothing was published") from None
+    if not path.is_file():
+        raise ConfigurationError(f"{where} not found in `{drivers_root}`")
+    try:
+        frame = pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(
+            path, schema_overrides={"period": pl.String, "target": pl.String,
+                                    "quantity": pl.String})
+        missing = {"period", "target", "quantity"} - set(frame.columns)
+        if missing:
+            raise ConfigurationError(f"{where} lacks column(s) {', '.join(sorted(missing))} "
+                                     "(expected period, target, quantity)")
+        rows = frame.filter(pl.col("period").cast(pl.String) == str(period)).select(
+            "target", pl.col("quantity").cast(pl.String).str.to_decimal(scale=10))
+    except (pl.exceptions.PolarsError, OSError) as error:
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ConfigurationError(f"{where} cannot be read as "
+                                 f"{'Parquet' if path.suffix == '.parquet' else 'CSV'} "
+                                 f"({shown(detail)}); expected columns period, target, quantity. "
+                                 "Nothing was published") from None
     bad = rows.filter(pl.col("quantity").is_null() | (pl.col("quantity") < 0))
     if bad.height:
-        raise ConfigurationError(f"split `{split.id}`: driver `{path}` has a quantity for "
-                                 f"`{bad['target'][0]}` in {period} that is not a number >= 0")
+        raise ConfigurationError(f"{where} has a quantity for `{bad['target'][0]}` in {period} "
+                                 "that is not a number >= 0")
     totals = rows.group_by("target").agg(pl.col("quantity").sum())
     return {str(t): Decimal(q) for t, q in totals.iter_rows()}
 

@@ -3,6 +3,10 @@
 Object stores are reached through pyarrow's filesystems so reads stream. S3 credentials and
 endpoint come from boto3's default chain (environment, profile, role, `AWS_ENDPOINT_URL_S3`),
 never from configuration, and are handed to pyarrow without being logged.
+
+Every path below a location's root — a manifest's entry, a listed file — is confined to that
+root (`costalloc.core.confinement`): `path` and `list_files` refuse what would leave it, by
+its text or, on a local disk, through a symbolic link.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 
 import pyarrow.fs as pafs
 
+from costalloc.core.confinement import OutsideRoot, local_file, relative_key, shown
 from costalloc.core.errors import ConfigurationError, SourceError, TransientError
 
 # How object stores say "try again": throttling, 5xx, timeouts, dropped connections.
@@ -73,6 +78,9 @@ def storage_errors(source: str, period: object, what: str) -> Iterator[None]:
     """Name the source, period and object in storage errors; mark the retryable ones."""
     try:
         yield
+    except OutsideRoot as error:
+        raise SourceError(source, period, f"{what}: {error}; nothing there was read, the "
+                          "previous load stays published") from None
     except OSError as error:
         detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         if is_transient(error):
@@ -95,8 +103,17 @@ class Location:
         """The last folder name: an AWS export's or report's name."""
         return self.root.rstrip("/").rsplit("/", 1)[-1]
 
+    @property
+    def is_local(self) -> bool:
+        return isinstance(self.filesystem, pafs.LocalFileSystem)
+
     def path(self, relative: str) -> str:
-        return f"{self.root}/{relative.lstrip('/')}"
+        """`relative` (a path below the root) on the filesystem; `OutsideRoot` when it would
+        leave the root by its text or, on a local disk, through a symbolic link."""
+        path = f"{self.root}/{relative_key(relative)}"
+        if self.is_local:
+            local_file(self.root, relative)
+        return path
 
     def exists(self, relative: str) -> bool:
         info = self.filesystem.get_file_info(self.path(relative))
@@ -106,26 +123,48 @@ class Location:
         return json.loads(read_whole(self.filesystem, self.path(relative)))
 
     def list_files(self, relative: str = "") -> list[pafs.FileInfo]:
-        """Every file below `relative`, sorted by path; empty when the folder doesn't exist."""
-        selector = pafs.FileSelector(self.path(relative).rstrip("/"), recursive=True,
-                                     allow_not_found=True)
+        """Every file below `relative`, sorted by path; empty when the folder doesn't exist.
+        A listed file that `path` would refuse (on a local disk, one that resolves outside the
+        root through a symbolic link) is refused with `OutsideRoot`, before anything is opened."""
+        folder = self.path(relative) if relative else self.root
+        selector = pafs.FileSelector(folder.rstrip("/"), recursive=True, allow_not_found=True)
         infos = self.filesystem.get_file_info(selector)
-        return sorted((i for i in infos if i.type == pafs.FileType.File), key=lambda i: i.path)
+        files = sorted((i for i in infos if i.type == pafs.FileType.File), key=lambda i: i.path)
+        for info in files:
+            self.path(info.path[len(self.root):].lstrip("/"))
+        return files
 
     def relative_to_export(self, reference: str) -> str:
-        """Resolve a manifest's key or `s3://` URI against this export's folder.
+        """A manifest's data file (a bucket key or an `s3://` URI) as a path below this
+        export's folder; `OutsideRoot` for anything that would lead elsewhere.
 
-        Manifests name files by their full bucket key; the part after `/<export name>/` is
-        the same in a local copy of the bucket, so that part is what we read.
+        Manifests name files by their full bucket key. On S3 the key must be in this bucket,
+        below this export's prefix. A local folder is a copy of the bucket whose name and
+        prefix it doesn't know, so the part after `/<export name>/` is what is read there.
         """
-        key = reference.split("://", 1)[1].split("/", 1)[1] if "://" in reference else reference
+        scheme, has_scheme, rest = reference.partition("://")
+        key = rest if has_scheme else reference
+        if has_scheme:
+            if scheme != "s3":
+                raise OutsideRoot(reference, "is not an `s3://` URI")
+            bucket, _, key = rest.partition("/")
+            ours = self.root.split("/", 1)[0]
+            if not self.is_local and bucket != ours:
+                raise OutsideRoot(reference, f"names bucket `{shown(bucket)}`; the export is in "
+                                  f"bucket `{ours}`")
+        relative_key(key)
+        if not self.is_local:
+            prefix = self.root.split("/", 1)[1] + "/" if "/" in self.root else ""
+            if not key.startswith(prefix):
+                raise OutsideRoot(reference, f"is not inside the export folder `{self.uri}`")
+            return relative_key(key[len(prefix):])
         marker = f"{self.name}/"
         if key.startswith(marker):
-            return key[len(marker):]
+            return relative_key(key[len(marker):])
         _, found, tail = key.partition(f"/{marker}")
         if not found:
-            raise ValueError(f"`{reference}` is not inside the export folder `{self.name}`")
-        return tail
+            raise OutsideRoot(reference, f"is not inside the export folder `{self.name}`")
+        return relative_key(tail)
 
 
 def open_location(uri: str, options: dict[str, Any] | None = None) -> Location:

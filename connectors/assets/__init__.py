@@ -24,7 +24,7 @@ from costalloc.connectors.assets.schedule import Asset, depreciation_schedule
 from costalloc.connectors.delivery import Delivery, RawBatch
 from costalloc.connectors.files import stream_file
 from costalloc.connectors.money import money, totals_by_currency
-from costalloc.connectors.storage import open_location
+from costalloc.connectors.storage import open_location, storage_errors
 from costalloc.core.errors import ConfigurationError, DataError
 from costalloc.core.focus import MONEY, UTC_TIME
 from costalloc.core.period import BillingPeriod
@@ -53,14 +53,18 @@ class AssetRegisterConnector:
         self.category = str(settings.options.get("service_category", "Compute"))
 
     def find_delivery(self, period: BillingPeriod) -> Delivery | None:
-        if not self.location.exists(self.file):
-            return None
-        with self.location.filesystem.open_input_stream(self.location.path(self.file)) as stream:
-            digest = hashlib.sha256(stream.read()).hexdigest()[:16]
+        with storage_errors(self.name, period, f"the register `{self.file}`"):
+            if not self.location.exists(self.file):
+                return None
+            path = self.location.path(self.file)  # confined to its folder, links resolved
+            with self.location.filesystem.open_input_stream(path) as stream:
+                digest = hashlib.sha256(stream.read()).hexdigest()[:16]
         return Delivery(self.name, period, digest, (self.file,))
 
     def read(self, delivery: Delivery) -> Iterator[RawBatch]:
-        for first_row, rows in stream_file(self.location.filesystem, self.location.path(self.file),
+        with storage_errors(self.name, delivery.period, f"the register `{self.file}`"):
+            path = self.location.path(self.file)
+        for first_row, rows in stream_file(self.location.filesystem, path,
                                            source=self.name, period=delivery.period):
             missing = [c for c in REQUIRED if c not in rows.columns]
             if missing:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from costalloc.connectors.delivery import Delivery
 from costalloc.connectors.storage import Location
+from costalloc.core.confinement import OutsideRoot, shown
 from costalloc.core.errors import SourceError
 from costalloc.core.period import BillingPeriod
 
@@ -76,11 +77,18 @@ def _field(source: str, period: BillingPeriod, path: str, manifest: dict[str, An
 
 
 def _resolve(source: str, period: BillingPeriod, location: Location, manifest: str,
-             reference: str) -> str:
+             reference: object) -> str:
+    """The entry as a path below the export folder, confined to it (`Location.path` also
+    follows symbolic links on a local disk); checked before any data file is opened."""
     try:
-        return location.relative_to_export(str(reference))
-    except ValueError as error:
-        raise SourceError(source, period, f"manifest `{manifest}`: {error}") from None
+        relative = location.relative_to_export(str(reference))
+        location.path(relative)
+    except OutsideRoot as error:
+        raise SourceError(source, period, f"manifest `{location.path(manifest)}` names a data "
+                          f"file outside the export: `{shown(str(reference))}` {error.reason}; "
+                          "nothing outside it was read, the delivery is refused and the previous "
+                          "load stays published") from None
+    return relative
 
 
 def _all_present(source: str, period: BillingPeriod, location: Location,

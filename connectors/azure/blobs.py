@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
+from costalloc.core.confinement import local_file
 from costalloc.core.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ class BlobStore(Protocol):
     """The few operations discovery and reading need; errors are the backend's own."""
 
     description: str  # where, for messages: a container URL or a folder
+    container_name: str | None  # the container; None for a folder (it may stand for any part of one)
 
     def list_blobs(self) -> list[BlobEntry]:
         """Every blob below the export root, sorted by name."""
@@ -70,6 +72,7 @@ class ContainerStore:
     def __init__(self, container: ContainerClient, root: str = "") -> None:
         self.container = container
         self.root = root.strip("/")
+        self.container_name: str | None = container.container_name
         self.description = f"{container.url.rstrip('/')}/{self.root}".rstrip("/")
 
     def list_blobs(self) -> list[BlobEntry]:
@@ -96,11 +99,13 @@ class ContainerStore:
 
 
 class FolderStore:
-    """A local folder standing for a container (or a folder inside one)."""
+    """A local folder standing for a container (or a folder inside one). A file that resolves
+    outside the folder (a symbolic link) is refused with `OutsideRoot` when listed or read."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.description = folder.as_posix()
+        self.container_name: str | None = None
 
     def list_blobs(self) -> list[BlobEntry]:
         if not self.folder.is_dir():
@@ -108,17 +113,18 @@ class FolderStore:
         entries = []
         for path in self.folder.rglob("*"):
             if path.is_file():
-                stat = path.stat()
-                entries.append(BlobEntry(path.relative_to(self.folder).as_posix(), stat.st_size,
+                name = path.relative_to(self.folder).as_posix()
+                stat = local_file(self.folder, name).stat()
+                entries.append(BlobEntry(name, stat.st_size,
                                          datetime.fromtimestamp(stat.st_mtime, UTC)))
         return sorted(entries, key=lambda entry: entry.name)
 
     def read_bytes(self, name: str) -> bytes:
-        return (self.folder / name).read_bytes()
+        return local_file(self.folder, name).read_bytes()
 
     @contextmanager
     def local_copy(self, name: str, suffix: str) -> Iterator[str]:
-        path = self.folder / name
+        path = local_file(self.folder, name)
         if path.name.endswith(suffix):
             yield path.as_posix()
             return

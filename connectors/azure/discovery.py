@@ -38,6 +38,7 @@ from costalloc.connectors.azure.manifests import (
     parse_legacy_manifest,
 )
 from costalloc.connectors.azure.options import Choice, choose, legacy_dataset
+from costalloc.core.confinement import OutsideRoot, shown
 from costalloc.core.errors import SourceError
 from costalloc.core.period import BillingPeriod
 
@@ -111,8 +112,9 @@ def find_runs(store: BlobStore, entries: list[BlobEntry], cache: RunCache, *, so
 
 
 def plan_month(source: str, period: BillingPeriod, runs: list[Run], entries: list[BlobEntry],
-               dataset_option: str) -> Plan | None:
-    """The runs and blobs that make up `period`'s current delivery; None when there are none."""
+               dataset_option: str, container: str | None = None) -> Plan | None:
+    """The runs and blobs that make up `period`'s current delivery; None when there are none.
+    `container`: the store's container, when it is one (manifests name blobs in no other)."""
     candidates = [run for run in runs if run.month == period]
     if not candidates:
         return None
@@ -132,7 +134,7 @@ def plan_month(source: str, period: BillingPeriod, runs: list[Run], entries: lis
                           f"`dataset: {dataset_option}`; fix the option or the export")
     by_name = {entry.name: entry for entry in entries}
     parts = tuple(part for run, choice in chosen
-                  for part in _parts(source, period, run, choice, by_name))
+                  for part in _parts(source, period, run, choice, by_name, container))
     return Plan(tuple(run for run, _ in chosen), parts)
 
 
@@ -181,13 +183,18 @@ def _newest_per_scope_and_dataset(source: str, period: BillingPeriod, runs: list
 
 
 def _parts(source: str, period: BillingPeriod, run: Run, choice: Choice,
-           by_name: dict[str, BlobEntry]) -> list[Part]:
+           by_name: dict[str, BlobEntry], container: str | None) -> list[Part]:
     keep: Keep = ("all" if not choice.combined
                   else "commitment-purchases" if choice.dataset == ACTUAL
                   else "no-commitment-purchases")
     parts, missing = [], []
     for blob in run.blobs:
-        entry = _resolve(blob.reference, by_name)
+        try:
+            entry = _resolve(blob.reference, by_name, container)
+        except OutsideRoot as error:
+            raise SourceError(source, period, f"manifest `{run.source}` names a blob outside the "
+                              f"export: {error}; nothing outside it was read, the previous load "
+                              "stays published") from None
         if entry is None:
             missing.append(blob.reference)
             continue
@@ -208,14 +215,21 @@ def _parts(source: str, period: BillingPeriod, run: Run, choice: Choice,
     return parts
 
 
-def _resolve(reference: str, by_name: dict[str, BlobEntry]) -> BlobEntry | None:
+def _resolve(reference: str, by_name: dict[str, BlobEntry],
+             container: str | None) -> BlobEntry | None:
     """The listed blob a manifest means, whether it names it from the container, with the
-    container in front, or as a URL; the longest listed suffix wins."""
+    container in front, or as a URL; the longest listed suffix wins. In a container, what
+    comes before that suffix must be the container itself: a blob of another container (or
+    outside the export root) is refused, never read from ours under the same name."""
     path = reference.split("://", 1)[1].split("/", 1)[-1] if "://" in reference else reference
     segments = [s for s in path.split("?", 1)[0].split("/") if s]
     for start in range(len(segments)):
         entry = by_name.get("/".join(segments[start:]))
-        if entry is not None:
-            return entry
+        if entry is None:
+            continue
+        if container is not None and start and segments[start - 1] != container:
+            raise OutsideRoot(reference, f"is in `{shown('/'.join(segments[:start]))}`, not in "
+                              f"container `{container}`")
+        return entry
     return None
 

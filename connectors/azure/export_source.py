@@ -25,6 +25,7 @@ from costalloc.connectors.azure.errors import translate
 from costalloc.connectors.azure.options import ExportOptions, parse_options
 from costalloc.connectors.azure.reading import read_parts
 from costalloc.connectors.delivery import Delivery, RawBatch
+from costalloc.core.confinement import OutsideRoot
 from costalloc.core.errors import CostallocError, SourceError
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
@@ -48,12 +49,16 @@ class AzureExportConnector(transform.AzureCostRows):
         try:
             entries = self.store.list_blobs()
             runs = find_runs(self.store, entries, self._runs, source=self.name, period=period)
+        except OutsideRoot as error:
+            raise SourceError(self.name, period, f"listing `{self.store.description}`: {error}; "
+                              "nothing there was read, the previous load stays published") from None
         except CostallocError:
             raise
         except Exception as error:
             raise translate(error, source=self.name, period=period,
                             action=f"listing `{self.store.description}`") from error
-        plan = plan_month(self.name, period, runs, entries, self.options.dataset)
+        plan = plan_month(self.name, period, runs, entries, self.options.dataset,
+                          self.store.container_name)
         if plan is None:
             return None
         return Delivery(self.name, period, plan.fingerprint, tuple(p.name for p in plan.parts),

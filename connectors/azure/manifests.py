@@ -24,6 +24,7 @@ from typing import Any, Final, Literal
 
 from costalloc.connectors.azure.amounts import ACTUAL, AMORTIZED, FOCUS
 from costalloc.connectors.files import is_data_file
+from costalloc.core.confinement import OutsideRoot, relative_key, shown
 from costalloc.core.period import BillingPeriod
 
 RunKind = Literal["export", "legacy-partitioned", "legacy-csv"]
@@ -140,10 +141,24 @@ def _blobs(manifest: dict[str, Any]) -> tuple[RunBlob, ...]:
     for index, blob in enumerate(blobs):
         entry = _object(blob, f"`blobs[{index}]`")
         rows = entry.get("dataRowCount")
-        listed.append(RunBlob(str(_field(entry, "blobName", f"blobs[{index}]")),
+        listed.append(RunBlob(_blob_name(_field(entry, "blobName", f"blobs[{index}]"), index),
                               int(rows) if isinstance(rows, int | float | str) and str(rows).isdigit()
                               else None))
     return tuple(listed)
+
+
+def _blob_name(value: Any, index: int) -> str:
+    """A `blobName` as written, refused when its path (a URL's, after the host) would climb
+    out of the folder it names: the blob it means is only ever looked up in the listing."""
+    name = str(value)
+    path = name.split("://", 1)[1].partition("/")[2] if "://" in name else name
+    try:
+        relative_key(path.split("?", 1)[0])
+    except OutsideRoot as error:
+        raise ManifestError(f"`blobs[{index}].blobName` names a blob outside the export: "
+                            f"`{shown(name)}` {error.reason}; nothing outside it was read"
+                            ) from None
+    return name
 
 
 def _object(value: Any, what: str) -> dict[str, Any]:

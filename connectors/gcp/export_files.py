@@ -28,7 +28,7 @@ from costalloc.connectors.gcp.fields import Fields
 from costalloc.connectors.gcp.fingerprint import MonthFingerprint
 from costalloc.connectors.gcp.normalize import credit_amount, with_credit_amounts
 from costalloc.connectors.gcp.queries import invoice_month
-from costalloc.connectors.storage import Location, open_location
+from costalloc.connectors.storage import Location, open_location, storage_errors
 from costalloc.core.errors import DataError, SourceError
 from costalloc.core.period import BillingPeriod
 
@@ -48,7 +48,9 @@ class ExportDump:
         month = invoice_month(period)
         parts: list[MonthFingerprint] = []
         files = []
-        for path in self._files(month):
+        with storage_errors(self.config.source, period, f"listing `{self.location.uri}`"):
+            paths = self._files(month)
+        for path in paths:
             found = [_fingerprint_of(batch) for batch in self._fingerprint_batches(path, month, period)]
             found = [part for part in found if part.rows]
             if found:
@@ -64,7 +66,8 @@ class ExportDump:
         month = invoice_month(delivery.period)
         read_rows = 0
         for relative in delivery.files:
-            path = self.location.path(relative)
+            with storage_errors(delivery.source, delivery.period, f"`{relative}`"):
+                path = self.location.path(relative)
             first_row = 1
             scanner = self._dataset(path, delivery.period).scanner(
                 filter=_in_month(month), batch_size=self.config.batch_rows)
