@@ -87,8 +87,8 @@ def _parse(file: Path) -> YamlDocument:
 
 
 def _describe(first: YamlDocument, merged: dict[str, Any], origins: dict[str, list[_Origin]],
-              error: ValidationError, found: list[str]) -> str:
-    problems = list(found)
+              error: ValidationError, escapes: list[str]) -> str:
+    problems = list(escapes)
     for item in error.errors():
         loc = tuple(part for part in item["loc"] if part != "fields")
         message = str(item["msg"]).removeprefix("Value error, ")
