@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from costalloc.allocation.model import SPLIT_PARTITIONS, RuleSet, Split
 from costalloc.core.errors import ConfigurationError, ConservationError
+from costalloc.core.focus import QUANTITY
 from costalloc.core.period import BillingPeriod
 from costalloc.sql import fill, load, used_params
 from costalloc.warehouse.connection import append
@@ -97,7 +98,8 @@ def _fixed_weights(con: duckdb.DuckDBPyConnection, split: Split, targets: list[s
         "partition_key": [""] * len(weights),
         "target": list(weights),
         "weight": [float(w) for w, _ in weights.values()],
-        "quantity": pa.array([q for _, q in weights.values()], pa.decimal128(38, 10)),
+        "quantity": pa.array([q for _, q in weights.values()],
+                             pa.decimal128(QUANTITY.precision, QUANTITY.scale)),
     })
     append(con, "split_weights", table)
 
@@ -115,7 +117,7 @@ def read_driver(split: Split, period: BillingPeriod, drivers_root: Path) -> dict
         raise ConfigurationError(f"split `{split.id}`: driver `{path}` lacks column(s) "
                                  f"{', '.join(sorted(missing))} (expected period, target, quantity)")
     rows = frame.filter(pl.col("period").cast(pl.String) == str(period)).select(
-        "target", pl.col("quantity").cast(pl.String).str.to_decimal(scale=10))
+        "target", pl.col("quantity").cast(pl.String).str.to_decimal(scale=QUANTITY.scale))
     bad = rows.filter(pl.col("quantity").is_null() | (pl.col("quantity") < 0))
     if bad.height:
         raise ConfigurationError(f"split `{split.id}`: driver `{path}` has a quantity for "
