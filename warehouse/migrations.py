@@ -7,8 +7,8 @@ brings an older one forward, one migration at a time.
   each, run in file-name order in ONE transaction together with the `schema_version` row that
   records N. A migration that fails leaves the warehouse exactly as it was.
 - A new warehouse gets the tables of `sql/schema/*.sql` as they are now and is recorded at
-  CURRENT_VERSION at once; tests/warehouse/test_migrations.py proves that a version-1 warehouse
-  migrated forward ends with the same tables, column for column.
+  `current_version()` at once; tests/warehouse/test_migrations.py proves that a version-1
+  warehouse migrated forward ends with the same tables, column for column.
 - After migrating, `sql/schema/*.sql` runs (`create table if not exists`), so a table added to the
   schema needs no migration; a changed table does.
 """
@@ -177,9 +177,8 @@ def _transaction(con: duckdb.DuckDBPyConnection, warehouse: str, step: str, stat
             con.rollback()
         raise WarehouseSchemaError(
             f"warehouse `{warehouse}`: {step} failed: {' '.join(str(error).split())}. "
-            "The warehouse is unchanged "
-            f"({state}); fix the cause (disk space, permissions) and run again, or report "
-            "this message") from None
+            f"The warehouse is unchanged ({state}); fix the cause (disk space, permissions) "
+            "and run again, or report this message") from None
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
