@@ -19,6 +19,7 @@ import pyarrow as pa
 from costalloc.allocation.model import SPLIT_PARTITIONS, RuleSet, Split
 from costalloc.core.confinement import OutsideRoot, local_file, shown
 from costalloc.core.errors import ConfigurationError, ConservationError
+from costalloc.core.focus import QUANTITY
 from costalloc.core.period import BillingPeriod
 from costalloc.sql import fill, load, used_params
 from costalloc.warehouse.connection import append
@@ -98,7 +99,8 @@ def _fixed_weights(con: duckdb.DuckDBPyConnection, split: Split, targets: list[s
         "partition_key": [""] * len(weights),
         "target": list(weights),
         "weight": [float(w) for w, _ in weights.values()],
-        "quantity": pa.array([q for _, q in weights.values()], pa.decimal128(38, 10)),
+        "quantity": pa.array([q for _, q in weights.values()],
+                             pa.decimal128(QUANTITY.precision, QUANTITY.scale)),
     })
     append(con, "split_weights", table)
 
@@ -125,7 +127,7 @@ def read_driver(split: Split, period: BillingPeriod, drivers_root: Path) -> dict
             raise ConfigurationError(f"{where} lacks column(s) {', '.join(sorted(missing))} "
                                      "(expected period, target, quantity)")
         rows = frame.filter(pl.col("period").cast(pl.String) == str(period)).select(
-            "target", pl.col("quantity").cast(pl.String).str.to_decimal(scale=10))
+            "target", pl.col("quantity").cast(pl.String).str.to_decimal(scale=QUANTITY.scale))
     except (pl.exceptions.PolarsError, OSError) as error:
         detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ConfigurationError(f"{where} cannot be read as "

@@ -19,15 +19,15 @@ import pyarrow.fs as pafs
 from costalloc.connectors import tags
 from costalloc.connectors.delivery import Delivery, RawBatch
 from costalloc.connectors.files import is_data_file, stream_file
-from costalloc.connectors.money import money, totals_by_currency
+from costalloc.connectors.money import decimal, money, totals_by_currency
 from costalloc.connectors.storage import Location, open_location, storage_errors
 from costalloc.connectors.timestamps import utc_time
-from costalloc.core.focus import FOCUS_COLUMNS, MONEY, QUANTITY
+from costalloc.core.focus import FOCUS_COLUMNS
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
 
 _PERIOD_FOLDER = re.compile(r"(?i)billing_period=(\d{4}-\d{2})")
-_NUMERIC = [name for name, dtype in FOCUS_COLUMNS.items() if dtype in (MONEY, QUANTITY)]
+_NUMERIC = [name for name, dtype in FOCUS_COLUMNS.items() if isinstance(dtype, pl.Decimal)]
 
 
 class FocusFilesConnector:
@@ -71,8 +71,8 @@ class FocusFilesConnector:
         for name, dtype in FOCUS_COLUMNS.items():
             if name not in schema:
                 continue
-            if dtype in (MONEY, QUANTITY):
-                converted.append(money(name, schema).alias(name))
+            if isinstance(dtype, pl.Decimal):
+                converted.append(decimal(name, schema, dtype).alias(name))
             elif isinstance(dtype, pl.Datetime):
                 converted.append(utc_time(name, schema).alias(name))
             elif name in ("Tags", "SkuPriceDetails") and tags.is_map(schema[name]):

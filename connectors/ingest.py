@@ -16,9 +16,8 @@ import pyarrow as pa
 
 from costalloc.connectors.delivery import Connector, Delivery, RawBatch
 from costalloc.connectors.money import add_totals, first_bad_money
-from costalloc.core.currencies import ISO_4217
 from costalloc.core.errors import CostallocError, DataError, WarehouseWriteError
-from costalloc.core.focus import conform
+from costalloc.core.focus import conform, first_invalid_row
 from costalloc.core.period import BillingPeriod
 from costalloc.core.prefetch import prefetched
 from costalloc.warehouse.partitions import (
@@ -120,22 +119,9 @@ def _check_money(connector: Connector, delivery: Delivery, batch: RawBatch) -> N
 
 
 def _check_rows(line_items: pl.DataFrame, delivery: Delivery, batch: RawBatch) -> None:
-    """FOCUS's not-null columns, the billing period and the currency code, per batch."""
-    period_start = delivery.period.start
-    problems = {
-        "BilledCost is missing": pl.col("BilledCost").is_null(),
-        "BillingCurrency is not an ISO 4217 code": pl.col("BillingCurrency").is_null()
-        | ~pl.col("BillingCurrency").is_in(sorted(ISO_4217)),
-        "ChargePeriodStart is missing or not a date": pl.col("ChargePeriodStart").is_null(),
-        f"the row's billing period is not {delivery.period}": pl.col("BillingPeriodStart").is_null()
-        | (pl.col("BillingPeriodStart") != period_start),
-        "BillingAccountId is missing": pl.col("BillingAccountId").is_null(),
-    }
-    for problem, test in problems.items():
-        bad = line_items.select(test.arg_true().first()).item()
-        if bad is not None:
-            row = line_items.row(int(bad), named=True)
-            found = (f" (found `{row['BillingCurrency']}`)" if "Currency" in problem else "")
-            raise DataError(delivery.source, delivery.period,
-                            f"`{batch.file}` data row {batch.first_row + int(bad)}: {problem}"
-                            f"{found}; the previous load stays published")
+    """Every NOT NULL column of the contract, the currency code and the billing period, per batch."""
+    bad = first_invalid_row(line_items, delivery.period)
+    if bad is not None:
+        raise DataError(delivery.source, delivery.period,
+                        f"`{batch.file}` data row {batch.first_row + bad.row}: {bad.problem}; "
+                        "the previous load stays published")

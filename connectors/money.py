@@ -1,4 +1,5 @@
-"""Money at the edge: provider text or floats → DECIMAL(38, 10), and control totals.
+"""Money at the edge: provider text or floats → DECIMAL(38, 10) (quantities and unit prices →
+their contract type, DECIMAL(38, 18)), and control totals.
 
 A provider's float (CUR Parquet writes doubles) is turned into its shortest decimal text
 first, so 0.1 becomes exactly 0.1 and not 0.1000000000000000055.
@@ -11,19 +12,39 @@ from decimal import Decimal
 
 import polars as pl
 
-from costalloc.core.focus import MONEY
+from costalloc.core.focus import MONEY, QUANTITY, UNIT_PRICE
 
 
 def money(column: str, schema: pl.Schema) -> pl.Expr:
     """`column` as DECIMAL(38, 10); null where absent, empty or not a number."""
+    return decimal(column, schema, MONEY)
+
+
+def quantity(column: str, schema: pl.Schema) -> pl.Expr:
+    """`column` as the contract's quantity type, every published digit kept."""
+    return decimal(column, schema, QUANTITY)
+
+
+def unit_price(column: str, schema: pl.Schema) -> pl.Expr:
+    """`column` as the contract's unit-price type, every published digit kept."""
+    return decimal(column, schema, UNIT_PRICE)
+
+
+def decimal(column: str, schema: pl.Schema, dtype: pl.Decimal) -> pl.Expr:
+    """`column` as `dtype`; null where absent, empty or not a number."""
     if column not in schema:
-        return pl.lit(None, dtype=MONEY)
-    dtype = schema[column]
-    if isinstance(dtype, pl.Decimal):
-        return pl.col(column).cast(MONEY)
-    if dtype.is_numeric():
-        return pl.col(column).cast(pl.String).str.to_decimal(scale=10)
-    return pl.col(column).cast(pl.String).str.strip_chars().str.to_decimal(scale=10)
+        return pl.lit(None, dtype=dtype)
+    return as_decimal(pl.col(column), schema[column], dtype)
+
+
+def as_decimal(value: pl.Expr, source: pl.DataType, dtype: pl.Decimal) -> pl.Expr:
+    """A DECIMAL / number / text `value` (of type `source`) as `dtype`."""
+    if isinstance(source, pl.Decimal):
+        return value.cast(dtype)
+    text = value.cast(pl.String)
+    if not source.is_numeric():
+        text = text.str.strip_chars()
+    return text.str.to_decimal(scale=dtype.scale).cast(dtype)
 
 
 @dataclass(frozen=True)

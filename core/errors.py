@@ -42,5 +42,10 @@ class WarehouseWriteError(CostallocError):
     committed data stays."""
 
 
+class WarehouseSchemaError(CostallocError):
+    """The warehouse's schema version is not the one this code reads (older and opened
+    read-only, newer than the code, or a migration failed): not retried; nothing is changed."""
+
+
 class WarehouseBusyError(TransientError):
     """Another run holds the warehouse or a (source, period) lock."""

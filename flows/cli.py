@@ -101,6 +101,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
     serve.set_defaults(command=_serve)
 
+    migrate = commands.add_parser("migrate", help="bring a warehouse made by an earlier release "
+                                  "to this release's schema (commands that write do it first)")
+    migrate.set_defaults(command=_migrate)
+
     summary = commands.add_parser("summary", help="print spend by environment × workstream × "
                                   "cost type")
     summary.add_argument("--period", required=True, type=_period)
@@ -318,6 +322,20 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config)
     run_server(settings.warehouse, tokens_from_environment(), host=args.host, port=args.port)
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from costalloc.core.settings import load_settings
+    from costalloc.warehouse.connection import connect
+    from costalloc.warehouse.migrations import recorded_version
+
+    settings = load_settings(args.config)
+    con = connect(settings.warehouse)  # a read-write open migrates
+    try:
+        print(f"warehouse `{settings.warehouse}` is at schema version {recorded_version(con)}")
+    finally:
+        con.close()
     return 0
 
 

@@ -16,8 +16,20 @@ def load(name: str) -> str:
     return resources.files(__package__).joinpath(f"{name}.sql").read_text()
 
 
+# The warehouse's tables as they are now; warehouses made by earlier releases are brought here by
+# the migrations below (warehouse/migrations.py).
 SCHEMA = ("schema/line_items", "schema/ingest_log", "schema/allocated_costs", "schema/allocation_log",
-          "schema/partition_locks", "schema/budget_breaches")
+          "schema/partition_locks", "schema/budget_breaches", "schema/schema_version")
+
+
+def migration_scripts() -> dict[str, list[tuple[str, str]]]:
+    """Each `sql/migrations/<folder>/`'s `.sql` files as (file name, text), in name order."""
+    root = resources.files(__package__).joinpath("migrations")
+    return {
+        folder.name: sorted((file.name, file.read_text()) for file in folder.iterdir()
+                            if file.name.endswith(".sql"))
+        for folder in root.iterdir() if folder.is_dir() and not folder.name.startswith("_")
+    }
 
 
 def used_params(statement: str, params: dict[str, object]) -> dict[str, object]:

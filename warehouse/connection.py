@@ -1,5 +1,5 @@
-"""Open the warehouse file, with the schema in place and UTC as the session time zone; append
-Arrow batches to its tables."""
+"""Open the warehouse file, with its schema at the current version (warehouse/migrations.py) and UTC
+as the session time zone; append Arrow batches to its tables."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from costalloc.core.errors import WarehouseBusyError
-from costalloc.sql import SCHEMA, load
+from costalloc.warehouse.migrations import bring_to_current, require_current
 
 # DuckDB's buffer pool may take 80 % of the machine by default and keeps every page a load
 # writes cached, so the process would grow with the month. Loads and allocations stream, so a
@@ -24,7 +24,12 @@ DEFAULT_MEMORY_LIMIT = "1GB"
 
 
 def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A connection to the warehouse; creates the file and tables on first use (unless read-only)."""
+    """A connection to the warehouse at the current schema version.
+
+    Read-write: creates the file and tables on first use and migrates a warehouse made by an
+    earlier release. Read-only: refuses a warehouse that still needs migrating (it cannot write
+    the migration) with a message saying how; either way, a warehouse newer than this code is
+    refused, untouched."""
     target = str(path)
     if target != ":memory:":
         Path(target).parent.mkdir(parents=True, exist_ok=True)
@@ -40,9 +45,14 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     if target != ":memory:":
         con.execute("set memory_limit = $limit",
                     {"limit": os.environ.get(MEMORY_LIMIT_VARIABLE) or DEFAULT_MEMORY_LIMIT})
-    if not read_only:
-        for name in SCHEMA:
-            con.execute(load(name))
+    try:
+        if read_only:
+            require_current(con, target)
+        else:
+            bring_to_current(con, target)
+    except BaseException:
+        con.close()
+        raise
     return con
 
 

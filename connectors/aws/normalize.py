@@ -11,9 +11,9 @@ from collections.abc import Iterable
 import polars as pl
 
 from costalloc.connectors.aws.services import OTHER, SERVICE_CATEGORIES
-from costalloc.connectors.money import money
+from costalloc.connectors.money import money, quantity, unit_price
 from costalloc.connectors.timestamps import utc_time
-from costalloc.core.focus import MONEY, QUANTITY
+from costalloc.core.focus import MONEY
 
 _USAGE = ("Usage", "DiscountedUsage", "SavingsPlanCoveredUsage", "SavingsPlanNegation")
 _PURCHASE = ("Fee", "RIFee", "SavingsPlanUpfrontFee", "SavingsPlanRecurringFee")
@@ -41,6 +41,12 @@ class _Columns:
 
     def money(self, name: str) -> pl.Expr:
         return money(name, self.schema)
+
+    def quantity(self, name: str) -> pl.Expr:
+        return quantity(name, self.schema)
+
+    def unit_price(self, name: str) -> pl.Expr:
+        return unit_price(name, self.schema)
 
     def net_or_gross(self, net: str, gross: str) -> pl.Expr:
         """The net (after discounts) variant of a money column when the export carries it."""
@@ -139,8 +145,8 @@ def _line_item_columns(c: _Columns) -> list[pl.Expr]:
     is_savings_plan = kind.is_in(_SAVINGS_PLAN_ROWS)
     unit = _unit(c.text("pricing_unit"))
     priced = charge_category.is_in(("Usage", "Purchase")) & unit.is_not_null()
-    usage_amount = c.money("line_item_usage_amount").cast(QUANTITY)
-    rate = c.money("line_item_unblended_rate")
+    usage_amount = c.quantity("line_item_usage_amount")
+    rate = c.unit_price("line_item_unblended_rate")
     region = pl.coalesce(c.text("product_region_code"), c.product("region_code"),
                          c.product("region"))
     resource = c.text("line_item_resource_id")
@@ -185,7 +191,7 @@ def _line_item_columns(c: _Columns) -> list[pl.Expr]:
         pl.lit("AWS").alias("InvoiceIssuerName"),
         pl.coalesce(c.money("pricing_public_on_demand_cost"),
                     c.money("line_item_unblended_cost")).alias("ListCost"),
-        c.money("pricing_public_on_demand_rate").alias("ListUnitPrice"),
+        c.unit_price("pricing_public_on_demand_rate").alias("ListUnitPrice"),
         pl.when(kind.is_in(("DiscountedUsage", "SavingsPlanCoveredUsage")))
         .then(pl.lit("Committed"))
         .when(c.text("pricing_term") == "Spot").then(pl.lit("Dynamic"))

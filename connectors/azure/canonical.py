@@ -11,7 +11,7 @@ import polars as pl
 
 from costalloc.connectors.azure.dates import utc_day
 from costalloc.connectors.azure.dialects import Dialect
-from costalloc.connectors.money import money
+from costalloc.connectors.money import money, quantity, unit_price
 from costalloc.core.focus import MONEY
 
 
@@ -46,6 +46,12 @@ class Canonical:
 
     def money(self, name: str) -> pl.Expr:
         return money(name, self.schema) if name in self.schema else pl.lit(None, dtype=MONEY)
+
+    def quantity(self, name: str) -> pl.Expr:
+        return quantity(name, self.schema)
+
+    def unit_price(self, name: str) -> pl.Expr:
+        return unit_price(name, self.schema)
 
     def day(self, name: str) -> pl.Expr:
         return utc_day(name, self.schema)

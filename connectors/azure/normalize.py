@@ -39,7 +39,7 @@ from costalloc.connectors.azure.regions import region_id, region_name
 from costalloc.connectors.azure.services import service_category
 from costalloc.connectors.azure.tag_text import tags_json
 from costalloc.connectors.azure.units import block_size, consumed_unit, pricing_unit
-from costalloc.core.focus import MONEY, QUANTITY
+from costalloc.core.focus import MONEY, QUANTITY, UNIT_PRICE
 
 MICROSOFT = "Microsoft"
 _CATEGORY = {
@@ -176,7 +176,7 @@ def _commitment_columns(c: Canonical, charge: _Charge) -> list[pl.Expr]:
 
 
 def _price_columns(c: Canonical, charge: _Charge) -> list[pl.Expr]:
-    quantity = c.money("quantity").cast(QUANTITY)
+    quantity = c.quantity("quantity")
     unit_of_measure = c.text("unit_of_measure")
     billing = currency(c)
     pricing = c.text("pricing_currency").str.to_uppercase()
@@ -184,9 +184,9 @@ def _price_columns(c: Canonical, charge: _Charge) -> list[pl.Expr]:
     converted = pricing.is_not_null() & (pricing != billing) & rate.is_not_null() & (rate != 0)
     to_billing = pl.when(converted).then(rate).otherwise(pl.lit(1, dtype=MONEY))
     priced = charge.priced
-    unit_price, payg_price = c.money("unit_price"), c.money("payg_price")
-    contracted_unit = pl.when(priced).then((unit_price * to_billing).cast(MONEY))
-    list_unit = pl.when(priced).then((payg_price * to_billing).cast(MONEY))
+    unit_price, payg_price = c.unit_price("unit_price"), c.unit_price("payg_price")
+    contracted_unit = pl.when(priced).then((unit_price * to_billing).cast(UNIT_PRICE))
+    list_unit = pl.when(priced).then((payg_price * to_billing).cast(UNIT_PRICE))
     pricing_quantity = pl.when(priced).then(quantity)
     contracted = pl.coalesce((contracted_unit * pricing_quantity).cast(MONEY), charge.billed)
     consumed = charge.is_usage & ~charge.unused

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from costalloc.connectors.money import as_decimal
 from costalloc.connectors.timestamps import utc_time
 from costalloc.core.focus import MONEY, QUANTITY
 
@@ -59,7 +60,11 @@ class Fields:
         return decimal(self.raw(path), dtype)
 
     def quantity(self, path: str) -> pl.Expr:
-        return self.money(path).cast(QUANTITY)
+        """A FLOAT / NUMERIC / text quantity with every digit it carries (DECIMAL(38, 18))."""
+        dtype = self.dtype(path)
+        if dtype is None:
+            return pl.lit(None, dtype=QUANTITY)
+        return as_decimal(self.raw(path), dtype, QUANTITY)
 
     def time(self, path: str) -> pl.Expr:
         """A TIMESTAMP (top-level in every export) as UTC."""
@@ -86,8 +91,4 @@ class Fields:
 
 def decimal(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     """An amount as DECIMAL(38, 10); a float goes through its shortest text, so 0.1 stays 0.1."""
-    if isinstance(dtype, pl.Decimal):
-        return value.cast(MONEY)
-    if dtype.is_numeric():
-        return value.cast(pl.String).str.to_decimal(scale=10).cast(MONEY)
-    return value.cast(pl.String).str.strip_chars().str.to_decimal(scale=10).cast(MONEY)
+    return as_decimal(value, dtype, MONEY)

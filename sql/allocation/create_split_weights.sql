@@ -4,5 +4,5 @@ create or replace temp table split_weights (
     partition_key VARCHAR not null,       -- the `within` columns' values, joined; '' = the period
     target VARCHAR not null,
     weight DOUBLE not null,
-    quantity DECIMAL(38, 10)              -- usage splits: the driver quantity
+    quantity DECIMAL(38, 18)              -- usage splits: the driver quantity
 )

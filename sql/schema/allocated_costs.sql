@@ -32,7 +32,7 @@ create table if not exists allocated_costs (
     x_split_method VARCHAR,                -- even | fixed | proportional | usage
     x_split_basis VARCHAR,                 -- BilledCost | EffectiveCost | the usage driver's name
     x_split_ratio DECIMAL(38, 18) not null,
-    x_driver_quantity DECIMAL(38, 10),     -- usage splits: this target's driver quantity
+    x_driver_quantity DECIMAL(38, 18),     -- usage splits: this target's driver quantity
     x_capex_project VARCHAR,               -- capitalization entry that matched, if any
     x_capex_phase VARCHAR,                 -- research | development | production | maintenance
     x_capex_approval VARCHAR,              -- the approval reference that makes it CapEx

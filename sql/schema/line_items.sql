@@ -1,6 +1,8 @@
 -- FOCUS 1.2 line items (+ 1.3 ServiceProviderName / HostProviderName) and costalloc's x_ columns.
 -- grain: one row per provider line item; partition: (x_source, x_billing_period)
--- Column names are a contract other tools read: change them only with a migration.
+-- The contract is costalloc.core.focus (types, nullability, meaning); this table must agree with
+-- it column by column (tests/core/test_focus.py). Change it only with a migration (docs/warehouse.md).
+-- Money is DECIMAL(38, 10); quantities and unit prices DECIMAL(38, 18) (see core/focus.py QUANTITY).
 create table if not exists line_items (
     AvailabilityZone VARCHAR,
     BilledCost DECIMAL(38, 10) not null,
@@ -21,26 +23,26 @@ create table if not exists line_items (
     CommitmentDiscountCategory VARCHAR,
     CommitmentDiscountId VARCHAR,
     CommitmentDiscountName VARCHAR,
-    CommitmentDiscountQuantity DECIMAL(38, 10),
+    CommitmentDiscountQuantity DECIMAL(38, 18),
     CommitmentDiscountStatus VARCHAR,
     CommitmentDiscountType VARCHAR,
     CommitmentDiscountUnit VARCHAR,
-    ConsumedQuantity DECIMAL(38, 10),
+    ConsumedQuantity DECIMAL(38, 18),
     ConsumedUnit VARCHAR,
     ContractedCost DECIMAL(38, 10) not null,
-    ContractedUnitPrice DECIMAL(38, 10),
+    ContractedUnitPrice DECIMAL(38, 18),
     EffectiveCost DECIMAL(38, 10) not null,
     HostProviderName VARCHAR,
     InvoiceId VARCHAR,
     InvoiceIssuerName VARCHAR not null,
     ListCost DECIMAL(38, 10) not null,
-    ListUnitPrice DECIMAL(38, 10),
+    ListUnitPrice DECIMAL(38, 18),
     PricingCategory VARCHAR,
     PricingCurrency VARCHAR,
-    PricingCurrencyContractedUnitPrice DECIMAL(38, 10),
+    PricingCurrencyContractedUnitPrice DECIMAL(38, 18),
     PricingCurrencyEffectiveCost DECIMAL(38, 10),
-    PricingCurrencyListUnitPrice DECIMAL(38, 10),
-    PricingQuantity DECIMAL(38, 10),
+    PricingCurrencyListUnitPrice DECIMAL(38, 18),
+    PricingQuantity DECIMAL(38, 18),
     PricingUnit VARCHAR,
     ProviderName VARCHAR not null,
     PublisherName VARCHAR not null,

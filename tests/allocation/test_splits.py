@@ -116,8 +116,8 @@ splits:
         "select AllocatedMethodDetails from allocated_costs").fetchall()]
     assert [(d["x_split"]["target"], d["UsageQuantity"], d["UsageUnit"], d["AllocatedRatio"])
             for d in sorted(details, key=lambda d: d["x_split"]["target"])] == [
-        ("experimentation", "3000000.0000000000", "tokens", "0.750000000000000000"),
-        ("production_operations", "1000000.0000000000", "tokens", "0.250000000000000000")]
+        ("experimentation", "3000000.000000000000000000", "tokens", "0.750000000000000000"),
+        ("production_operations", "1000000.000000000000000000", "tokens", "0.250000000000000000")]
 
 
 def test_zero_basis_fails_unless_the_split_falls_back(warehouse: duckdb.DuckDBPyConnection) -> None:

@@ -1,0 +1,2 @@
+-- ContractedUnitPrice keeps every digit providers publish (was DECIMAL(38, 10)).
+alter table line_items alter column ContractedUnitPrice type DECIMAL(38, 18)
