@@ -342,8 +342,8 @@ def _review(args: argparse.Namespace) -> int:
     """The review table on stdout; with --format csv|xlsx the main file on stdout and the
     companion files on stderr."""
     from costalloc.core.settings import load_settings
-    from costalloc.reports.finance.extracts import export_review
     from costalloc.reports.planning.budgets import budgets_path_beside, load_budgets
+    from costalloc.reports.planning.exports import export_review
     from costalloc.reports.planning.forecast import forecast
     from costalloc.reports.planning.review import render, review
 
@@ -401,7 +401,7 @@ def _unit_cost(args: argparse.Namespace) -> int:
 
 def _forecast(args: argparse.Namespace) -> int:
     from costalloc.core.settings import load_settings
-    from costalloc.reports.finance.extracts import export_forecast
+    from costalloc.reports.planning.exports import export_forecast
     from costalloc.reports.planning.forecast import forecast, render
 
     settings = load_settings(args.config)
