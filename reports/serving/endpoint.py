@@ -251,21 +251,28 @@ async def _build_while_connected(request: Request, con: duckdb.DuckDBPyConnectio
             raise _ClientGone
 
     async def watch() -> None:
-        while (await request.receive())["type"] != "http.disconnect":
-            pass  # the (empty) request body; the next message comes when the client leaves
+        try:
+            while (await request.receive())["type"] != "http.disconnect":
+                pass  # the (empty) request body; the next message comes when the client leaves
+        except Exception:  # a connection that can't be watched is not a client gone
+            log.debug("GET %s: the connection can't be watched", request.url.path, exc_info=True)
+            return
         log.info("GET %s: client disconnected", request.url.path)
         gone.set()
         con.interrupt()
 
+    failed: list[Exception] = []
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(watch)
         try:
             await anyio.to_thread.run_sync(build, checkpoint)
-        except (_ClientGone, duckdb.InterruptException):
-            if not gone.is_set():
-                raise
+        except Exception as error:  # raised below, outside the group, which would wrap it
+            failed.append(error)
         finally:
             tasks.cancel_scope.cancel()
+    if failed and not (gone.is_set()
+                       and isinstance(failed[0], (_ClientGone, duckdb.InterruptException))):
+        raise failed[0]
     return not gone.is_set()
 
 

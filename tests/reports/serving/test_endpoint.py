@@ -339,6 +339,33 @@ def test_every_response_says_nosniff_and_no_store(client: Any,
         "detail": "internal error; the server log has the details"}  # no traceback, no text
 
 
+def test_a_workbook_build_that_fails_answers_like_any_route(
+        client: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The build runs in a worker thread beside a watcher: its error still reaches the handlers
+    as itself (busy → 503), and a defect is the one-line 500; no scratch folder is left."""
+    from costalloc.core.errors import WarehouseBusyError
+    from costalloc.reports.serving import endpoint
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+
+    def busy(*args: Any, **kwargs: Any) -> None:
+        raise WarehouseBusyError("the nightly run holds the warehouse")
+
+    monkeypatch.setattr(endpoint, "write_finance_workbook", busy)
+    response = client.get("/allocated.xlsx?period=2026-10", headers=_auth())
+    assert (response.status_code, response.headers["retry-after"]) == (503, "60")
+
+    def defect(*args: Any, **kwargs: Any) -> None:
+        raise KeyError("BilledCost")
+
+    monkeypatch.setattr(endpoint, "write_finance_workbook", defect)
+    response = client.get("/allocated.xlsx?period=2026-10", headers=_auth())
+    assert response.status_code == 500 and "\n" not in response.json()["detail"]
+    assert list(scratch.iterdir()) == []
+
+
 # --- a client that goes away stops its workbook build -----------------------------------------
 
 class _Heard(logging.Handler):
