@@ -257,9 +257,9 @@ async def _build_while_connected(request: Request, con: duckdb.DuckDBPyConnectio
         except Exception:  # a connection that can't be watched is not a client gone
             log.debug("GET %s: the connection can't be watched", request.url.path, exc_info=True)
             return
-        log.info("GET %s: client disconnected", request.url.path)
         gone.set()
         con.interrupt()
+        log.info("GET %s: client disconnected", request.url.path)  # after: the build sees it
 
     failed: list[Exception] = []
     async with anyio.create_task_group() as tasks:
