@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$", re.ASCII)
+_PERIOD_SHAPE = re.compile(r"^\d{4}-\d{2}$", re.ASCII)
 
 
 @dataclass(frozen=True, order=True)
@@ -20,6 +21,9 @@ class BillingPeriod:
     def parse(cls, text: str) -> BillingPeriod:
         match = _PERIOD.match(text.strip())
         if not match:
+            if _PERIOD_SHAPE.match(text.strip()):
+                raise ValueError(f"billing period `{text}` is impossible: there is no month "
+                                 f"{text.strip()[5:]} (in YYYY-MM, months run 01 to 12)")
             raise ValueError(f"billing period `{text}` is not of the form YYYY-MM (e.g. 2026-10)")
         return cls(int(match.group(1)), int(match.group(2)))
 

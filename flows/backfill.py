@@ -55,10 +55,12 @@ def backfill_with_progress(config: Path, periods: list[BillingPeriod],
                            max_workers: int = DEFAULT_MAX_WORKERS) -> int:
     settings = load_settings(config_path(str(config)))
     partitions = plan(settings, parse_periods([str(p) for p in periods]), sources, date.today())
-    console = Console(stderr=True)
+    # One message per line wherever stderr goes (rich wraps at 80 columns off a terminal, which
+    # splits a record for grep); the bar only on a terminal, where it redraws in place.
+    console = Console(stderr=True, soft_wrap=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
-    with Progress(*columns, console=console) as bar:
+    with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
         loads = bar.add_task("load (source × period)", total=len(partitions))
         allocations = bar.add_task("allocate (period)", total=len(periods))
 

@@ -1,5 +1,7 @@
 """`costalloc`: the command line. Each command exits non-zero with one paragraph a person can
-act on; tracebacks only with `--verbose`."""
+act on: 2 for a mistake in the command, the configuration or the rules, 1 for the rest (data,
+sources, the warehouse, a folder that can't be written); tracebacks only with `--verbose`.
+`--config` and `--verbose` go before or after the command. Reference: docs/cli.md."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from costalloc.core.errors import ConfigurationError, CostallocError
 from costalloc.core.period import BillingPeriod
+from costalloc.flows.hints import DEFAULT_CONFIG, command
 
 if TYPE_CHECKING:
     import duckdb
@@ -24,13 +27,29 @@ if TYPE_CHECKING:
 Command = Callable[[argparse.Namespace], int]
 
 
+class UsageError(CostallocError):
+    """The command line asks for something impossible (a range that runs backwards)."""
+
+
+class NoWarehouseYet(CostallocError):
+    """A read command before the first load."""
+
+
+class OutputError(CostallocError):
+    """A file could not be written where the command was told to write it."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     _quiet_prefect(args.verbose)
     try:
-        command: Command = args.command
-        return command(args)
+        _check_range(args)
+        run: Command = args.command
+        return run(args)
+    except UsageError as error:
+        print(f"costalloc: {error}", file=sys.stderr)
+        return 2
     except ConfigurationError as error:
         print(f"costalloc: configuration error: {error}", file=sys.stderr)
         return 2
@@ -45,15 +64,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """`--config` and `--verbose`, on the program and again on every command, so they work
+    before or after it. On commands their default is 'not given', so they never override a
+    value given before the command."""
+    parser.add_argument("--config", type=Path,
+                        default=DEFAULT_CONFIG if defaults else argparse.SUPPRESS,
+                        help=f"configuration file (default: {DEFAULT_CONFIG})")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        default=False if defaults else argparse.SUPPRESS,
+                        help="show Prefect logs and tracebacks")
+
+
+class _Commands:
+    """`add_parser` for subcommands that also take the global options."""
+
+    def __init__(self, parent: argparse.ArgumentParser, metavar: str) -> None:
+        self._actions = parent.add_subparsers(required=True, metavar=metavar)
+        self._common = argparse.ArgumentParser(add_help=False)
+        _global_options(self._common, defaults=False)
+
+    def add_parser(self, name: str, *, help: str) -> argparse.ArgumentParser:
+        return self._actions.add_parser(name, parents=[self._common], help=help)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="costalloc", description=(
         "Cloud billing exports → FOCUS line items in DuckDB → cost allocated by environment, "
-        "workstream and cost type."))
-    parser.add_argument("--config", type=Path, default=Path("costalloc.yaml"),
-                        help="configuration file (default: costalloc.yaml)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show Prefect logs and "
-                        "tracebacks")
-    commands = parser.add_subparsers(required=True, metavar="command")
+        "workstream and cost type. --config and --verbose go before or after the command."))
+    _global_options(parser, defaults=True)
+    commands = _Commands(parser, "command")
 
     run = commands.add_parser("run", help="the nightly job: every source, current and previous "
                               "billing period")
@@ -98,7 +138,7 @@ def _parser() -> argparse.ArgumentParser:
                                 "spreadsheets (tokens from COSTALLOC_API_TOKENS)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: "
                        "127.0.0.1; put a TLS proxy in front of anything else)")
-    serve.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
+    serve.add_argument("--port", type=_port, default=8765, help="port (default: 8765)")
     serve.set_defaults(command=_serve)
 
     migrate = commands.add_parser("migrate", help="bring a warehouse made by an earlier release "
@@ -163,7 +203,7 @@ def _parser() -> argparse.ArgumentParser:
     forecast.set_defaults(command=_forecast)
 
     rules = commands.add_parser("rules", help="work with rules files")
-    rules_commands = rules.add_subparsers(required=True, metavar="action")
+    rules_commands = _Commands(rules, "action")
     check = rules_commands.add_parser(
         "check", help="validate a rules file, listing every problem; with --period also report "
         "coverage, rules never matched and rules shadowed on the loaded data")
@@ -178,7 +218,7 @@ def _parser() -> argparse.ArgumentParser:
     diff.set_defaults(command=_rules_diff)
 
     azure = commands.add_parser("azure", help="Azure Cost Management exports: list, run, history")
-    azure_commands = azure.add_subparsers(required=True, metavar="action")
+    azure_commands = _Commands(azure, "action")
     azure_list = azure_commands.add_parser("exports", help="list a scope's exports")
     azure_list.add_argument("--scope", required=True,
                             help="e.g. subscriptions/<id> or providers/Microsoft.Billing/"
@@ -218,10 +258,12 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--force", action="store_true", help="overwrite existing files")
     init.set_defaults(command=_init)
 
-    demo = commands.add_parser("demo", help="write a demo month of AWS billing, run the nightly "
-                               "flow over it and print the summary")
+    demo = commands.add_parser("demo", help="write demo billing from every source kind (AWS, GCP, "
+                               "Azure, an asset register), run the nightly flow over it and "
+                               "print the summary")
     demo.add_argument("--dir", type=Path, default=Path("costalloc-demo"),
-                      help="where to write the demo (default: ./costalloc-demo)")
+                      help="where to write the demo: a new or empty folder, or one an earlier "
+                      "demo made (files you edited there are kept) (default: ./costalloc-demo)")
     demo.set_defaults(command=_demo)
     return parser
 
@@ -231,6 +273,20 @@ def _period(text: str) -> BillingPeriod:
         return BillingPeriod.parse(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _port(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"`{text}` is not a TCP port: ports run 1 to 65535")
+    return int(text)
+
+
+def _check_range(args: argparse.Namespace) -> None:
+    """`--to` before `--period` is a mistake, not an empty range."""
+    first, last = getattr(args, "period", None), getattr(args, "to", None)
+    if isinstance(first, BillingPeriod) and isinstance(last, BillingPeriod) and last < first:
+        raise UsageError(f"--to {last} is before --period {first}; a range runs forward "
+                         f"(--period {last} --to {first})")
 
 
 def _quiet_prefect(verbose: bool) -> None:
@@ -250,6 +306,7 @@ def _run(args: argparse.Namespace) -> int:
     from costalloc.flows.nightly import nightly
 
     periods = [str(p) for p in args.period] if args.period else None
+    _start_flows(args)
     nightly(config=str(args.config), periods=periods, sources=args.source,
             task_runner=args.task_runner, dask_address=args.dask_address,
             max_workers=args.max_workers)
@@ -259,6 +316,7 @@ def _run(args: argparse.Namespace) -> int:
 def _backfill(args: argparse.Namespace) -> int:
     from costalloc.flows.backfill import backfill_with_progress
 
+    _start_flows(args)
     return backfill_with_progress(args.config, _periods(args), args.source, args.force,
                                   task_runner=args.task_runner, dask_address=args.dask_address,
                                   max_workers=args.max_workers)
@@ -275,6 +333,16 @@ def _runner_options(command: argparse.ArgumentParser) -> None:
                          "(threads), or local Dask worker processes (default: 2)")
 
 
+def _start_flows(args: argparse.Namespace) -> None:
+    """Before a flow runs: a broken configuration fails now, before a Prefect server is started
+    for nothing; then the server Prefect would start is started and tied to this process."""
+    from costalloc.core.settings import load_settings
+    from costalloc.flows.server_guard import guard_ephemeral_server
+
+    load_settings(args.config)
+    guard_ephemeral_server()
+
+
 def _schedule(args: argparse.Namespace) -> int:
     if os.environ.get("PREFECT_LOGGING_LEVEL") == "CRITICAL":  # scheduled runs log to the UI
         os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
@@ -286,6 +354,7 @@ def _schedule(args: argparse.Namespace) -> int:
 def _reallocate(args: argparse.Namespace) -> int:
     from costalloc.flows.reallocate import reallocate
 
+    _start_flows(args)
     reallocate(config=str(args.config), periods=[str(p) for p in _periods(args)])
     return 0
 
@@ -293,15 +362,11 @@ def _reallocate(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     """Prints the main file of each export on stdout (one line per period, or the workbook);
     the companion tables and the column dictionary are listed on stderr."""
-    from costalloc.core.settings import load_settings
     from costalloc.reports.finance.extracts import export_period, export_workbook
-    from costalloc.warehouse.connection import connect
 
-    settings = load_settings(args.config)
-    out = args.out or settings.reports_dir
+    out = _out_folder(args)
     periods = _periods(args)
-    con = connect(settings.warehouse, read_only=True)
-    try:
+    with _warehouse(args, read_only=True) as con, _writing(out):
         if args.format == "xlsx" and args.table == "allocated":
             print(export_workbook(con, args.table, periods[0], periods[-1], out))
             return 0
@@ -311,8 +376,6 @@ def _export(args: argparse.Namespace) -> int:
             if len(extract.files) > 1:
                 print(f"costalloc: with it: {', '.join(str(p) for p in extract.files[1:])}",
                       file=sys.stderr)
-    finally:
-        con.close()
     return 0
 
 
@@ -321,7 +384,9 @@ def _serve(args: argparse.Namespace) -> int:
     from costalloc.reports.serving.endpoint import run_server, tokens_from_environment
 
     settings = load_settings(args.config)
-    run_server(settings.warehouse, tokens_from_environment(), host=args.host, port=args.port)
+    tokens = tokens_from_environment()
+    _require_warehouse(args, settings.warehouse)
+    run_server(settings.warehouse, tokens, host=args.host, port=args.port)
     return 0
 
 
@@ -340,21 +405,16 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _summary(args: argparse.Namespace) -> int:
-    from costalloc.core.settings import load_settings
     from costalloc.reports.finance.summary import allocation_summary, render
-    from costalloc.warehouse.connection import connect
 
-    settings = load_settings(args.config)
-    con = connect(settings.warehouse, read_only=True)
-    try:
+    with _warehouse(args, read_only=True) as con:
         print(render(allocation_summary(con, args.period, args.to)))
-    finally:
-        con.close()
     return 0
 
 
 def _init(args: argparse.Namespace) -> int:
     from costalloc.allocation.starter import propose
+    from costalloc.flows import hints
     from costalloc.core.settings import load_settings
     from costalloc.flows.init import (
         describe,
@@ -395,8 +455,8 @@ def _init(args: argparse.Namespace) -> int:
     for path in written:
         print(f"wrote {path}")
     config = directory / "costalloc.yaml" if args.uri else args.config
-    print(f"next:  costalloc --config {config} rules check {directory / 'rules.yaml'}")
-    print(f"       costalloc --config {config} backfill --period {inspected[0].period}")
+    print(f"next:  {hints.command('rules', 'check', directory / 'rules.yaml', config=config)}")
+    print(f"       {hints.command('backfill', '--period', inspected[0].period, config=config)}")
     return 0
 
 
@@ -436,12 +496,13 @@ def _review(args: argparse.Namespace) -> int:
     """The review table on stdout; with --format csv|xlsx the main file on stdout and the
     companion files on stderr."""
     from costalloc.core.settings import load_settings
-    from costalloc.reports.finance.extracts import export_review
     from costalloc.reports.planning.budgets import budgets_path_beside, load_budgets
+    from costalloc.reports.planning.exports import export_review
     from costalloc.reports.planning.forecast import forecast
     from costalloc.reports.planning.review import render, review
 
     settings = load_settings(args.config)
+    _require_warehouse(args, settings.warehouse)  # before asking for anything else
     dimensions = _declared_dimensions(settings)
     path = args.budgets or budgets_path_beside(settings.rules, args.config.parent)
     if args.budgets is None and not path.is_file():
@@ -449,7 +510,7 @@ def _review(args: argparse.Namespace) -> int:
                                  "rules (see docs/budgets.md) or pass --budgets FILE")
     budgets = load_budgets(path, dimensions)
     if args.as_of is not None and args.as_of < args.period.first_day:
-        raise ConfigurationError(f"--as-of {args.as_of} is before the period {args.period}")
+        raise UsageError(f"--as-of {args.as_of} is before the period {args.period}")
     events = _events(args, settings, dimensions) if args.format == "xlsx" else None
     with _warehouse(args, read_only=True) as con:
         result = review(con, budgets, args.period, as_of=args.as_of)
@@ -459,8 +520,9 @@ def _review(args: argparse.Namespace) -> int:
         ahead = (forecast(con, args.period.next(), args.forecast_months, events=events,
                           basis=budgets.basis)
                  if args.format == "xlsx" and args.forecast_months > 0 else None)
-        extract = export_review(con, result, args.format, args.out or settings.reports_dir,
-                                forecast=ahead)
+        out = _out_folder(args, settings.reports_dir)
+        with _writing(out):
+            extract = export_review(con, result, args.format, out, forecast=ahead)
     print(extract.main)
     if len(extract.files) > 1:
         print(f"costalloc: with it: {', '.join(str(p) for p in extract.files[1:])}",
@@ -474,6 +536,7 @@ def _unit_cost(args: argparse.Namespace) -> int:
     from costalloc.reports.planning.unit_cost import read_units, render, to_frame, unit_costs
 
     settings = load_settings(args.config)
+    _require_warehouse(args, settings.warehouse)  # before asking for anything else
     if settings.rules is not None and args.dimension not in load_rules(settings.rules).dimensions:
         raise ConfigurationError(f"`{args.dimension}` is not a dimension the rules declare")
     units_file = args.units or ((settings.rules.parent if settings.rules else args.config.parent)
@@ -485,20 +548,22 @@ def _unit_cost(args: argparse.Namespace) -> int:
     if args.format == "table":
         print(render(results, args.dimension, args.basis))
         return 0
-    out = args.out or settings.reports_dir
-    out.mkdir(parents=True, exist_ok=True)
+    out = _out_folder(args, settings.reports_dir)
     target = out / f"unit_cost_{args.period}.csv"
-    to_frame(results).write_csv(target)
+    with _writing(out):
+        out.mkdir(parents=True, exist_ok=True)
+        to_frame(results).write_csv(target)
     print(target)
     return 0
 
 
 def _forecast(args: argparse.Namespace) -> int:
     from costalloc.core.settings import load_settings
-    from costalloc.reports.finance.extracts import export_forecast
+    from costalloc.reports.planning.exports import export_forecast
     from costalloc.reports.planning.forecast import forecast, render
 
     settings = load_settings(args.config)
+    _require_warehouse(args, settings.warehouse)  # before asking for anything else
     events = _events(args, settings, _declared_dimensions(settings))
     with _warehouse(args, read_only=True) as con:
         result = forecast(con, args.start, args.months, events=events, history=args.history,
@@ -506,7 +571,9 @@ def _forecast(args: argparse.Namespace) -> int:
     if args.format == "table":
         print(render(result))
         return 0
-    print(export_forecast(result, args.format, args.out or settings.reports_dir).main)
+    out = _out_folder(args, settings.reports_dir)
+    with _writing(out):
+        print(export_forecast(result, args.format, out).main)
     return 0
 
 
@@ -551,9 +618,18 @@ def _explain(args: argparse.Namespace) -> int:
     from costalloc.core.settings import load_settings
 
     settings = load_settings(args.config)
+    _require_warehouse(args, settings.warehouse)  # before asking for anything else
     ruleset = load_rules(settings.rules) if settings.rules is not None else None
+    known = [source.name for source in settings.sources]
     with _warehouse(args, read_only=True) as con:
-        print(explain(con, args.line_item_id, args.period, args.source, ruleset))
+        try:
+            print(explain(con, args.line_item_id, args.period, args.source, ruleset))
+        except CostallocError:
+            if args.source is not None and args.source not in known:
+                raise UsageError(f"no such source `{args.source}`; the configuration names "
+                                 f"{', '.join(f'`{name}`' for name in known) or 'none'}"
+                                 ) from None
+            raise
     return 0
 
 
@@ -569,8 +645,9 @@ def _azure_run_export(args: argparse.Namespace) -> int:
     from costalloc.connectors.azure import cost_management_client, run_export
 
     run_export(cost_management_client(), args.scope, args.export, args.period)
-    print(f"started export `{args.export}` for {args.period}; `costalloc azure runs --scope "
-          f"{args.scope} --export {args.export}` shows its progress")
+    runs = command("azure", "runs", "--scope", args.scope, "--export", args.export,
+                   config=args.config)
+    print(f"started export `{args.export}` for {args.period}; `{runs}` shows its progress")
     return 0
 
 
@@ -585,20 +662,66 @@ def _azure_runs(args: argparse.Namespace) -> int:
 @contextmanager
 def _warehouse(args: argparse.Namespace, *, read_only: bool) -> Iterator[
         duckdb.DuckDBPyConnection]:
+    """The configured warehouse, which must exist: every command that opens it reads it."""
     from costalloc.core.settings import load_settings
     from costalloc.warehouse.connection import connect
 
-    con = connect(load_settings(args.config).warehouse, read_only=read_only)
+    path = load_settings(args.config).warehouse
+    _require_warehouse(args, path)
+    con = connect(path, read_only=read_only)
     try:
         yield con
     finally:
         con.close()
 
 
+def _require_warehouse(args: argparse.Namespace, path: Path) -> None:
+    if path.is_file():
+        return
+    first = getattr(args, "period", None)
+    last = getattr(args, "to", None)
+    period = first if isinstance(first, BillingPeriod) else "YYYY-MM"
+    words = ["backfill", "--period", period, *(["--to", last] if last else [])]
+    raise NoWarehouseYet(f"no warehouse yet at `{path}`; run `{command(*words, config=args.config)}` "
+                         "first (it loads and allocates the months you name)")
+
+
+def _out_folder(args: argparse.Namespace, default: Path | None = None) -> Path:
+    """The folder files are written into: `--out`, else `reports_dir`. A file there is a
+    mistake said before anything is read."""
+    out: Path
+    if args.out is not None:
+        out = args.out
+    elif default is not None:
+        out = default
+    else:
+        from costalloc.core.settings import load_settings
+
+        out = load_settings(args.config).reports_dir
+    if out.exists() and not out.is_dir():
+        option = "--out" if args.out is not None else "`reports_dir` in the configuration"
+        raise UsageError(f"{option} `{out}` is a file; name a folder (the files are written "
+                         "inside it); nothing was written")
+    return out
+
+
+@contextmanager
+def _writing(out: Path) -> Iterator[None]:
+    """A folder or file that can't be written is one paragraph, not a traceback."""
+    try:
+        yield
+    except OSError as error:
+        where = f"`{error.filename}`" if error.filename else f"under `{out}`"
+        raise OutputError(f"could not write {where}: {error.strerror or error}; files "
+                          "finished before it are in place, nothing half-written is left"
+                          ) from None
+
+
 def _demo(args: argparse.Namespace) -> int:
     from costalloc.flows.demo import run_demo
+    from costalloc.flows.server_guard import guard_ephemeral_server
 
-    return run_demo(args.dir)
+    return run_demo(args.dir, before_flows=guard_ephemeral_server)
 
 
 if __name__ == "__main__":

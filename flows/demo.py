@@ -3,13 +3,15 @@
 The demo writes, in each provider's real layout: a month of AWS CUR 2.0 (with an older,
 superseded delivery), a GCP billing export dumped to Parquet (with a late adjustment that
 lands in the next invoice month), Azure Cost Management exports (EA and MCA, a reservation
-purchase and its amortization), and an on-premises asset register; then runs the nightly flow over October and
-November 2026 and prints October's allocation.
+purchase and its amortization), and an on-premises asset register; then runs the nightly flow
+over August to November 2026 and prints October's allocation.
+
+The demo writes only what it owns (`flows.demo_files`): a new or empty folder, or one an
+earlier demo made; a file changed since the demo wrote it is kept, and the demo says so.
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -19,6 +21,8 @@ import pyarrow.fs as pafs
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import load_settings
 from costalloc.demo import aws_cur
+from costalloc.flows.demo_files import owned_folder
+from costalloc.flows.hints import command
 from costalloc.flows.nightly import nightly
 from costalloc.reports.finance.extracts import export
 from costalloc.reports.finance.summary import allocation_summary, render
@@ -73,24 +77,35 @@ def _azure(directory: Path) -> tuple[str, str, str]:
 WRITERS: tuple[SourceWriter, ...] = (_aws, _gcp, _azure, _assets)
 
 
-def run_demo(directory: Path) -> int:
+def write_demo(directory: Path) -> Path:
+    """Write the demo's sources, rules and configuration into `directory` (see
+    `flows.demo_files` for what is kept); returns the configuration file."""
+    with owned_folder(directory) as folder:
+        (folder.scratch / "drivers").mkdir(parents=True)
+        for name in ("rules.yaml", "budgets.yaml", "events.yaml", "units.csv"):
+            (folder.scratch / name).write_text(_packaged(name))
+        (folder.scratch / "drivers" / "llm_tokens.csv").write_text(
+            _packaged("drivers/llm_tokens.csv"))
+        sources = []
+        for writer in WRITERS:
+            name, body, what = writer(folder.scratch)
+            sources.append(f"  - name: {name}\n{body}")
+            print(f"wrote {what}")
+        (folder.scratch / "costalloc.yaml").write_text(
+            "# costalloc demo configuration (credentials never go here)\n"
+            "warehouse: costalloc.duckdb\nrules: rules.yaml\nreports_dir: reports\n"
+            "sources:\n" + "".join(sources))
+    for line in folder.report():
+        print(line)
+    return folder.path / "costalloc.yaml"
+
+
+def run_demo(directory: Path, *, before_flows: Callable[[], object] = lambda: None) -> int:
+    """Write the demo, run the nightly flow over it (after `before_flows`), print October."""
     directory = directory.resolve()
-    if directory.exists():
-        shutil.rmtree(directory)
-    (directory / "drivers").mkdir(parents=True)
-    for name in ("rules.yaml", "budgets.yaml", "events.yaml", "units.csv"):
-        (directory / name).write_text(_packaged(name))
-    (directory / "drivers" / "llm_tokens.csv").write_text(_packaged("drivers/llm_tokens.csv"))
-    sources = []
-    for writer in WRITERS:
-        name, body, what = writer(directory)
-        sources.append(f"  - name: {name}\n{body}")
-        print(f"wrote {what}")
-    config = directory / "costalloc.yaml"
-    config.write_text("# costalloc demo configuration (credentials never go here)\n"
-                      "warehouse: costalloc.duckdb\nrules: rules.yaml\nreports_dir: reports\n"
-                      "sources:\n" + "".join(sources))
+    config = write_demo(directory)
     print()
+    before_flows()
     nightly(config=str(config), periods=DEMO_PERIODS)
     settings = load_settings(config)
     period = BillingPeriod.parse(DEMO_PERIOD)
@@ -109,17 +124,16 @@ def run_demo(directory: Path) -> int:
     print()
     print(f"warehouse:     {settings.warehouse}")
     print(f"configuration: {config}")
-    print(f"rules:         {directory / 'rules.yaml'}")
+    print(f"rules:         {settings.rules}")
     for path in extracts:
         print(f"extract:       {path}")
-    print(f"try:           costalloc --config {config} summary --period {DEMO_PERIOD}")
-    print(f"               costalloc --config {config} review --period {DEMO_PERIOD}")
-    print(f"               costalloc --config {config} unit-cost --period {DEMO_PERIOD} "
-          "--to 2026-11")
+    tries = [("summary", "--period", DEMO_PERIOD), ("review", "--period", DEMO_PERIOD),
+             ("unit-cost", "--period", DEMO_PERIOD, "--to", "2026-11")]
     if example:
         source, line_item = example[0]
-        print(f"               costalloc --config {config} explain {line_item} "
-              f"--source {source} --period {DEMO_PERIOD}")
+        tries.append(("explain", line_item, "--source", source, "--period", DEMO_PERIOD))
+    for i, words in enumerate(tries):
+        print(f"{'try:' if i == 0 else '':<15}{command(*words, config=config)}")
     return 0
 
 

@@ -10,6 +10,7 @@ task and the run, never the other sources' loads.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import uuid
@@ -32,7 +33,7 @@ from costalloc.allocation.loader import load_rules
 from costalloc.allocation.model import RuleSet
 from costalloc.allocation.publish import AllocationResult, allocate_period
 from costalloc.connectors.ingest import IngestResult
-from costalloc.core.errors import ConfigurationError, CostallocError, TransientError
+from costalloc.core.errors import CostallocError, TransientError
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import Settings, load_settings
 from costalloc.flows.loading import (
@@ -61,13 +62,18 @@ RETRY_BASE_VARIABLE = "COSTALLOC_RETRY_BASE_SECONDS"  # first retry delay; doubl
 RETRY_BASE_SECONDS = 10.0
 SOURCE_RETRIES = 3  # throttling, 5xx, timeouts: 10 s, 20 s, 40 s
 BUSY_RETRIES = 4  # a lock or the warehouse held by another run: 10 s … 80 s
+# Without `rules:` every line item gets the defaults; the version is the one an empty rules
+# file has (the hash of no bytes), so adding an empty file later changes nothing.
+NO_RULES_VERSION = hashlib.sha256(b"").hexdigest()[:12]
+NO_RULES_NOTE = ("no `rules:` in the configuration: every line item is allocated to the "
+                 "defaults (`unallocated`, cost_type `opex`) until you add a rules file")
 
 
 @dataclass(frozen=True)
 class Step:
     """One thing a run did, for the terminal, the Prefect log and the progress bar."""
 
-    kind: Literal["load", "allocate"]
+    kind: Literal["load", "allocate", "note"]
     message: str
     failed: bool = False
 
@@ -156,6 +162,8 @@ def run_pipeline(settings: Settings, periods: list[BillingPeriod] | None, *,
     report = RunReport(run_id or new_run_id(),
                        sorted({p.period for p in partitions} | set(periods or [])))
     tell = progress or (lambda step: None)
+    if settings.rules is None:
+        tell(Step("note", NO_RULES_NOTE))
     waiting = Counter(p.period for p in partitions)
     held: dict[Partition, str] = {}
 
@@ -311,7 +319,7 @@ def _allocate_if_needed(settings: Settings, ruleset: RuleSet, period: BillingPer
 
 def _rules(settings: Settings) -> RuleSet:
     if settings.rules is None:
-        raise ConfigurationError("the configuration names no `rules:` file; allocation needs one")
+        return RuleSet(version=NO_RULES_VERSION)
     return load_rules(settings.rules)
 
 

@@ -7,7 +7,7 @@ from prefect import flow
 from costalloc.allocation.publish import AllocationResult
 from costalloc.core.errors import ConfigurationError
 from costalloc.core.settings import load_settings
-from costalloc.flows.nightly import allocate, announce, config_path, new_run_id
+from costalloc.flows.nightly import NO_RULES_NOTE, allocate, announce, config_path, new_run_id
 from costalloc.flows.plan import parse_periods
 
 
@@ -18,6 +18,8 @@ def reallocate(config: str | None = None, periods: list[str] | None = None) -> l
     if not periods:
         raise ConfigurationError("reallocate needs `periods`, e.g. [\"2026-10\"]")
     settings = load_settings(config_path(config))
+    if settings.rules is None:
+        announce(NO_RULES_NOTE)
     run_id = new_run_id()
     results = []
     for period in parse_periods(periods):

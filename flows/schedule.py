@@ -3,7 +3,8 @@
 The three flows are served from this one process (`prefect.serve`): each run starts as a
 child process. A schedule needs a Prefect API whose scheduler creates the runs: the one in
 `PREFECT_API_URL` (a Prefect server, or Prefect Cloud after `prefect cloud login`), else an
-embedded server started here (SQLite under `PREFECT_HOME`) and stopped with this command.
+embedded server started here (SQLite under `PREFECT_HOME`) and stopped with this command —
+also when the command is killed (`flows.server_guard`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from costalloc.core.settings import load_settings
 from costalloc.flows.backfill import backfill
 from costalloc.flows.nightly import nightly
 from costalloc.flows.reallocate import reallocate
+from costalloc.flows.server_guard import guard
 
 NIGHTLY_CRON = "0 3 * * *"
 EMBEDDED_PORT = 4200
@@ -88,6 +90,7 @@ def embedded_server(port: int = EMBEDDED_PORT) -> Iterator[str]:
             [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
              "--port", str(port)], env=environment, stdout=server_log,
             stderr=subprocess.STDOUT)
+    guard(server.pid)
     try:
         _wait_until_healthy(server, api_url, log_file)
         os.environ["PREFECT_API_URL"] = api_url  # the flow-run processes serve starts

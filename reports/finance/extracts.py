@@ -10,9 +10,7 @@ dictionary. `line-items` writes the FOCUS line items. Layout under `out`:
     both     allocated_columns.csv and allocated_columns.md: every column, its type, its meaning
 
 The `allocated` table's file keeps its name (`allocated`), so existing readers still find it.
-The monthly review and the forecast are written by `export_review` and `export_forecast`
-(`review_2026-10.csv` + `review_pilots_…` + `review_movers_…`, `review_2026-10.xlsx`,
-`forecast_2026-11.csv`, `forecast_2026-11.xlsx`).
+The monthly review and the forecast are planning's files (`reports.planning.exports`).
 Every file is written to `<name>.partial` first and renamed: a reader never sees half of one.
 """
 
@@ -30,6 +28,7 @@ import pyarrow.parquet as pq
 
 from costalloc.core.period import BillingPeriod
 from costalloc.reports.finance.csv_text import write_csv
+from costalloc.reports.finance.snapshot import read_snapshot
 from costalloc.reports.finance.tables import (
     ALLOCATED_TABLES,
     LINE_ITEMS,
@@ -37,14 +36,7 @@ from costalloc.reports.finance.tables import (
     FinanceTable,
     dictionary,
 )
-from costalloc.reports.finance.workbook import (
-    write_finance_workbook,
-    write_forecast_workbook,
-    write_table_workbook,
-)
-from costalloc.reports.planning.forecast import Forecast
-from costalloc.reports.planning.review import Review
-from costalloc.reports.planning.review_extracts import forecast_table, review_tables
+from costalloc.reports.finance.workbook import write_finance_workbook, write_table_workbook
 
 Table = Literal["allocated", "line-items"]
 Format = Literal["csv", "parquet", "xlsx"]
@@ -76,16 +68,11 @@ def export_period(con: duckdb.DuckDBPyConnection, table: Table, period: BillingP
     if fmt == "xlsx":
         return Extract((export_workbook(con, table, period, period, out),))
     tables = ALLOCATED_TABLES if table == "allocated" else (LINE_ITEMS,)
-    snapshot = con.cursor()
-    snapshot.begin()  # every table of the extract from the same state of the warehouse
-    try:
+    with read_snapshot(con) as snapshot:  # every table of the extract from the same state
         written = [_write_table(snapshot, finance_table, period, fmt, out)
                    for finance_table in tables]
         written += write_dictionary(dictionary(snapshot, tables, period), out,
                                     tables[0].name)
-    finally:
-        snapshot.rollback()
-        snapshot.close()
     return Extract(tuple(written))
 
 
@@ -104,46 +91,14 @@ def export_workbook(con: duckdb.DuckDBPyConnection, table: Table, first: Billing
                                 title="Line items")
 
 
-def export_review(con: duckdb.DuckDBPyConnection, review: Review, fmt: Literal["csv", "xlsx"],
-                  out: Path, *, forecast: Forecast | None = None) -> Extract:
-    """The monthly review. csv: `review_<period>.csv` (budget lines), then
-    `review_pilots_<period>.csv` and `review_movers_<period>.csv`; xlsx: `review_<period>.xlsx`,
-    the finance workbook of the period with the `Review` (and `Forecast`) sheet first."""
-    period = review.period
-    if fmt == "xlsx":
-        return Extract((write_finance_workbook(con, period, period, out / f"review_{period}.xlsx",
-                                               review=review, forecast=forecast),))
-    out.mkdir(parents=True, exist_ok=True)
-    written = [write_csv(out / f"{name}_{period}.csv", table.to_batches(), table.schema)
-               for name, table in review_tables(review).items()]
-    if forecast is not None:
-        written.append(_forecast_csv(forecast, out))
-    return Extract(tuple(written))
-
-
-def export_forecast(forecast: Forecast, fmt: Literal["csv", "xlsx"], out: Path) -> Extract:
-    """The forecast: `forecast_<start>.csv`, or `forecast_<start>.xlsx` (the `Forecast` sheet
-    with its charts)."""
-    if fmt == "xlsx":
-        return Extract((write_forecast_workbook(forecast, out / f"forecast_{forecast.start}.xlsx"),))
-    out.mkdir(parents=True, exist_ok=True)
-    return Extract((_forecast_csv(forecast, out),))
-
-
-def _forecast_csv(forecast: Forecast, out: Path) -> Path:
-    table = forecast_table(forecast)
-    return write_csv(out / f"forecast_{forecast.start}.csv", table.to_batches(), table.schema)
-
-
 def _write_table(con: duckdb.DuckDBPyConnection, table: FinanceTable, period: BillingPeriod,
                  fmt: Format, out: Path) -> Path:
-    relation = table.relation(con, period, period)
-    reader = relation.to_arrow_reader(BATCH_ROWS)
     if fmt == "parquet":
         target = out / table.name / f"x_billing_period={period}" / "part-0.parquet"
     else:
         target = out / f"{table.name}_{period}.csv"
     target.parent.mkdir(parents=True, exist_ok=True)
+    reader = table.relation(con, period, period).to_arrow_reader(BATCH_ROWS)
     if fmt == "csv":
         return write_csv(target, reader, reader.schema)
     partial = target.with_name(target.name + ".partial")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -22,11 +22,14 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 import xlsxwriter
+from xlsxwriter.exceptions import FileCreateError
 from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_range
 from xlsxwriter.worksheet import Worksheet
 
 EXCEL_MAX_ROWS = 1_048_576  # rows per worksheet, the header included
+CHECK_EVERY_ROWS = 10_000  # rows written between two checkpoints
+Checkpoint = Callable[[], None]  # raises to stop a write (the endpoint's client went away)
 Kind = Literal["text", "int", "money", "cents", "ratio", "quantity", "percent", "datetime"]
 _SHEET_NAME_MAX = 31
 _FORBIDDEN_IN_SHEET_NAMES = str.maketrans({c: "_" for c in "[]:*?/\\"})
@@ -81,9 +84,13 @@ class StreamingWorksheet(Worksheet):  # type: ignore[misc]
 
 
 class Book:
-    """An xlsxwriter workbook in constant-memory mode with the formats the reports use."""
+    """An xlsxwriter workbook in constant-memory mode with the formats the reports use.
 
-    def __init__(self, path: Path) -> None:
+    `checkpoint` is called before each sheet and every `CHECK_EVERY_ROWS` rows of a table; a
+    long write stops there when it raises."""
+
+    def __init__(self, path: Path, checkpoint: Checkpoint | None = None) -> None:
+        self.checkpoint: Checkpoint = checkpoint or _carry_on
         self.workbook = xlsxwriter.Workbook(str(path), {
             "constant_memory": True,
             "remove_timezone": True,  # Excel has no time zones; every timestamp here is UTC
@@ -116,6 +123,7 @@ class Book:
         return self._formats[key]
 
     def sheet(self, title: str) -> Sheet:
+        self.checkpoint()
         name = _sheet_name(title)
         base, n = name, 1
         while name.lower() in self._sheet_names:
@@ -137,7 +145,19 @@ class Book:
         return name
 
     def close(self) -> None:
-        self.workbook.close()
+        """Write the file. A folder that can't be written raises its own OSError (xlsxwriter
+        wraps it; the original says which path and why)."""
+        try:
+            self.workbook.close()
+        except FileCreateError as error:
+            cause = error.args[0] if error.args else None
+            if isinstance(cause, OSError):
+                raise cause from None
+            raise
+
+
+def _carry_on() -> None:
+    """The checkpoint of a write nobody can cancel."""
 
 
 _NUMBER_FORMATS: dict[str, str] = {
@@ -211,7 +231,9 @@ class Sheet:
                 self.worksheet.freeze_panes(1, 0)
             if take == 0:
                 self.line("(no rows)", fmt=self.book.note)
-            for _ in range(take):
+            for written in range(take):
+                if written % CHECK_EVERY_ROWS == CHECK_EVERY_ROWS - 1:
+                    self.book.checkpoint()
                 values = next(iterator, None)
                 if values is None:
                     raise RuntimeError(f"{title}: expected {count} rows, the query returned "

@@ -1,10 +1,11 @@
-"""The finance workbook: Summary, Detail, Unallocated, CapEx, Reconciliation and About sheets
-(and, for the monthly review, Review and Forecast first: `reports.review_sheets`).
+"""The finance workbook: Summary, Detail, Unallocated, CapEx, Reconciliation and About sheets,
+after any sheets the caller adds in front (`SheetWriter`: the monthly review puts its Review
+and Forecast sheets there, see `reports.planning.exports`).
 
 Every sheet is read from one snapshot of the warehouse, so the Summary, the Detail and the
 Reconciliation describe the same data. Amounts are values, never only formulas. Summary and
 Reconciliation show amounts rounded to the currency's minor unit with the largest-remainder
-method (`reports.rounding`): the rounded rows add up to the rounded subtotals and totals
+method (`reports.finance.rounding`): the rounded rows add up to the rounded subtotals and totals
 shown. Detail, Unallocated and CapEx show exact amounts (as Excel doubles).
 """
 
@@ -12,7 +13,8 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -24,7 +26,8 @@ import pyarrow as pa
 
 from costalloc.core.period import BillingPeriod
 from costalloc.reports.finance.rounding import largest_remainder, quantum, round_nested
-from costalloc.reports.finance.sheets import Book, Sheet, columns_of, rows_of
+from costalloc.reports.finance.sheets import Book, Checkpoint, Sheet, columns_of, rows_of
+from costalloc.reports.finance.snapshot import read_snapshot
 from costalloc.reports.finance.tables import (
     CAPEX,
     CAPEX_SCHEDULE,
@@ -34,9 +37,6 @@ from costalloc.reports.finance.tables import (
     UNALLOCATED,
     FinanceTable,
 )
-from costalloc.reports.planning.forecast import Forecast
-from costalloc.reports.planning.review import Review
-from costalloc.reports.planning.review_sheets import write_forecast_sheet, write_review_sheet
 from costalloc.sql import load
 
 BATCH_ROWS = 50_000
@@ -44,83 +44,73 @@ UNALLOCATED_LABEL = "unallocated"
 _DETAIL_WIDTHS = {0: 12, 1: 10, 2: 10}
 
 
+@dataclass(frozen=True)
+class SheetWriter:
+    """Sheets from outside finance (the review, the forecast) for a workbook: `write` adds them
+    to the book; `name` and `about` say what they hold on the About sheet."""
+
+    name: str
+    about: str
+    write: Callable[[Book], None]
+
+
 def write_finance_workbook(con: duckdb.DuckDBPyConnection, first: BillingPeriod,
                            last: BillingPeriod, target: Path, *,
-                           generated_at: datetime | None = None, review: Review | None = None,
-                           forecast: Forecast | None = None) -> Path:
+                           generated_at: datetime | None = None,
+                           leading: Sequence[SheetWriter] = (),
+                           checkpoint: Checkpoint | None = None) -> Path:
     """Write the workbook for `first`..`last` to `target` (atomically: a reader never sees a
-    half-written file) and return `target`. A `review` (the monthly budget review) and a
-    `forecast` become the first sheets, `Review` and `Forecast`."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial.xlsx")
-    snapshot = con.cursor()
-    snapshot.begin()  # one consistent view of the warehouse for every sheet
-    try:
-        book = Book(partial)
-        try:
-            span = _span(first, last)
-            if review is not None:
-                write_review_sheet(book, review)
-            if forecast is not None:
-                write_forecast_sheet(book, forecast)
-            _summary(book, snapshot, first, last, span)
-            _streamed(book, snapshot, DETAIL, "Detail", first, last)
-            _streamed(book, snapshot, UNALLOCATED, "Unallocated", first, last)
-            _capex(book, snapshot, first, last, span)
-            _reconciliation(book, snapshot, first, last, span)
-            _about(book, snapshot, first, last, span, generated_at or datetime.now(UTC),
-                   extra=_extra_sheet_notes(review, forecast))
-        finally:
-            book.close()
-    finally:
-        snapshot.rollback()
-        snapshot.close()
-    partial.replace(target)
+    half-written file) and return `target`. The `leading` sheets come first, in their order.
+    `checkpoint` is called between sheets and every few thousand rows; when it raises, the
+    write stops and nothing is left behind."""
+    with read_snapshot(con) as snapshot, _atomic_book(target, checkpoint) as book:
+        span = _span(first, last)
+        for writer in leading:
+            writer.write(book)
+        _summary(book, snapshot, first, last, span)
+        _streamed(book, snapshot, DETAIL, "Detail", first, last)
+        _streamed(book, snapshot, UNALLOCATED, "Unallocated", first, last)
+        _capex(book, snapshot, first, last, span)
+        _reconciliation(book, snapshot, first, last, span)
+        _about(book, snapshot, first, last, span, generated_at or datetime.now(UTC),
+               extra=[(writer.name, writer.about) for writer in leading])
     return target
 
 
 def write_table_workbook(target: Path, batches: pa.RecordBatchReader, count: int, *,
-                         title: str) -> Path:
+                         title: str, checkpoint: Checkpoint | None = None) -> Path:
     """`count` rows of one table (line items, a grouped extract) on as many sheets as they need,
     each part an Excel table with a frozen header."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial.xlsx")
-    book = Book(partial)
-    try:
+    with _atomic_book(target, checkpoint) as book:
         sheet = book.sheet(title)
         sheet.table(title, columns_of(batches.schema), rows_of(batches), count, freeze=True)
-    finally:
-        book.close()
-    partial.replace(target)
     return target
 
 
-def write_forecast_workbook(forecast: Forecast, target: Path) -> Path:
-    """The forecast on its own: the `Forecast` sheet with its charts and assumptions."""
+def write_sheets_workbook(target: Path, writers: Sequence[SheetWriter]) -> Path:
+    """A workbook of only the `writers`' sheets (the forecast on its own)."""
+    with _atomic_book(target, None) as book:
+        for writer in writers:
+            writer.write(book)
+    return target
+
+
+@contextmanager
+def _atomic_book(target: Path, checkpoint: Checkpoint | None) -> Iterator[Book]:
+    """A book written beside `target` and renamed onto it when complete; removed if the
+    write fails or is stopped, so neither a half workbook nor its scraps stay behind."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial.xlsx")
-    book = Book(partial)
+    book = Book(partial, checkpoint)
     try:
-        write_forecast_sheet(book, forecast)
-    finally:
-        book.close()
+        yield book
+    except BaseException:
+        with suppress(Exception):  # the first error is the one to report
+            book.close()
+        partial.unlink(missing_ok=True)
+        raise
+    book.close()
     partial.replace(target)
-    return target
-
-
-def _extra_sheet_notes(review: Review | None,
-                       forecast: Forecast | None) -> Sequence[tuple[str, str]]:
-    notes = []
-    if review is not None:
-        notes.append(("Review", "actual vs budget per budget line (variance, share used, "
-                                "linear and usage-curve projections, thresholds crossed), "
-                                "pilots past their end or over their cap, largest movers since "
-                                "the previous month"))
-    if forecast is not None:
-        notes.append(("Forecast", "spend per workstream in three scenarios (conservative, "
-                                  "expected, accelerated) with the assumptions, and line charts "
-                                  "of the actual months and the scenarios"))
-    return notes
 
 
 def _span(first: BillingPeriod, last: BillingPeriod) -> str:

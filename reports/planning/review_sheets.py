@@ -1,4 +1,5 @@
-"""The Review and Forecast sheets of the workbook.
+"""The Review and Forecast sheets of the workbook, as sheet writers the finance workbook puts
+first (`review_sheet`, `forecast_sheet`).
 
 Review: per currency, every budget line against its actual with the projections, thresholds
 and status; pilots; the largest movers since the previous month. Forecast: per currency, the
@@ -11,13 +12,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from functools import partial
 
 from costalloc.reports.finance.rounding import quantum
 from costalloc.reports.finance.sheets import Book, Sheet
+from costalloc.reports.finance.workbook import SheetWriter
 from costalloc.reports.planning.forecast import SCENARIOS, Forecast, Series
 from costalloc.reports.planning.review import LineReview, Review, displayed, displayed_or_none, percent_text
 
 _CHART_ROWS = 16  # rows a chart takes beside its table before the next block may start
+
+
+def review_sheet(review: Review) -> SheetWriter:
+    return SheetWriter("Review", "actual vs budget per budget line (variance, share used, linear "
+                       "and usage-curve projections, thresholds crossed), pilots past their end "
+                       "or over their cap, largest movers since the previous month",
+                       partial(write_review_sheet, review=review))
+
+
+def forecast_sheet(forecast: Forecast) -> SheetWriter:
+    return SheetWriter("Forecast", "spend per workstream in three scenarios (conservative, "
+                       "expected, accelerated) with the assumptions, and line charts of the "
+                       "actual months and the scenarios",
+                       partial(write_forecast_sheet, forecast=forecast))
 
 
 def write_review_sheet(book: Book, review: Review) -> None:

@@ -9,10 +9,13 @@
 Every request needs a token: `Authorization: Bearer <token>` or `?token=<token>` (Google
 Sheets' IMPORTDATA can't send headers). Tokens come from `COSTALLOC_API_TOKENS` and are compared
 in constant time. Nothing from a request reaches SQL except as a bound parameter: grouping
-columns are picked from a fixed list (`reports.tables.GROUPABLE_COLUMNS`) and switch flags in a
-static query. Each request opens its own read-only DuckDB connection and closes it when the
-response is sent, so the nightly run can take the write lock between requests; while it holds
-it, requests get 503 with `Retry-After`.
+columns are picked from a fixed list (`reports.finance.tables.GROUPABLE_COLUMNS`) and switch
+flags in a static query. A parameter the route doesn't know, given twice, or that can't be used
+is a 400 with one line saying why; an empty one counts as absent. Each request opens its own
+read-only DuckDB connection and closes it when the response is sent, so the nightly run can take
+the write lock between requests; while it holds it, requests get 503 with `Retry-After`. A
+workbook is built in a worker thread that stops at its next checkpoint (and its query is
+interrupted) as soon as the client goes away. Every response says `no-store` and `nosniff`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import ipaddress
 import logging
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -29,6 +33,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import duckdb
 import pyarrow as pa
 from fastapi import Depends, FastAPI, Request
@@ -38,6 +44,7 @@ from starlette.background import BackgroundTask
 from costalloc.core.errors import ConfigurationError, WarehouseBusyError
 from costalloc.core.period import BillingPeriod
 from costalloc.reports.finance.csv_text import csv_chunks
+from costalloc.reports.finance.sheets import Checkpoint
 from costalloc.reports.finance.tables import GROUPABLE_COLUMNS
 from costalloc.reports.finance.workbook import write_finance_workbook, write_table_workbook
 from costalloc.sql import load
@@ -52,6 +59,8 @@ MAX_PERIODS = 36  # a request spans at most three years of billing periods
 DEFAULT_SUMMARY_GROUPS = ("environment", "workstream", "cost_type")
 _AMOUNTS = ("BilledCost", "EffectiveCost")
 _GROUPABLE = {name.lower(): name for name in GROUPABLE_COLUMNS}
+_DATA_PARAMETERS = ("period", "to", "group_by", "limit", "offset", "token")
+_SECURITY_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
 class BadRequest(Exception):
@@ -84,13 +93,16 @@ def _checked_tokens(tokens: Sequence[str]) -> tuple[str, ...]:
     return usable
 
 
-def create_app(warehouse_path: Path | str, tokens: Sequence[str]) -> FastAPI:
-    """The endpoint over the DuckDB file at `warehouse_path`, accepting any of `tokens`."""
+def create_app(warehouse_path: Path | str, tokens: Sequence[str], *,
+               on_checkpoint: Checkpoint | None = None) -> FastAPI:
+    """The endpoint over the DuckDB file at `warehouse_path`, accepting any of `tokens`.
+    `on_checkpoint` is called in a workbook build's thread each time it checks that its client
+    is still there (tests pause a build with it)."""
     accepted = [token.encode() for token in _checked_tokens(tokens)]
     warehouse = Path(warehouse_path)
     if not warehouse.is_file():
-        raise ConfigurationError(f"warehouse `{warehouse}` does not exist yet; load and allocate "
-                                 "a period first (`costalloc run` or `costalloc backfill`)")
+        raise ConfigurationError(f"no warehouse yet at `{warehouse}` (the file does not exist); "
+                                 "load and allocate a period first (`costalloc backfill`)")
 
     def authorized(request: Request) -> None:
         supplied = _supplied_token(request)
@@ -119,18 +131,24 @@ def create_app(warehouse_path: Path | str, tokens: Sequence[str]) -> FastAPI:
                             status_code=503, headers={"Retry-After": "60"})
 
     @app.middleware("http")
-    async def _log_and_no_store(request: Request,
-                                call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def _log_and_protect(request: Request,
+                               call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.monotonic()
-        response = await call_next(request)
-        response.headers["Cache-Control"] = "no-store"
+        try:
+            response = await call_next(request)
+        except Exception:  # a defect: logged here, never a traceback to the caller
+            log.exception("%s %s failed", request.method, request.url.path)
+            response = JSONResponse({"detail": "internal error; the server log has the details"},
+                                    status_code=500)
+        response.headers.update(_SECURITY_HEADERS)
         # The path only: the query string may carry a token.
         log.info("%s %s %d %.0f ms", request.method, request.url.path, response.status_code,
                  (time.monotonic() - started) * 1000)
         return response
 
     @app.get("/periods")
-    def periods() -> dict[str, Any]:
+    def periods(request: Request) -> dict[str, Any]:
+        _known_parameters(request, ("token",))
         with _connection(warehouse) as con:
             rows = con.sql(load("reports/finance_allocations"),
                            params={"first_period": "0000-01", "last_period": "9999-12"})
@@ -160,21 +178,22 @@ def create_app(warehouse_path: Path | str, tokens: Sequence[str]) -> FastAPI:
                                  headers=_disposition(f"allocated_{query.span}.csv"))
 
     @app.get("/allocated.xlsx")
-    def allocated_xlsx(request: Request) -> Response:
+    async def allocated_xlsx(request: Request) -> Response:
         query = _Query.parse(request, default_groups=())
         folder = Path(tempfile.mkdtemp(prefix="costalloc-xlsx-"))
         target = folder / f"allocated_{query.span}.xlsx"
         try:
             with _connection(warehouse) as con:
-                if query.group_by:
-                    table = query.reader(con).read_all()
-                    write_table_workbook(target, pa.RecordBatchReader.from_batches(
-                        table.schema, table.to_batches()), table.num_rows, title="Allocated")
-                else:
-                    write_finance_workbook(con, query.first, query.last, target)
+                built = await _build_while_connected(
+                    request, con, lambda checkpoint: _write_xlsx(con, query, target, checkpoint),
+                    on_checkpoint)
         except BaseException:
             _remove(folder)
             raise
+        if not built:
+            _remove(folder)
+            log.info("GET %s: the client went away; the workbook build stopped", request.url.path)
+            return Response(status_code=499)  # nobody is listening; for the log only
         return FileResponse(target, filename=target.name, background=BackgroundTask(_remove, folder),
                             media_type="application/vnd.openxmlformats-officedocument."
                                        "spreadsheetml.sheet")
@@ -199,6 +218,62 @@ def create_app(warehouse_path: Path | str, tokens: Sequence[str]) -> FastAPI:
                 "totals": [_json_row(totals[c]) for c in sorted(totals)]}
 
     return app
+
+
+def _write_xlsx(con: duckdb.DuckDBPyConnection, query: _Query, target: Path,
+                checkpoint: Checkpoint) -> None:
+    """The finance workbook, or the groups the query asks for on one sheet."""
+    if query.group_by:
+        table = query.reader(con).read_all()
+        write_table_workbook(target, pa.RecordBatchReader.from_batches(
+            table.schema, table.to_batches()), table.num_rows, title="Allocated",
+            checkpoint=checkpoint)
+    else:
+        write_finance_workbook(con, query.first, query.last, target, checkpoint=checkpoint)
+
+
+class _ClientGone(Exception):
+    """Raised at a build's checkpoint once its client has disconnected."""
+
+
+async def _build_while_connected(request: Request, con: duckdb.DuckDBPyConnection,
+                                 build: Callable[[Checkpoint], None],
+                                 on_checkpoint: Checkpoint | None) -> bool:
+    """Run `build` in a worker thread while watching the connection. If the client goes away,
+    the running query is interrupted and the build stops at its next checkpoint; returns
+    whether the build finished."""
+    gone = threading.Event()
+
+    def checkpoint() -> None:
+        if on_checkpoint is not None:
+            on_checkpoint()
+        if gone.is_set():
+            raise _ClientGone
+
+    async def watch() -> None:
+        try:
+            while (await request.receive())["type"] != "http.disconnect":
+                pass  # the (empty) request body; the next message comes when the client leaves
+        except Exception:  # a connection that can't be watched is not a client gone
+            log.debug("GET %s: the connection can't be watched", request.url.path, exc_info=True)
+            return
+        gone.set()
+        con.interrupt()
+        log.info("GET %s: client disconnected", request.url.path)  # after: the build sees it
+
+    failed: list[Exception] = []
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(watch)
+        try:
+            await anyio.to_thread.run_sync(build, checkpoint)
+        except Exception as error:  # raised below, outside the group, which would wrap it
+            failed.append(error)
+        finally:
+            tasks.cancel_scope.cancel()
+    if failed and not (gone.is_set()
+                       and isinstance(failed[0], (_ClientGone, duckdb.InterruptException))):
+        raise failed[0]
+    return not gone.is_set()
 
 
 def run_server(warehouse_path: Path | str, tokens: Sequence[str], *, host: str = "127.0.0.1",
@@ -242,7 +317,7 @@ class _Query:
 
     @classmethod
     def parse(cls, request: Request, *, default_groups: tuple[str, ...]) -> _Query:
-        params = request.query_params
+        params = _known_parameters(request, _DATA_PARAMETERS)
         if not params.get("period"):
             raise BadRequest("`period` is required, as YYYY-MM (e.g. period=2026-10)")
         first = _period("period", params["period"])
@@ -251,8 +326,8 @@ class _Query:
             raise BadRequest(f"`to` ({last}) is before `period` ({first})")
         if len(first.through(last)) > MAX_PERIODS:
             raise BadRequest(f"at most {MAX_PERIODS} billing periods per request")
-        raw_groups = params.get("group_by")
-        group_by = _groups(raw_groups) if raw_groups is not None else default_groups
+        raw_groups = params.get("group_by", "")
+        group_by = _groups(raw_groups) if raw_groups.strip() else default_groups
         return cls(first, last, group_by, _count("limit", params.get("limit")),
                    _count("offset", params.get("offset")) or 0)
 
@@ -272,28 +347,55 @@ class _Query:
             schema, (batch.select(keep) for batch in grouped))
 
 
+def _known_parameters(request: Request, known: Sequence[str]) -> dict[str, str]:
+    """The query parameters, each given once and each one the route knows; empty ones dropped
+    (a spreadsheet's URL template may leave a value blank)."""
+    params = request.query_params
+    unknown = [name for name in params if name not in known]
+    if unknown:
+        raise BadRequest(f"unknown parameter `{_shown(unknown[0])}`; this route takes "
+                         f"{', '.join(f'`{name}`' for name in known)}", allowed=list(known))
+    repeated = [name for name in dict.fromkeys(params) if len(params.getlist(name)) > 1]
+    if repeated:
+        raise BadRequest(f"`{repeated[0]}` is given {len(params.getlist(repeated[0]))} times; "
+                         "give it once")
+    return {name: value for name, value in params.items() if value != ""}
+
+
+def _shown(text: str) -> str:
+    """A caller's text quoted back: short, on one line."""
+    return text[:40].encode("unicode_escape").decode("ascii")
+
+
 def _period(name: str, text: str) -> BillingPeriod:
     try:
         return BillingPeriod.parse(text)
-    except ValueError:
+    except ValueError as error:
+        if "impossible" in str(error):
+            raise BadRequest(f"`{name}` {_shown(text)} is impossible: months run 01 to 12 "
+                             "(YYYY-MM)") from None
         raise BadRequest(f"`{name}` must be a billing period YYYY-MM (e.g. 2026-10)") from None
 
 
 def _groups(text: str) -> tuple[str, ...]:
     requested = [name.strip() for name in text.split(",") if name.strip()]
+    if not requested:
+        raise BadRequest(f"`group_by` names no column; use one or more of "
+                         f"{', '.join(GROUPABLE_COLUMNS)}, or leave it out",
+                         allowed=list(GROUPABLE_COLUMNS))
     unknown = [name for name in requested if name.lower() not in _GROUPABLE]
     if unknown:
         raise BadRequest(f"`group_by` can't use {len(unknown)} column(s) (first: "
-                         f"`{unknown[0][:40]}`); allowed: {', '.join(GROUPABLE_COLUMNS)}",
+                         f"`{_shown(unknown[0])}`); allowed: {', '.join(GROUPABLE_COLUMNS)}",
                          allowed=list(GROUPABLE_COLUMNS))
     return tuple(dict.fromkeys(_GROUPABLE[name.lower()] for name in requested))
 
 
 def _count(name: str, text: str | None) -> int | None:
-    if text is None or text == "":
+    if text is None:
         return None
-    if not text.isdigit() or len(text) > 12:
-        raise BadRequest(f"`{name}` must be a whole number of rows (0 or more)")
+    if not (text.isascii() and text.isdigit()) or len(text) > 12:  # `²` is a digit to Python
+        raise BadRequest(f"`{name}` must be a whole number of rows (0 or more), written 0-9")
     return int(text)
 
 

@@ -3,8 +3,6 @@ Wrong values are configuration errors (exit 2) said in one paragraph, before any
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,19 +10,7 @@ import pytest
 from costalloc.flows.cli import main
 from tests.flows.workspace import Workspace
 
-
-@pytest.fixture(autouse=True)
-def _environment_restored() -> Iterator[None]:
-    """`main` sets Prefect's logging variables for the process; keep them to these tests."""
-    names = ("PREFECT_LOGGING_LEVEL", "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW",
-             "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS")
-    before = {name: os.environ.get(name) for name in names}
-    yield
-    for name, value in before.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
+pytestmark = pytest.mark.usefixtures("cli_environment")
 
 
 def test_a_bad_schedule_is_refused_before_anything_is_served(

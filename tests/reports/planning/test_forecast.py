@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 
 from costalloc.core.period import BillingPeriod
-from costalloc.reports.finance.extracts import export_forecast
+from costalloc.reports.planning.exports import export_forecast
 from costalloc.reports.planning.forecast import (
     Events,
     events_from_mapping,

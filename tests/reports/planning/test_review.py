@@ -13,8 +13,8 @@ import openpyxl
 import pytest
 
 from costalloc.core.period import BillingPeriod
-from costalloc.reports.finance.extracts import export_review
 from costalloc.reports.planning.budgets import Budgets, budgets_from_mapping
+from costalloc.reports.planning.exports import export_review
 from costalloc.reports.planning.review import Review, project, render, review
 from tests.reports.planning.budget_data import daily, spend
 

@@ -127,8 +127,8 @@ def test_a_bad_budgets_file_exits_2_with_every_problem(config: Path, tmp_path: P
     assert err.startswith("costalloc: configuration error: 2 problem(s) in the budgets file")
     assert f"{bad}:5: line `x` field `dimensions.workstream`: `platfrom_build` is not a " \
            "declared value" in err
-    assert f"{bad}:6: line `x` field `amounts[0].month`: billing period `2026-13` is not of " \
-           "the form YYYY-MM" in err
+    assert f"{bad}:6: line `x` field `amounts[0].month`: billing period `2026-13` is " \
+           "impossible: there is no month 13" in err
 
     (config.parent / "rules" / "budgets.yaml").unlink()
     assert cli.main(["--config", str(config), "review", "--period", "2026-10"]) == 2

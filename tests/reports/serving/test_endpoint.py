@@ -4,10 +4,15 @@ injection attempts in every parameter, CSV that round-trips into polars, paging.
 from __future__ import annotations
 
 import io
+import logging
+import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import warnings
+from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -257,3 +262,182 @@ def test_septembers_numbers_differ_from_octobers(client: Any, warehouse_file: Pa
         c: b for c, (b, _) in _exact_totals(warehouse_file, str(SEPTEMBER), str(SEPTEMBER)).items()}
     assert {t["BillingCurrency"]: Decimal(t["BilledCost"]) for t in october} == {
         c: b for c, (b, _) in _exact_totals(warehouse_file, str(OCTOBER), str(OCTOBER)).items()}
+
+
+# --- parameters that can't be used are a 400 with one line, never a 500 ----------------------
+
+DATA_ROUTES = ("/allocated.csv", "/summary.json", "/allocated.xlsx")
+
+
+def _refused(client: Any, path: str, reason: str) -> None:
+    response = client.get(path, headers=_auth())
+    assert response.status_code == 400, (path, response.status_code, response.text)
+    detail = response.json()["detail"]
+    assert reason in detail and "\n" not in detail, (path, detail)
+
+
+def test_an_empty_group_by_means_the_default_grouping(client: Any, warehouse_file: Path) -> None:
+    body = client.get("/summary.json?period=2026-10&group_by=", headers=_auth()).json()
+    assert body["group_by"] == ["environment", "workstream", "cost_type"]  # was a KeyError, 500
+    exact = _exact_totals(warehouse_file, "2026-10", "2026-10")
+    assert {t["BillingCurrency"]: Decimal(t["BilledCost"]) for t in body["totals"]} == {
+        c: b for c, (b, _) in exact.items()}
+    blank = client.get("/allocated.csv?period=2026-10&group_by=&to=&limit=", headers=_auth())
+    absent = client.get("/allocated.csv?period=2026-10", headers=_auth())
+    assert blank.status_code == 200 and blank.content == absent.content  # every row, ungrouped
+    for path in DATA_ROUTES:  # commas and spaces name nothing: a mistake, not a default
+        _refused(client, f"{path}?period=2026-10&group_by=,%20,", "`group_by` names no column")
+
+
+@pytest.mark.parametrize("value", ["²", "١٠", "1e3", "0x10", " 5", "5 ", "9" * 13])
+def test_limit_and_offset_take_ascii_digits_only(client: Any, value: str) -> None:
+    for name in ("limit", "offset"):
+        for path in DATA_ROUTES:
+            response = client.get(path, params={"period": "2026-10", name: value},
+                                  headers=_auth())
+            assert response.status_code == 400, (path, name, value, response.text)
+            assert response.json()["detail"].startswith(f"`{name}` must be a whole number")
+
+
+def test_unknown_and_repeated_parameters_are_refused_by_name(client: Any) -> None:
+    for path in DATA_ROUTES:
+        _refused(client, f"{path}?period=2026-10&perod=2026-11", "unknown parameter `perod`")
+        _refused(client, f"{path}?period=2026-10&period=2026-11", "`period` is given 2 times")
+    _refused(client, "/periods?period=2026-10", "unknown parameter `period`")
+    _refused(client, "/allocated.csv?period=2026-10&%E2%80%AE=x",  # shown escaped, one line
+             "unknown parameter `\\u202e`")
+
+
+def test_an_impossible_month_is_named_as_such(client: Any) -> None:
+    for path in DATA_ROUTES:
+        _refused(client, f"{path}?period=2026-13", "`period` 2026-13 is impossible: months run "
+                                                   "01 to 12")
+        _refused(client, f"{path}?period=2026-10&to=2026-00", "`to` 2026-00 is impossible")
+
+
+def test_every_response_says_nosniff_and_no_store(client: Any,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    responses = {
+        "ok": client.get("/summary.json?period=2026-10", headers=_auth()),
+        "bad request": client.get("/summary.json?period=nope", headers=_auth()),
+        "unauthorized": client.get("/summary.json?period=2026-10"),
+        "not found": client.get("/nothing-here", headers=_auth()),
+    }
+    from costalloc.reports.serving import endpoint
+
+    def broken(self: Any, con: Any) -> Any:
+        raise RuntimeError("a defect\nwith a second line")
+
+    monkeypatch.setattr(endpoint._Query, "reader", broken)
+    responses["defect"] = client.get("/summary.json?period=2026-10", headers=_auth())
+    assert {name: r.status_code for name, r in responses.items()} == {
+        "ok": 200, "bad request": 400, "unauthorized": 401, "not found": 404, "defect": 500}
+    for name, response in responses.items():
+        assert response.headers["x-content-type-options"] == "nosniff", name
+        assert response.headers["cache-control"] == "no-store", name
+    assert responses["defect"].json() == {
+        "detail": "internal error; the server log has the details"}  # no traceback, no text
+
+
+def test_a_workbook_build_that_fails_answers_like_any_route(
+        client: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The build runs in a worker thread beside a watcher: its error still reaches the handlers
+    as itself (busy → 503), and a defect is the one-line 500; no scratch folder is left."""
+    from costalloc.core.errors import WarehouseBusyError
+    from costalloc.reports.serving import endpoint
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+
+    def busy(*args: Any, **kwargs: Any) -> None:
+        raise WarehouseBusyError("the nightly run holds the warehouse")
+
+    monkeypatch.setattr(endpoint, "write_finance_workbook", busy)
+    response = client.get("/allocated.xlsx?period=2026-10", headers=_auth())
+    assert (response.status_code, response.headers["retry-after"]) == (503, "60")
+
+    def defect(*args: Any, **kwargs: Any) -> None:
+        raise KeyError("BilledCost")
+
+    monkeypatch.setattr(endpoint, "write_finance_workbook", defect)
+    response = client.get("/allocated.xlsx?period=2026-10", headers=_auth())
+    assert response.status_code == 500 and "\n" not in response.json()["detail"]
+    assert list(scratch.iterdir()) == []
+
+
+# --- a client that goes away stops its workbook build -----------------------------------------
+
+class _Heard(logging.Handler):
+    """An event per message the endpoint logs, to wait on instead of sleeping."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.events: dict[str, threading.Event] = defaultdict(threading.Event)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        for key in ("client disconnected", "the workbook build stopped", "GET /allocated.xlsx"):
+            if key in message:
+                self.events[key].set()
+
+
+def test_a_client_that_disconnects_stops_the_workbook_build(
+        warehouse_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    from costalloc.reports.serving import endpoint
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    checkpoints: list[int] = []
+    pause_at: list[int] = []  # the checkpoint (1-based) to hold the build at
+    paused, resume = threading.Event(), threading.Event()
+
+    def on_checkpoint() -> None:
+        checkpoints.append(1)
+        if pause_at and len(checkpoints) == pause_at[0]:
+            paused.set()
+            assert resume.wait(60)
+
+    heard = _Heard()
+    endpoint.log.addHandler(heard)
+    monkeypatch.setattr(endpoint.log, "level", logging.INFO)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(
+        create_app(warehouse_file, [TOKEN], on_checkpoint=on_checkpoint), log_level="critical",
+        access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    request = (f"GET /allocated.xlsx?period=2026-10 HTTP/1.1\r\nHost: test\r\n"
+               f"Authorization: Bearer {TOKEN}\r\nConnection: close\r\n\r\n").encode()
+    try:
+        while not server.started:
+            assert thread.is_alive()
+            time.sleep(0.05)
+        with socket.create_connection(listener.getsockname(), timeout=60) as whole:
+            whole.sendall(request)
+            answer = b"".join(iter(lambda: whole.recv(65536), b""))
+        assert answer.startswith(b"HTTP/1.1 200")
+        full_build = len(checkpoints)
+        assert full_build >= 6  # one per sheet at least: Summary … About
+
+        checkpoints.clear()
+        heard.events.clear()
+        pause_at.append(2)  # the build has started its second sheet when the client leaves
+        leaving = socket.create_connection(listener.getsockname(), timeout=60)
+        leaving.sendall(request)
+        assert paused.wait(60)
+        leaving.close()
+        assert heard.events["client disconnected"].wait(60)
+        resume.set()
+        assert heard.events["the workbook build stopped"].wait(60)
+        assert len(checkpoints) == 2 < full_build  # stopped at the first check after it left
+        assert list(scratch.iterdir()) == []  # the scratch folder and the partial file are gone
+    finally:
+        resume.set()
+        server.should_exit = True
+        thread.join(30)
+        endpoint.log.removeHandler(heard)
