@@ -414,8 +414,8 @@ def _summary(args: argparse.Namespace) -> int:
 
 def _init(args: argparse.Namespace) -> int:
     from costalloc.allocation.starter import propose
-    from costalloc.flows import hints
     from costalloc.core.settings import load_settings
+    from costalloc.flows import hints
     from costalloc.flows.init import (
         describe,
         detect_source,
