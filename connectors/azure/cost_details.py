@@ -32,7 +32,7 @@ from costalloc.connectors.azure.details_report import Report, request_report
 from costalloc.connectors.azure.discovery import Part
 from costalloc.connectors.azure.download import BlobDownloader, DownloadError, download, strip_sas
 from costalloc.connectors.azure.errors import AzureThrottled, translate
-from costalloc.connectors.azure.options import CostDetailsOptions, parse_options
+from costalloc.connectors.azure.options import CostDetailsOptions
 from costalloc.connectors.azure.reading import read_parts, suffix_for
 from costalloc.connectors.delivery import Delivery, RawBatch
 from costalloc.core.errors import CostallocError, SourceError, TransientError
@@ -49,7 +49,7 @@ class CostDetailsConnector(transform.AzureCostRows):
     def __init__(self, settings: SourceSettings, client: CostManagementClient | None = None,
                  blob_downloader: BlobDownloader | None = None) -> None:
         self.name = settings.name
-        self.options = parse_options(CostDetailsOptions, settings)
+        self.options = CostDetailsOptions.of(settings)
         self._client = client
         self._download = blob_downloader or download
         self._reports: dict[str, Report] = {}

@@ -22,7 +22,7 @@ from costalloc.connectors.azure import transform
 from costalloc.connectors.azure.blobs import BlobStore, open_store
 from costalloc.connectors.azure.discovery import Part, Plan, RunCache, find_runs, plan_month
 from costalloc.connectors.azure.errors import translate
-from costalloc.connectors.azure.options import ExportOptions, parse_options
+from costalloc.connectors.azure.options import ExportOptions
 from costalloc.connectors.azure.reading import read_parts
 from costalloc.connectors.delivery import Delivery, RawBatch
 from costalloc.core.errors import CostallocError, SourceError
@@ -39,7 +39,7 @@ class AzureExportConnector(transform.AzureCostRows):
     def __init__(self, settings: SourceSettings, container_client: ContainerClient | None = None,
                  *, store: BlobStore | None = None) -> None:
         self.name = settings.name
-        self.options = parse_options(ExportOptions, settings)
+        self.options = ExportOptions.of(settings)
         self.store = store or open_store(settings.uri, account_url=self.options.account_url,
                                          container=container_client)
         self._runs = RunCache()
