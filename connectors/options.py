@@ -32,8 +32,8 @@ class SourceOptions(BaseModel):
                     "kind's restatement window)")
     retry_deadline_seconds: float = Field(
         default=DEFAULT_DEADLINE_SECONDS, gt=0, le=3600,
-        description="How long one call to the cloud is retried (unreachable endpoint, "
-                    "throttling, 5xx) before the source fails for this run")
+        description="How long one call to a cloud endpoint is retried (no connection, "
+                    "throttling, 5xx) before it gives up")
 
     @classmethod
     def of(cls, source: SourceSettings) -> Self:

@@ -67,7 +67,7 @@ BUSY_RETRIES = 4  # a lock or the warehouse held by another run: 10 s … 80 s
 class Step:
     """One thing a run did, for the terminal, the Prefect log and the progress bar."""
 
-    kind: Literal["load", "allocate"]
+    kind: Literal["load", "allocate", "notice"]
     message: str
     failed: bool = False
 
@@ -243,10 +243,12 @@ def run_checked(what: str, config: str | None, periods: list[str] | None,
     report = run_pipeline(settings, chosen, sources=sources, force=force, progress=progress,
                           runner=runner)
     published = sorted({a.period for a in report.allocations})
-    breaches = publish_run_outputs(settings, config_path(config), published, report.run_id,
-                                   run_log())
-    for breach in breaches:
+    outputs = publish_run_outputs(settings, config_path(config), published, report.run_id,
+                                  run_log())
+    for breach in outputs.breaches:
         progress(Step("allocate", f"budget {breach.period}: {breach.message}"))
+    for overdue in outputs.overdue:
+        progress(Step("notice", f"WARNING {overdue}"))
     if not report.ok:
         raise CostallocError(f"{what} run {report.run_id}: {len(report.failures)} step(s) "
                              "failed:\n" + "\n".join(report.failures))

@@ -33,15 +33,15 @@ class ExportOptions(_AzureOptions):
         description="auto: FocusCost if exported, else ActualCost and AmortizedCost together "
                     "when both are, else the one that is")
     account_url: str | None = Field(
-        default=None, description="https://<account>.blob.core.windows.net, for abfs://<container> "
-                                  "URIs without an account")
+        default=None, description="`https://<account>.blob.core.windows.net`, for "
+                                  "`abfs://<container>` URIs without an account")
 
 
 class CostDetailsOptions(_AzureOptions):
     """`kind: azure-cost-details`."""
 
     scope: str = Field(
-        description="subscriptions/<id>, providers/Microsoft.Billing/billingAccounts/<id>, ...")
+        description="`subscriptions/<id>`, `providers/Microsoft.Billing/billingAccounts/<id>`, ...")
     metric: Literal["ActualCost", "AmortizedCost"] = Field(
         default="ActualCost", description="Which cost the report holds")
     max_wait_minutes: float = Field(default=30, gt=0,
