@@ -20,8 +20,10 @@ from costalloc.connectors import tags
 from costalloc.connectors.delivery import Delivery, RawBatch
 from costalloc.connectors.files import is_data_file, stream_file
 from costalloc.connectors.money import decimal, money, totals_by_currency
+from costalloc.connectors.options import ObjectStoreOptions
 from costalloc.connectors.storage import Location, open_location, storage_errors
 from costalloc.connectors.timestamps import utc_time
+from costalloc.core.errors import SourceError
 from costalloc.core.focus import FOCUS_COLUMNS
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
@@ -30,16 +32,28 @@ _PERIOD_FOLDER = re.compile(r"(?i)billing_period=(\d{4}-\d{2})")
 _NUMERIC = [name for name, dtype in FOCUS_COLUMNS.items() if isinstance(dtype, pl.Decimal)]
 
 
+class FocusOptions(ObjectStoreOptions):
+    """The `options:` of a focus source."""
+
+
 class FocusFilesConnector:
     """`kind: focus`."""
 
     def __init__(self, settings: SourceSettings, location: Location | None = None) -> None:
         self.name = settings.name
-        self.location = location or open_location(settings.uri, settings.options)
+        self.location = location or open_location(settings.uri,
+                                                  FocusOptions.of(settings).storage())
 
     def find_delivery(self, period: BillingPeriod) -> Delivery | None:
-        with storage_errors(self.name, period, f"listing {self.location.uri}"):
+        """The period's files; None when the folder has none for it. A folder that does not
+        exist is an error, never "no delivery yet"."""
+        with storage_errors(self.name, period, f"listing {self.location.uri}", self.location):
             files = [f for f in self.location.list_files() if is_data_file(f.path)]
+            missing = None if files else self.location.missing()
+        if missing is not None:
+            raise SourceError(self.name, period,
+                              f"{missing}; it should hold the FOCUS export's CSV or Parquet files. "
+                              "Check the source's `uri`; nothing was loaded")
         chosen = [f for f in files if _belongs(f, period)]
         if not chosen:
             return None

@@ -21,6 +21,8 @@ from typing import Any
 
 import pyarrow.fs as pafs
 
+from costalloc.connectors.options import DEFAULT_DEADLINE_SECONDS
+from costalloc.connectors.remote import Stopwatch, host_of, unreachable
 from costalloc.core.confinement import OutsideRoot, local_file, relative_key, shown
 from costalloc.core.errors import ConfigurationError, SourceError, TransientError
 
@@ -28,7 +30,13 @@ from costalloc.core.errors import ConfigurationError, SourceError, TransientErro
 _TRANSIENT = re.compile(r"NETWORK_CONNECTION|HTTP status (5\d\d|429)|SLOW_DOWN|Throttl|short read|"
                         r"[Tt]imeout|timed out|[Cc]onnection (reset|refused|aborted)|"
                         r"ServiceUnavailable|InternalError|RequestTimeout", re.IGNORECASE)
-S3_ATTEMPTS = 6
+# No connection at all: nothing answered at the endpoint (curl 6: no such host, 7: refused).
+_UNREACHABLE = re.compile(r"curlCode: (6|7)\b|Could not (connect to server|resolve host)",
+                          re.IGNORECASE)
+# The AWS SDK's standard retry waits up to 2^n s (at most 20 s) before try n+2; each try may
+# spend the connect timeout. Tries per request are as many as fit in the source's deadline.
+_LONGEST_S3_BACKOFF = 20.0
+_S3_CONNECT_SECONDS = 5.0
 
 
 _CHUNK = 8 << 20
@@ -74,8 +82,11 @@ def is_transient(error: BaseException) -> bool:
 
 
 @contextmanager
-def storage_errors(source: str, period: object, what: str) -> Iterator[None]:
-    """Name the source, period and object in storage errors; mark the retryable ones."""
+def storage_errors(source: str, period: object, what: str,
+                   location: Location | None = None) -> Iterator[None]:
+    """Name the source, period and object in storage errors; mark the retryable ones. An
+    object store at `location` that never answered is a `remote.unreachable` error."""
+    stopwatch = Stopwatch()
     try:
         yield
     except OutsideRoot as error:
@@ -83,6 +94,9 @@ def storage_errors(source: str, period: object, what: str) -> Iterator[None]:
                           "previous load stays published") from None
     except OSError as error:
         detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if location is not None and location.endpoint and _UNREACHABLE.search(detail):
+            raise unreachable(source, period, what, location.endpoint, stopwatch.elapsed,
+                              location.deadline, detail) from None
         if is_transient(error):
             raise TransientError(f"{source} {period}: {what}: {detail}; the store is throttling "
                                  "or unreachable — retried with backoff, the previous load "
@@ -97,6 +111,8 @@ class Location:
     filesystem: pafs.FileSystem
     root: str  # path on `filesystem`, no trailing slash
     uri: str  # as configured, e.g. s3://bucket/prefix/export-name or /data/export-name
+    endpoint: str = ""  # host[:port] of the object store, for messages; "" for a local folder
+    deadline: float = DEFAULT_DEADLINE_SECONDS  # how long its client retries one request
 
     @property
     def name(self) -> str:
@@ -133,6 +149,20 @@ class Location:
         for info in files:
             self.path(info.path[len(self.root):].lstrip("/"))
         return files
+
+    def missing(self) -> str | None:
+        """What does not exist of this folder (the folder, the bucket), or None when it does."""
+        found = self.filesystem.get_file_info(self.root).type
+        if found == pafs.FileType.Directory:
+            return None
+        if found == pafs.FileType.File:
+            return f"`{self.uri}` is a file, not a folder"
+        if isinstance(self.filesystem, pafs.LocalFileSystem):
+            return f"the folder `{self.root}` does not exist"
+        bucket = self.root.split("/", 1)[0]
+        if self.filesystem.get_file_info(bucket).type == pafs.FileType.NotFound:
+            return f"the bucket `{bucket}` does not exist (looked for `{self.uri}`)"
+        return f"nothing is stored under `{self.uri}` (the bucket `{bucket}` exists)"
 
     def relative_to_export(self, reference: str) -> str:
         """A manifest's data file (a bucket key or an `s3://` URI) as a path below this
@@ -172,7 +202,9 @@ def open_location(uri: str, options: dict[str, Any] | None = None) -> Location:
     options = options or {}
     if uri.startswith("s3://"):
         bucket_and_key = uri[len("s3://"):].rstrip("/")
-        return Location(_s3_filesystem(options), bucket_and_key, uri.rstrip("/"))
+        filesystem, endpoint = _s3_filesystem(options)
+        return Location(filesystem, bucket_and_key, uri.rstrip("/"), endpoint,
+                        _deadline(options))
     if "://" in uri and not uri.startswith("file://"):
         scheme = uri.split("://", 1)[0]
         raise ConfigurationError(f"uri `{uri}`: scheme `{scheme}` is not supported (s3:// or a folder)")
@@ -180,7 +212,22 @@ def open_location(uri: str, options: dict[str, Any] | None = None) -> Location:
     return Location(pafs.LocalFileSystem(), folder.as_posix(), uri)
 
 
-def _s3_filesystem(options: dict[str, Any]) -> pafs.S3FileSystem:
+def _deadline(options: dict[str, Any]) -> float:
+    return float(options.get("retry_deadline_seconds") or DEFAULT_DEADLINE_SECONDS)
+
+
+def s3_attempts(deadline: float, connect_seconds: float, at_most: int | None = None) -> int:
+    """How many tries of one S3 request fit in `deadline`, counting the longest backoffs."""
+    attempts, spent = 1, connect_seconds
+    while True:
+        more = spent + min(2.0 ** (attempts - 1), _LONGEST_S3_BACKOFF) + connect_seconds
+        if more > deadline or (at_most is not None and attempts >= at_most):
+            return attempts
+        attempts, spent = attempts + 1, more
+
+
+def _s3_filesystem(options: dict[str, Any]) -> tuple[pafs.S3FileSystem, str]:
+    """The filesystem, and the endpoint's host for messages."""
     import boto3
 
     session = boto3.session.Session(profile_name=options.get("profile"))
@@ -190,10 +237,14 @@ def _s3_filesystem(options: dict[str, Any]) -> pafs.S3FileSystem:
     frozen = credentials.get_frozen_credentials() if credentials else None
     endpoint = client.meta.endpoint_url
     custom_endpoint = not endpoint.endswith(".amazonaws.com")
+    deadline = _deadline(options)
+    connect_seconds = min(_S3_CONNECT_SECONDS, deadline / 4)
+    at_most = options.get("max_attempts")
     kwargs: dict[str, Any] = {
         "region": client.meta.region_name or "us-east-1",
-        "retry_strategy": pafs.AwsStandardS3RetryStrategy(
-            max_attempts=int(options.get("max_attempts", S3_ATTEMPTS))),
+        "connect_timeout": connect_seconds,
+        "retry_strategy": pafs.AwsStandardS3RetryStrategy(max_attempts=s3_attempts(
+            deadline, connect_seconds, int(at_most) if at_most else None)),
     }
     if frozen is not None:
         kwargs |= {"access_key": frozen.access_key, "secret_key": frozen.secret_key,
@@ -203,4 +254,4 @@ def _s3_filesystem(options: dict[str, Any]) -> pafs.S3FileSystem:
     if custom_endpoint:
         scheme, _, host = endpoint.partition("://")
         kwargs |= {"endpoint_override": host, "scheme": scheme}
-    return pafs.S3FileSystem(**kwargs)
+    return pafs.S3FileSystem(**kwargs), host_of(endpoint)

@@ -1,7 +1,8 @@
 """`costalloc.yaml`: where the warehouse is, which sources to read, which rules apply.
 
 Credentials never live here: each cloud's client finds them in its default chain
-(environment, profile, instance role), so this file can be committed.
+(environment, profile, instance role), so this file can be committed. A source's `kind` and
+`options` are checked against the source registry (`connectors.registry`).
 """
 
 from __future__ import annotations
@@ -9,15 +10,16 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from costalloc.core.errors import ConfigurationError
 from costalloc.core.yaml_input import problem_report, read_yaml
 
-SourceKind = Literal["aws-cur", "focus", "gcp-bigquery", "azure-export", "azure-cost-details",
-                     "asset-register"]
+if TYPE_CHECKING:
+    from costalloc.connectors.registry import SourceKind
+
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _SECRET_KEYS = re.compile(r"(secret|password|token|access_key|credential|sas|account_key)", re.I)
 
@@ -28,7 +30,7 @@ class SourceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
-    kind: SourceKind
+    kind: str  # a key of connectors.registry.KINDS
     uri: str = ""
     options: dict[str, Any] = Field(default_factory=dict)
 
@@ -38,6 +40,14 @@ class SourceSettings(BaseModel):
         if not _NAME.match(name):
             raise ValueError("use lower-case letters, digits, `-` and `_` (it names partitions)")
         return name
+
+    @field_validator("kind")
+    @classmethod
+    def _a_registered_kind(cls, kind: str) -> str:
+        kinds = _kinds()
+        if kind not in kinds:
+            raise ValueError(f"`{kind}` is not a source kind; kinds: {', '.join(kinds)}")
+        return kind
 
     @field_validator("options")
     @classmethod
@@ -49,6 +59,22 @@ class SourceSettings(BaseModel):
                 "from the cloud's default chain (environment, profile, role), never from config"
             )
         return options
+
+    @model_validator(mode="after")
+    def _options_fit_the_kind(self) -> Self:
+        try:
+            _kinds()[self.kind].options.of(self)
+        except ConfigurationError as error:
+            raise ValueError(str(error)) from None
+        return self
+
+
+def _kinds() -> dict[str, SourceKind]:
+    # Imported when a source is checked, not with this module: the registry imports the
+    # connectors' options modules, and the connectors import this module.
+    from costalloc.connectors.registry import KINDS
+
+    return KINDS
 
 
 class Settings(BaseModel):
@@ -116,5 +142,5 @@ def _describe(path: Path, error: ValidationError) -> str:
     problems = []
     for item in error.errors():
         where = ".".join(str(part) for part in item["loc"])
-        problems.append(f"  `{where}`: {item['msg']}")
+        problems.append(f"  `{where}`: {str(item['msg']).removeprefix('Value error, ')}")
     return problem_report(f"{path}: {error.error_count()} problem(s):", problems)

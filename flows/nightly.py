@@ -73,7 +73,7 @@ NO_RULES_NOTE = ("no `rules:` in the configuration: every line item is allocated
 class Step:
     """One thing a run did, for the terminal, the Prefect log and the progress bar."""
 
-    kind: Literal["load", "allocate", "note"]
+    kind: Literal["load", "allocate", "note"]  # a note: something to know, not a step
     message: str
     failed: bool = False
 
@@ -251,10 +251,12 @@ def run_checked(what: str, config: str | None, periods: list[str] | None,
     report = run_pipeline(settings, chosen, sources=sources, force=force, progress=progress,
                           runner=runner)
     published = sorted({a.period for a in report.allocations})
-    breaches = publish_run_outputs(settings, config_path(config), published, report.run_id,
-                                   run_log())
-    for breach in breaches:
+    outputs = publish_run_outputs(settings, config_path(config), published, report.run_id,
+                                  run_log())
+    for breach in outputs.breaches:
         progress(Step("allocate", f"budget {breach.period}: {breach.message}"))
+    for overdue in outputs.overdue:
+        progress(Step("note", f"WARNING {overdue}"))
     if not report.ok:
         raise CostallocError(f"{what} run {report.run_id}: {len(report.failures)} step(s) "
                              "failed:\n" + "\n".join(report.failures))

@@ -1,10 +1,9 @@
 """Which (source, billing period) partitions a run looks at.
 
 Unless periods are named, a run reads every source's current month, and the previous month as
-long as that source's provider may still restate it: AWS rewrites last month's CUR for about
-two weeks after it ends, GCP's invoice month closes within days, Azure finalizes last month's
-charges in the first days of the next. Each kind has a default window (`RESTATEMENT_DAYS`);
-a source overrides it with `options.restatement_days`.
+long as that source's provider may still restate it. Each kind's window is in the source
+registry (`connectors.registry`: AWS rewrites last month's CUR for about two weeks, GCP's
+invoice month closes within days ...); a source overrides it with `options.restatement_days`.
 """
 
 from __future__ import annotations
@@ -12,21 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from costalloc.connectors.options import SourceOptions
+from costalloc.connectors.registry import kind_of, source_options
 from costalloc.core.errors import ConfigurationError
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import Settings, SourceSettings
 
-# Days after a month ends during which its provider may still rewrite it.
-RESTATEMENT_DAYS: dict[str, int] = {
-    "aws-cur": 15,             # CUR restates month N-1 during the first ~two weeks of month N
-    "focus": 15,               # any provider's FOCUS export: the longest window (AWS's)
-    "gcp-bigquery": 5,         # rows for a day keep arriving 1–5 days; the invoice month closes
-    "azure-export": 10,        # charges finalize in the first days of the next month
-    "azure-cost-details": 10,
-    "asset-register": 0,       # our own register: a past month never changes by itself
-}
 # Source options read by the flows, not by the source's connector.
-FLOW_OPTIONS = frozenset({"restatement_days"})
+FLOW_OPTIONS = SourceOptions.flow_options()
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,7 +38,7 @@ def plan(settings: Settings, periods: list[BillingPeriod] | None, sources: list[
     """The partitions to look at, period by period (oldest first), sources in config order."""
     chosen = [settings.source(name) for name in sources] if sources else list(settings.sources)
     for source in chosen:
-        restatement_days(source)  # a bad option fails before any I/O
+        source_options(source)  # a bad option fails before any I/O
     partitions = [Partition(source, period) for source in chosen
                   for period in (periods or open_periods(source, today))]
     order = {source.name: n for n, source in enumerate(chosen)}
@@ -62,13 +54,9 @@ def open_periods(source: SourceSettings, today: date) -> list[BillingPeriod]:
 
 
 def restatement_days(source: SourceSettings) -> int:
-    value = source.options.get("restatement_days", RESTATEMENT_DAYS.get(source.kind, 15))
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 366:
-        raise ConfigurationError(
-            f"source `{source.name}`: `options.restatement_days` is `{value}`; expected a whole "
-            "number of days from 0 to 366 (how long after a month ends its provider may still "
-            "restate it)")
-    return value
+    """The source's `restatement_days` option, else its kind's window."""
+    chosen = source_options(source).restatement_days
+    return kind_of(source.kind).restatement_days if chosen is None else chosen
 
 
 def connector_settings(source: SourceSettings) -> SourceSettings:

@@ -20,42 +20,45 @@ from decimal import Decimal
 import polars as pl
 
 from costalloc.connectors import tags
+from costalloc.connectors.assets.options import AssetRegisterOptions
 from costalloc.connectors.assets.schedule import Asset, depreciation_schedule
 from costalloc.connectors.delivery import Delivery, RawBatch
 from costalloc.connectors.files import stream_file
 from costalloc.connectors.money import money, totals_by_currency
 from costalloc.connectors.storage import open_location, storage_errors
-from costalloc.core.errors import ConfigurationError, DataError
+from costalloc.core.errors import DataError, SourceError
 from costalloc.core.focus import MONEY, UTC_TIME
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
 
 REQUIRED = ("asset_id", "description", "cost", "currency", "in_service_date",
             "useful_life_months")
-_OPTIONS = {"provider", "account", "service_category"}
 
 
 class AssetRegisterConnector:
     """`kind: asset-register`."""
 
     def __init__(self, settings: SourceSettings) -> None:
-        unknown = set(settings.options) - _OPTIONS
-        if unknown:
-            raise ConfigurationError(f"source `{settings.name}`: unknown option(s) "
-                                     f"{', '.join(sorted(unknown))}; asset-register takes "
-                                     f"{', '.join(sorted(_OPTIONS))}")
+        options = AssetRegisterOptions.of(settings)
         self.name = settings.name
         folder, _, file = settings.uri.rstrip("/").rpartition("/")
-        self.location = open_location(folder or ".", settings.options)
+        self.location = open_location(folder or ".", options.storage())
         self.file = file
-        self.provider = str(settings.options.get("provider", "On-premises"))
-        self.account = str(settings.options.get("account", settings.name))
-        self.category = str(settings.options.get("service_category", "Compute"))
+        self.provider = options.provider
+        self.account = options.account or settings.name
+        self.category = options.service_category
 
-    def find_delivery(self, period: BillingPeriod) -> Delivery | None:
-        with storage_errors(self.name, period, f"the register `{self.file}`"):
+    def find_delivery(self, period: BillingPeriod) -> Delivery:
+        """The register as it is now (its fingerprint is a hash of its bytes). A register that
+        does not exist is an error: it is our own file, there is no delivery to wait for."""
+        with storage_errors(self.name, period, f"reading the register `{self.file}`",
+                            self.location):
             if not self.location.exists(self.file):
-                return None
+                missing = self.location.missing()
+                raise SourceError(self.name, period,
+                                  f"the asset register `{self.file}` does not exist in "
+                                  f"`{self.location.uri}`" + (f" ({missing})" if missing else "")
+                                  + "; check the source's `uri`. Nothing was loaded")
             path = self.location.path(self.file)  # confined to its folder, links resolved
             with self.location.filesystem.open_input_stream(path) as stream:
                 digest = hashlib.sha256(stream.read()).hexdigest()[:16]

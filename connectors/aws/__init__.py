@@ -12,38 +12,55 @@ from decimal import Decimal
 import polars as pl
 
 from costalloc.connectors.aws import columns, manifests, normalize
+from costalloc.connectors.aws.options import AwsCurOptions
 from costalloc.connectors.delivery import Delivery, RawBatch
-from costalloc.connectors.files import BATCH_ROWS, stream_file
+from costalloc.connectors.files import stream_file
 from costalloc.connectors.money import totals_by_currency
 from costalloc.connectors.storage import Location, open_location, storage_errors
-from costalloc.core.errors import ConfigurationError, DataError
+from costalloc.core.errors import DataError, SourceError
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
-
-_OPTIONS = {"flavour", "region", "profile", "endpoint_url", "batch_rows", "max_attempts"}
 
 
 class AwsCurConnector:
     """`kind: aws-cur`."""
 
     def __init__(self, settings: SourceSettings, location: Location | None = None) -> None:
-        unknown = set(settings.options) - _OPTIONS
-        if unknown:
-            raise ConfigurationError(
-                f"source `{settings.name}`: unknown option(s) {', '.join(sorted(unknown))}; "
-                f"aws-cur takes {', '.join(sorted(_OPTIONS))}")
+        options = AwsCurOptions.of(settings)
         self.name = settings.name
-        self.flavour = settings.options.get("flavour", "auto")
-        self.batch_rows = int(settings.options.get("batch_rows", BATCH_ROWS))
-        self.location = location or open_location(settings.uri, settings.options)
+        self.flavour = options.flavour
+        self.batch_rows = options.batch_rows
+        self.location = location or open_location(settings.uri, options.storage())
 
     def find_delivery(self, period: BillingPeriod) -> Delivery | None:
-        with storage_errors(self.name, period, f"reading the manifest under {self.location.uri}"):
-            flavour = (manifests.detect_flavour(self.location, period)
-                       if self.flavour == "auto" else self.flavour)
+        """The month's delivery; None while the export has none for it. An export folder
+        (or bucket) that does not exist is an error, never "no delivery yet"."""
+        with storage_errors(self.name, period, f"reading the manifest under {self.location.uri}",
+                            self.location):
+            flavour: manifests.Flavour | None = None
+            if self.flavour == "auto":
+                flavour = manifests.detect_flavour(self.location, period)
+            elif self.location.exists(manifests.manifest_path(self.location, period,
+                                                              self.flavour)):
+                flavour = self.flavour
             if flavour is None:
+                self._check_export_exists(period)
                 return None
             return manifests.find_delivery(self.name, self.location, period, flavour)
+
+    def _check_export_exists(self, period: BillingPeriod) -> None:
+        missing = self.location.missing()
+        if missing is not None:
+            flavours: tuple[manifests.Flavour, ...] = (
+                ("cur2", "legacy") if self.flavour == "auto" else (self.flavour,))
+            looked_for = " or ".join(
+                f"`{manifests.manifest_path(self.location, period, flavour)}`"
+                for flavour in flavours)
+            raise SourceError(self.name, period,
+                              f"the export `{self.location.name}` is not where `uri` says: "
+                              f"{missing}. Its {period} manifest was looked for at {looked_for} "
+                              f"under `{self.location.uri}`. Check the source's `uri` (the "
+                              "export's own folder); nothing was loaded")
 
     def read(self, delivery: Delivery) -> Iterator[RawBatch]:
         for file in delivery.files:

@@ -29,6 +29,10 @@ def legacy_manifest_path(location: Location, period: BillingPeriod) -> str:
     return f"{span}/{location.name}-Manifest.json"
 
 
+def manifest_path(location: Location, period: BillingPeriod, flavour: Flavour) -> str:
+    return (cur2_manifest_path if flavour == "cur2" else legacy_manifest_path)(location, period)
+
+
 def detect_flavour(location: Location, period: BillingPeriod) -> Flavour | None:
     if location.exists(cur2_manifest_path(location, period)):
         return "cur2"

@@ -12,17 +12,33 @@ Plus plain functions for the CLI: `list_exports`, `run_export`, `export_runs` ov
 `cost_management_client()`.
 """
 
-from costalloc.connectors.azure.clients import cost_management_client
-from costalloc.connectors.azure.cost_details import CostDetailsConnector
-from costalloc.connectors.azure.export_api import (
-    ExportRunSummary,
-    ExportSummary,
-    export_runs,
-    list_exports,
-    run_export,
-)
-from costalloc.connectors.azure.export_source import AzureExportConnector
+from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from costalloc.connectors.azure.clients import cost_management_client
+    from costalloc.connectors.azure.cost_details import CostDetailsConnector
+    from costalloc.connectors.azure.export_api import (
+        ExportRunSummary,
+        ExportSummary,
+        export_runs,
+        list_exports,
+        run_export,
+    )
+    from costalloc.connectors.azure.export_source import AzureExportConnector
+
+_MODULES = {
+    "AzureExportConnector": "export_source",
+    "CostDetailsConnector": "cost_details",
+    "ExportRunSummary": "export_api",
+    "ExportSummary": "export_api",
+    "cost_management_client": "clients",
+    "export_runs": "export_api",
+    "list_exports": "export_api",
+    "run_export": "export_api",
+}
 __all__ = [
     "AzureExportConnector",
     "CostDetailsConnector",
@@ -33,3 +49,12 @@ __all__ = [
     "list_exports",
     "run_export",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """Imported on first use: the registry reads this package's `options` without importing
+    the Azure SDKs."""
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

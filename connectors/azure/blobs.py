@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
+from costalloc.connectors.options import DEFAULT_DEADLINE_SECONDS
 from costalloc.core.confinement import local_file
 from costalloc.core.errors import ConfigurationError
 
@@ -65,6 +66,9 @@ class BlobStore(Protocol):
     def local_copy(self, name: str, suffix: str) -> AbstractContextManager[str]:
         """A local file with the blob's raw bytes named `*suffix`, removed after a download."""
 
+    def missing(self) -> str | None:
+        """What does not exist of the export root (container, folder), or None when it does."""
+
 
 class ContainerStore:
     """A Blob Storage container (or Azurite), below a root folder."""
@@ -86,6 +90,16 @@ class ContainerStore:
 
     def read_bytes(self, name: str) -> bytes:
         return bytes(self.container.download_blob(name).readall())
+
+    def missing(self) -> str | None:
+        name = self.container.container_name
+        if not self.container.exists():
+            account = self.container.url.rstrip("/").removesuffix(name).rstrip("/")
+            return f"the container `{name}` does not exist in `{account}`"
+        if self.root and not any(True for _ in self.container.list_blobs(
+                name_starts_with=f"{self.root}/", results_per_page=1)):
+            return f"the container `{name}` holds nothing under `{self.root}/`"
+        return None
 
     @contextmanager
     def local_copy(self, name: str, suffix: str) -> Iterator[str]:
@@ -121,6 +135,13 @@ class FolderStore:
 
     def read_bytes(self, name: str) -> bytes:
         return local_file(self.folder, name).read_bytes()
+
+    def missing(self) -> str | None:
+        if self.folder.is_dir():
+            return None
+        if self.folder.exists():
+            return f"`{self.folder}` is a file, not a folder"
+        return f"the folder `{self.folder}` does not exist"
 
     @contextmanager
     def local_copy(self, name: str, suffix: str) -> Iterator[str]:
@@ -172,30 +193,28 @@ def parse_uri(uri: str) -> ContainerAddress | None:
 
 
 def open_store(uri: str, *, account_url: str | None = None,
-               container: ContainerClient | None = None) -> BlobStore:
-    """The store for a source's `uri`; `container` (built by the caller) wins when given."""
+               container: ContainerClient | None = None,
+               deadline: float = DEFAULT_DEADLINE_SECONDS) -> BlobStore:
+    """The store for a source's `uri`; `container` (built by the caller) wins when given.
+    A client built here retries one call for at most `deadline` seconds."""
     address = parse_uri(uri)
     if container is not None:
         return ContainerStore(container, address.root if address else "")
     if address is None:
         return FolderStore(Path(uri.removeprefix("file://")).expanduser().resolve())
-    return ContainerStore(_container_client(uri, address, account_url), address.root)
+    return ContainerStore(_container_client(uri, address, account_url, deadline), address.root)
 
 
-def _container_client(uri: str, address: ContainerAddress,
-                      account_url: str | None) -> ContainerClient:
-    from azure.storage.blob import BlobServiceClient, ContainerClient
+def _container_client(uri: str, address: ContainerAddress, account_url: str | None,
+                      deadline: float) -> ContainerClient:
+    from costalloc.connectors.azure.clients import container_client
 
     connection_string = os.environ.get(CONNECTION_STRING_VARIABLE)
-    if connection_string:
-        service = BlobServiceClient.from_connection_string(connection_string)
-        return service.get_container_client(address.container)
     url = address.account_url or account_url
-    if not url:
+    if not connection_string and not url:
         raise ConfigurationError(
             f"uri `{uri}` names no storage account: use "
             "https://<account>.blob.core.windows.net/<container>/<root>, set the `account_url` "
             f"option, or set the `{CONNECTION_STRING_VARIABLE}` environment variable")
-    from costalloc.connectors.azure.credentials import default_credential
-
-    return ContainerClient(url, address.container, credential=default_credential())
+    return container_client(container=address.container, account_url=url,
+                            connection_string=connection_string, deadline=deadline)

@@ -24,17 +24,19 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from functools import partial
 from typing import TYPE_CHECKING
 
 from costalloc.connectors.azure import transform
-from costalloc.connectors.azure.clients import cost_management_client
+from costalloc.connectors.azure.clients import DEFAULT_ARM_ENDPOINT, cost_management_client
 from costalloc.connectors.azure.details_report import Report, request_report
 from costalloc.connectors.azure.discovery import Part
 from costalloc.connectors.azure.download import BlobDownloader, DownloadError, download, strip_sas
-from costalloc.connectors.azure.errors import AzureThrottled, translate
-from costalloc.connectors.azure.options import CostDetailsOptions, parse_options
+from costalloc.connectors.azure.errors import AzureThrottled, first_line, translate
+from costalloc.connectors.azure.options import CostDetailsOptions
 from costalloc.connectors.azure.reading import read_parts, suffix_for
 from costalloc.connectors.delivery import Delivery, RawBatch
+from costalloc.connectors.remote import Stopwatch, host_of
 from costalloc.core.errors import CostallocError, SourceError, TransientError
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
@@ -49,19 +51,26 @@ class CostDetailsConnector(transform.AzureCostRows):
     def __init__(self, settings: SourceSettings, client: CostManagementClient | None = None,
                  blob_downloader: BlobDownloader | None = None) -> None:
         self.name = settings.name
-        self.options = parse_options(CostDetailsOptions, settings)
+        self.options = CostDetailsOptions.of(settings)
         self._client = client
-        self._download = blob_downloader or download
+        self._download = blob_downloader or partial(
+            download, timeout=self.options.retry_deadline_seconds)
         self._reports: dict[str, Report] = {}
 
     @property
     def client(self) -> CostManagementClient:
         if self._client is None:
-            self._client = cost_management_client(base_url=self.options.base_url)
+            self._client = cost_management_client(base_url=self.options.base_url,
+                                                  deadline=self.options.retry_deadline_seconds)
         return self._client
 
     def find_delivery(self, period: BillingPeriod) -> Delivery | None:
+        """The month's report; None when Azure has no cost for the month. A scope Azure does
+        not know is an error, never "no delivery yet"."""
         options = self.options
+        action = f"requesting the {options.metric} Cost Details report for `{options.scope}`"
+        endpoint = host_of(options.base_url or DEFAULT_ARM_ENDPOINT)
+        stopwatch = Stopwatch()
         try:
             report = request_report(self.client, options.scope, options.metric, period,
                                     source=self.name, first_poll=options.poll_seconds,
@@ -69,9 +78,15 @@ class CostDetailsConnector(transform.AzureCostRows):
         except CostallocError:
             raise
         except Exception as error:
-            raise translate(error, source=self.name, period=period,
-                            action=f"requesting the {options.metric} Cost Details report for "
-                                   f"`{options.scope}`") from error
+            if type(error).__name__ == "ResourceNotFoundError":
+                raise SourceError(
+                    self.name, period,
+                    f"{action}: the scope `{options.scope}` does not exist at `{endpoint}` (or the "
+                    f"identity cannot see it): {first_line(error)}. Check `options.scope`; "
+                    "nothing was loaded") from None
+            raise translate(error, source=self.name, period=period, action=action,
+                            endpoint=endpoint, elapsed=stopwatch.elapsed,
+                            deadline=options.retry_deadline_seconds) from error
         if report is None:
             return None
         self._reports[report.fingerprint] = report

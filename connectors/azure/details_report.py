@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from azure.mgmt.costmanagement import CostManagementClient
 
 _LONGEST_POLL = 300.0
+# Asking for a report again is harmless (Azure writes each to new blobs), so the POST is retried
+# like the polls when the connection fails or Azure throttles.
+_RETRIED_METHODS = frozenset({"GET", "HEAD", "POST"})
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,7 @@ def request_report(client: CostManagementClient, scope: str, metric: str, period
     request = GenerateCostDetailsReportRequestDefinition(
         metric=metric, time_period=CostDetailsTimePeriod(start=start.isoformat(), end=end.isoformat()))
     poller = client.generate_cost_details_report.begin_create_operation(
-        scope, request, polling=BackoffPolling(first_poll))
+        scope, request, polling=BackoffPolling(first_poll), retry_on_methods=_RETRIED_METHODS)
     result = poller.result(timeout=max_wait)
     if not poller.done():
         raise TransientError(

@@ -3,7 +3,8 @@
 | what Azure said                             | costalloc error      | what happens               |
 |---------------------------------------------|----------------------|----------------------------|
 | 429 (throttled)                             | `AzureThrottled`     | retried after Retry-After  |
-| 408, 5xx, timeouts, no connection           | `TransientError`     | retried with backoff       |
+| 408, 5xx, timeouts, connection dropped      | `TransientError`     | retried with backoff       |
+| no connection until the source's deadline   | `SourceError`        | stops; check the endpoint  |
 | 401, 403 (no role, expired credential)      | `SourceError`        | stops; grant access        |
 | 404 (container, scope or export not found)  | `SourceError`        | stops; fix the config      |
 | no credential at all                        | `ConfigurationError` | stops; sign in / set env   |
@@ -12,6 +13,8 @@
 
 from __future__ import annotations
 
+from costalloc.connectors.options import DEFAULT_DEADLINE_SECONDS
+from costalloc.connectors.remote import unreachable
 from costalloc.core.errors import ConfigurationError, CostallocError, SourceError, TransientError
 from costalloc.core.period import BillingPeriod
 
@@ -48,9 +51,12 @@ def retry_after(headers: object) -> float | None:
     return None
 
 
-def translate(error: Exception, *, source: str, period: BillingPeriod | str,
-              action: str) -> CostallocError:
-    """The costalloc error for an Azure SDK exception raised while doing `action`."""
+def translate(error: Exception, *, source: str, period: BillingPeriod | str, action: str,
+              endpoint: str | None = None, elapsed: float = 0.0,
+              deadline: float = DEFAULT_DEADLINE_SECONDS) -> CostallocError:
+    """The costalloc error for an Azure SDK exception raised while doing `action`. With the
+    `endpoint`, a request that could never be sent (after the client's retries, `elapsed`
+    seconds) is `remote.unreachable`."""
     from azure.core.exceptions import (
         ClientAuthenticationError,
         HttpResponseError,
@@ -62,20 +68,23 @@ def translate(error: Exception, *, source: str, period: BillingPeriod | str,
     where = f"{source} {period}: {action}"
     if _is_credential_unavailable(error):
         return ConfigurationError(
-            f"{where}: no Azure credential found ({_first_line(error)}). Sign in (`az login`), "
+            f"{where}: no Azure credential found ({first_line(error)}). Sign in (`az login`), "
             "use a managed identity, set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, or "
             "for storage set AZURE_STORAGE_CONNECTION_STRING")
+    if isinstance(error, ServiceRequestError) and endpoint:
+        return unreachable(source, period, action, endpoint, elapsed, deadline,
+                           first_line(error))
     if isinstance(error, ServiceRequestError | ServiceResponseError):
-        return TransientError(f"{where}: Azure did not answer ({_first_line(error)}); "
+        return TransientError(f"{where}: Azure did not answer ({first_line(error)}); "
                               "the next attempt retries")
     if isinstance(error, ClientAuthenticationError) or (
             isinstance(error, HttpResponseError) and error.status_code in (401, 403)):
         return SourceError(source, period,
-                           f"{action}: access denied ({_first_line(error)}); the identity needs "
+                           f"{action}: access denied ({first_line(error)}); the identity needs "
                            "`Cost Management Reader` on the scope, or `Storage Blob Data Reader` "
                            "on the container")
     if isinstance(error, ResourceNotFoundError):
-        return SourceError(source, period, f"{action}: not found ({_first_line(error)})")
+        return SourceError(source, period, f"{action}: not found ({first_line(error)})")
     if isinstance(error, HttpResponseError):
         status = error.status_code or 0
         if status == 429:
@@ -85,17 +94,17 @@ def translate(error: Exception, *, source: str, period: BillingPeriod | str,
                                   wait)
         if status == 408 or status >= 500:
             return TransientError(f"{where}: Azure answered HTTP {status} "
-                                  f"({_first_line(error)}); the next attempt retries")
+                                  f"({first_line(error)}); the next attempt retries")
         return SourceError(source, period,
                            f"{action}: Azure refused the request (HTTP {status}): "
-                           f"{_first_line(error)}")
-    return SourceError(source, period, f"{action}: {_first_line(error)}")
+                           f"{first_line(error)}")
+    return SourceError(source, period, f"{action}: {first_line(error)}")
 
 
 def _is_credential_unavailable(error: Exception) -> bool:
     return type(error).__name__ == "CredentialUnavailableError"
 
 
-def _first_line(error: BaseException) -> str:
+def first_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__

@@ -19,12 +19,13 @@ from contextlib import AbstractContextManager, ExitStack, contextmanager
 from typing import TYPE_CHECKING
 
 from costalloc.connectors.azure import transform
-from costalloc.connectors.azure.blobs import BlobStore, open_store
+from costalloc.connectors.azure.blobs import BlobEntry, BlobStore, open_store
 from costalloc.connectors.azure.discovery import Part, Plan, RunCache, find_runs, plan_month
 from costalloc.connectors.azure.errors import translate
-from costalloc.connectors.azure.options import ExportOptions, parse_options
+from costalloc.connectors.azure.options import ExportOptions
 from costalloc.connectors.azure.reading import read_parts
 from costalloc.connectors.delivery import Delivery, RawBatch
+from costalloc.connectors.remote import Stopwatch, host_of
 from costalloc.core.confinement import OutsideRoot
 from costalloc.core.errors import CostallocError, SourceError
 from costalloc.core.period import BillingPeriod
@@ -40,14 +41,18 @@ class AzureExportConnector(transform.AzureCostRows):
     def __init__(self, settings: SourceSettings, container_client: ContainerClient | None = None,
                  *, store: BlobStore | None = None) -> None:
         self.name = settings.name
-        self.options = parse_options(ExportOptions, settings)
+        self.options = ExportOptions.of(settings)
         self.store = store or open_store(settings.uri, account_url=self.options.account_url,
-                                         container=container_client)
+                                         container=container_client,
+                                         deadline=self.options.retry_deadline_seconds)
         self._runs = RunCache()
 
     def find_delivery(self, period: BillingPeriod) -> Delivery | None:
+        """The month's runs; None while the export has none for it. A container or export root
+        that does not exist is an error, never "no delivery yet"."""
+        stopwatch = Stopwatch()
         try:
-            entries = self.store.list_blobs()
+            entries = self._listing(period)
             runs = find_runs(self.store, entries, self._runs, source=self.name, period=period)
         except OutsideRoot as error:
             raise SourceError(self.name, period, f"listing `{self.store.description}`: {error}; "
@@ -56,13 +61,30 @@ class AzureExportConnector(transform.AzureCostRows):
             raise
         except Exception as error:
             raise translate(error, source=self.name, period=period,
-                            action=f"listing `{self.store.description}`") from error
+                            action=f"listing `{self.store.description}`",
+                            endpoint=host_of(self.store.description), elapsed=stopwatch.elapsed,
+                            deadline=self.options.retry_deadline_seconds) from error
         plan = plan_month(self.name, period, runs, entries, self.options.dataset,
                           self.store.container_name)
         if plan is None:
             return None
         return Delivery(self.name, period, plan.fingerprint, tuple(p.name for p in plan.parts),
                         _details(plan, self.store))
+
+    def _listing(self, period: BillingPeriod) -> list[BlobEntry]:
+        try:
+            entries = self.store.list_blobs()
+        except Exception as error:
+            if getattr(error, "error_code", None) != "ContainerNotFound":
+                raise
+            entries = []
+        missing = None if entries else self.store.missing()
+        if missing is not None:
+            raise SourceError(self.name, period,
+                              f"{missing}: the export was looked for at `{self.store.description}` "
+                              "(`uri` names the container and the export's root folder). Check "
+                              "the source's `uri`; nothing was loaded")
+        return entries
 
     def read(self, delivery: Delivery) -> Iterator[RawBatch]:
         parts = _parts(delivery)

@@ -5,29 +5,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
 from costalloc.connectors.azure.amounts import ACTUAL, AMORTIZED, FOCUS
+from costalloc.connectors.options import SourceOptions
 from costalloc.core.errors import ConfigurationError, SourceError
 from costalloc.core.period import BillingPeriod
-from costalloc.core.settings import SourceSettings
 
 COMBINED = f"{ACTUAL}+{AMORTIZED}"
 DatasetOption = Literal["auto", "ActualCost", "AmortizedCost", "FocusCost", "ActualCost+AmortizedCost"]
 
 
-class _Options(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class _AzureOptions(SourceOptions):
     currency: str | None = Field(
         default=None, pattern=r"^[A-Z]{3}$",
         description="Billing currency for files without a currency column (older EA)")
     batch_rows: int = Field(default=250_000, ge=1_000, description="Rows per batch in memory")
 
 
-class ExportOptions(_Options):
+class ExportOptions(_AzureOptions):
     """`kind: azure-export`."""
 
     dataset: DatasetOption = Field(
@@ -35,16 +33,17 @@ class ExportOptions(_Options):
         description="auto: FocusCost if exported, else ActualCost and AmortizedCost together "
                     "when both are, else the one that is")
     account_url: str | None = Field(
-        default=None, description="https://<account>.blob.core.windows.net, for abfs://<container> "
-                                  "URIs without an account")
+        default=None, description="`https://<account>.blob.core.windows.net`, for "
+                                  "`abfs://<container>` URIs without an account")
 
 
-class CostDetailsOptions(_Options):
+class CostDetailsOptions(_AzureOptions):
     """`kind: azure-cost-details`."""
 
     scope: str = Field(
-        description="subscriptions/<id>, providers/Microsoft.Billing/billingAccounts/<id>, ...")
-    metric: Literal["ActualCost", "AmortizedCost"] = "ActualCost"
+        description="`subscriptions/<id>`, `providers/Microsoft.Billing/billingAccounts/<id>`, ...")
+    metric: Literal["ActualCost", "AmortizedCost"] = Field(
+        default="ActualCost", description="Which cost the report holds")
     max_wait_minutes: float = Field(default=30, gt=0,
                                     description="Give up waiting for the report after this long")
     poll_seconds: float = Field(default=15, ge=0,
@@ -59,22 +58,6 @@ class CostDetailsOptions(_Options):
         if not scope:
             raise ValueError("a scope such as `subscriptions/<id>` is required")
         return scope
-
-
-OptionsT = TypeVar("OptionsT", bound=_Options)
-
-
-def parse_options(model: type[OptionsT], settings: SourceSettings) -> OptionsT:
-    try:
-        return model.model_validate(settings.options)
-    except ValidationError as error:
-        problems = "\n".join(
-            f"  `options.{'.'.join(str(p) for p in item['loc'])}`: {item['msg']}"
-            for item in error.errors())
-        raise ConfigurationError(
-            f"source `{settings.name}` (kind {settings.kind}): {error.error_count()} problem(s) "
-            f"in its options:\n{problems}\n(accepted: {', '.join(sorted(model.model_fields))})"
-        ) from None
 
 
 @dataclass(frozen=True)

@@ -21,49 +21,18 @@ Default Credentials. See `normalize` (FOCUS mapping, credits), `labels` (Tags pr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from decimal import Decimal
+import importlib
+from typing import TYPE_CHECKING
 
-import polars as pl
-from google.cloud import bigquery
-
-from costalloc.connectors.delivery import Delivery, RawBatch
-from costalloc.connectors.gcp import config, normalize
-from costalloc.connectors.gcp.export_files import ExportDump
-from costalloc.connectors.gcp.export_table import ExportTable
-from costalloc.connectors.storage import Location
-from costalloc.core.period import BillingPeriod
-from costalloc.core.settings import SourceSettings
+if TYPE_CHECKING:
+    from costalloc.connectors.gcp.connector import BigQueryExportConnector
 
 __all__ = ["BigQueryExportConnector"]
 
 
-class BigQueryExportConnector:
-    """`kind: gcp-bigquery`: the export table (`options.table`) or its Parquet dump (`uri`).
-
-    `client` and `location` let tests hand in a client for the BigQuery emulator or a
-    filesystem; in production both are built from the settings and the default credentials.
-    """
-
-    def __init__(self, settings: SourceSettings, client: bigquery.Client | None = None,
-                 location: Location | None = None) -> None:
-        self.name = settings.name
-        self.config = config.parse(settings)
-        self.export: ExportTable | ExportDump = (
-            ExportTable(self.config, client) if self.config.table is not None
-            else ExportDump(self.config, location))
-
-    def find_delivery(self, period: BillingPeriod) -> Delivery | None:
-        return self.export.find_delivery(period)
-
-    def read(self, delivery: Delivery) -> Iterator[RawBatch]:
-        return self.export.read(delivery)
-
-    def money_columns(self, raw: pl.DataFrame) -> list[str]:
-        return normalize.money_columns(raw)
-
-    def control_totals(self, raw: pl.DataFrame) -> dict[str, Decimal]:
-        return normalize.control_totals(raw)
-
-    def to_focus(self, raw: pl.LazyFrame) -> pl.LazyFrame:
-        return normalize.to_focus(raw)
+def __getattr__(name: str) -> object:
+    """The connector is imported on first use: the registry reads this package's options
+    (`config`) without importing google-cloud-bigquery."""
+    if name in __all__:
+        return getattr(importlib.import_module("costalloc.connectors.gcp.connector"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from costalloc.connectors.options import DEFAULT_DEADLINE_SECONDS, ObjectStoreOptions
 from costalloc.core.errors import ConfigurationError
-from costalloc.core.settings import SourceSettings
+
+if TYPE_CHECKING:
+    from costalloc.core.settings import SourceSettings
 
 # project (optionally domain-scoped, `example.com:proj`) . dataset . table — letters, digits,
 # `_` and, in the project only, `-`. No backticks, spaces, dots or wildcards can get through.
@@ -29,23 +32,23 @@ _LOCATION = re.compile(r"^[A-Za-z]+(?:-[a-z]+[0-9]*)?$")
 _EXAMPLE = "my-billing-project.billing_export.gcp_billing_export_resource_v1_01A2B3_C4D5E6_F7A8B9"
 
 
-class _Options(BaseModel):
-    """The `options:` mapping of a gcp-bigquery source, as written in costalloc.yaml."""
+class GcpBigQueryOptions(ObjectStoreOptions):
+    """The `options:` of a gcp-bigquery source. `region`, `profile`, `endpoint_url` and
+    `max_attempts` apply to `uri: s3://...` dumps only."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    table: str | None = None
-    project: str | None = None
-    location: str | None = None
-    partition_lookback_days: int = Field(default=7, ge=0, le=400)
-    batch_rows: int = Field(default=100_000, ge=1, le=5_000_000)
-    read_api: Literal["storage", "rest"] = "storage"
-    # How long the client keeps retrying throttling and 5xx before the run's own retry takes over.
-    retry_deadline_seconds: float = Field(default=600, ge=1, le=3600)
-    # only for `uri: s3://...` (passed to connectors.storage.open_location)
-    region: str | None = None
-    profile: str | None = None
-    endpoint_url: str | None = None
+    table: str | None = Field(
+        default=None, description="The export table, `project.dataset.table` (table mode; "
+                                  "else `uri` names a folder holding its Parquet dump)")
+    project: str | None = Field(default=None, description="Project that runs (and pays for) the "
+                                                          "queries (default: the table's)")
+    location: str | None = Field(default=None, description="The dataset's location, e.g. `US`")
+    partition_lookback_days: int = Field(
+        default=7, ge=0, le=400,
+        description="_PARTITIONTIME pruning margin before the month starts")
+    batch_rows: int = Field(default=100_000, ge=1, le=5_000_000,
+                            description="Rows per batch held in memory")
+    read_api: Literal["storage", "rest"] = Field(
+        default="storage", description="Read rows through the Storage Read API or REST pages")
 
     @field_validator("table")
     @classmethod
@@ -71,10 +74,11 @@ class _Options(BaseModel):
         return location
 
     @model_validator(mode="after")
-    def _s3_options_only_for_s3(self) -> _Options:
-        if self.table is not None and (self.region or self.profile or self.endpoint_url):
-            raise ValueError("`region`, `profile` and `endpoint_url` apply to `uri: s3://...` only, "
-                             "not to `table`")
+    def _s3_options_only_for_s3(self) -> GcpBigQueryOptions:
+        if self.table is not None and (self.region or self.profile or self.endpoint_url
+                                       or self.max_attempts):
+            raise ValueError("`region`, `profile`, `endpoint_url` and `max_attempts` apply to "
+                             "`uri: s3://...` only, not to `table`")
         return self
 
 
@@ -91,7 +95,7 @@ class ExportConfig:
     batch_rows: int
     read_api: Literal["storage", "rest"]
     storage_options: dict[str, Any] = field(default_factory=dict)
-    retry_deadline_seconds: float = 600
+    retry_deadline_seconds: float = DEFAULT_DEADLINE_SECONDS
 
     @property
     def billing_project(self) -> str | None:
@@ -104,26 +108,16 @@ class ExportConfig:
 
 def parse(settings: SourceSettings) -> ExportConfig:
     """Validate a source's options; errors name the source and the option to fix."""
-    try:
-        options = _Options.model_validate(settings.options)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"option `{'.'.join(str(p) for p in item['loc']) or 'options'}`: "
-            f"{item['msg'].removeprefix('Value error, ')}"
-            for item in error.errors())
-        raise ConfigurationError(
-            f"source `{settings.name}` (gcp-bigquery): {problems}; allowed options: "
-            f"{', '.join(sorted(_Options.model_fields))}") from None
+    options = GcpBigQueryOptions.of(settings)
     uri = settings.uri.strip() or None
     if (options.table is None) == (uri is None):
         raise ConfigurationError(
             f"source `{settings.name}` (gcp-bigquery): set either `options.table` (read the "
             f"export table in BigQuery, e.g. `{_EXAMPLE}`) or `uri` (a folder holding the "
             "table's Parquet dump), not " + ("both" if uri else "neither"))
-    storage = {key: value for key, value in (("region", options.region), ("profile", options.profile),
-                                             ("endpoint_url", options.endpoint_url)) if value}
     return ExportConfig(
         source=settings.name, table=options.table, uri=uri, project=options.project,
         location=options.location, partition_lookback_days=options.partition_lookback_days,
-        batch_rows=options.batch_rows, read_api=options.read_api, storage_options=storage,
+        batch_rows=options.batch_rows, read_api=options.read_api,
+        storage_options=options.storage(),
         retry_deadline_seconds=options.retry_deadline_seconds)

@@ -2,11 +2,14 @@
 
 Throttling, 5xx and timeouts are `TransientError` (the flow retries with backoff); a missing
 table, missing permission or a refused query is a `SourceError` (not retried; the published
-month stays); missing Application Default Credentials is a `ConfigurationError`.
+month stays); an endpoint that could not be reached until the source's deadline is a
+`remote.unreachable` `SourceError`; missing Application Default Credentials is a
+`ConfigurationError`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -14,6 +17,8 @@ import requests
 from google.api_core import exceptions as google_errors
 from google.auth import exceptions as auth_errors
 
+from costalloc.connectors.options import DEFAULT_DEADLINE_SECONDS
+from costalloc.connectors.remote import Stopwatch, host_of, unreachable
 from costalloc.core.errors import ConfigurationError, SourceError, TransientError
 
 _TRANSIENT = (
@@ -30,6 +35,9 @@ _TRANSIENT = (
     ConnectionError,
     TimeoutError,
 )
+# No connection at all (refused, no such host, connect timeout), as requests/urllib3 say it.
+_NO_CONNECTION = re.compile(r"Failed to establish a new connection|Failed to resolve|"
+                            r"NameResolutionError|ConnectTimeout|Connection refused")
 _RETRYABLE_REASONS = {"rateLimitExceeded", "quotaExceeded", "backendError", "internalError",
                       "jobBackendError", "jobInternalError"}
 _ADC_HELP = ("credentials come only from Application Default Credentials: run `gcloud auth "
@@ -38,10 +46,21 @@ _ADC_HELP = ("credentials come only from Application Default Credentials: run `g
 
 
 @contextmanager
-def bigquery_errors(source: str, period: object, doing: str, table: str) -> Iterator[None]:
+def bigquery_errors(source: str, period: object, doing: str, table: str, *,
+                    endpoint: str = "bigquery.googleapis.com",
+                    deadline: float = DEFAULT_DEADLINE_SECONDS) -> Iterator[None]:
     """Run a BigQuery call; re-raise its failure as an error a person (or the retry) can act on."""
+    stopwatch = Stopwatch()
     try:
         yield
+    except (google_errors.RetryError, requests.exceptions.ConnectionError) as error:
+        cause = error.cause if isinstance(error, google_errors.RetryError) else error
+        if cause is not None and _NO_CONNECTION.search(str(cause)):
+            raise unreachable(source, period, doing, host_of(endpoint), stopwatch.elapsed,
+                              deadline, _connection_failure(cause)) from None
+        raise TransientError(f"{source} {period}: {doing}: {_first_line(error)}; BigQuery did "
+                             "not answer in time: retry later (the previous load stays "
+                             "published)") from None
     except auth_errors.DefaultCredentialsError as error:
         raise ConfigurationError(f"{source} {period}: {doing}: no Google credentials found "
                                  f"({_first_line(error)}); {_ADC_HELP}") from None
@@ -80,6 +99,13 @@ def translate(error: google_errors.GoogleAPICallError, source: str, period: obje
         hint = "see BigQuery's message"
     return SourceError(source, period, f"{doing}: {message}; {hint}. The previous load stays "
                        "published")
+
+
+def _connection_failure(error: BaseException) -> str:
+    """The last words of a requests/urllib3 connection error: `[Errno 111] Connection refused`."""
+    found = re.search(r"(\[Errno [^\]]+\][^'\")]*|Failed to resolve[^'\")]*|timed out)",
+                      str(error))
+    return found.group(1).strip() if found else _first_line(error)
 
 
 def _first_line(error: BaseException) -> str:

@@ -49,8 +49,10 @@ class ExportDump:
         parts: list[MonthFingerprint] = []
         files = []
         with storage_errors(self.config.source, period, f"listing `{self.location.uri}`"):
-            paths = self._files(month)
-        for path in paths:
+            candidates = self._files(month)
+        if not candidates:
+            self._check_dump_exists(period)
+        for path in candidates:
             found = [_fingerprint_of(batch) for batch in self._fingerprint_batches(path, month, period)]
             found = [part for part in found if part.rows]
             if found:
@@ -84,6 +86,15 @@ class ExportDump:
                               f"the Parquet dump under `{self.location.uri}` changed while it was "
                               f"read ({expected} rows fingerprinted, {read_rows} read); nothing "
                               "was published — run again once the dump is complete")
+
+    def _check_dump_exists(self, period: BillingPeriod) -> None:
+        with storage_errors(self.config.source, period, f"looking for `{self.location.uri}`",
+                            self.location):
+            missing = self.location.missing()
+        if missing is not None:
+            raise SourceError(self.config.source, period,
+                              f"{missing}; it should hold the Parquet dump of the billing export "
+                              "table. Check the source's `uri`; nothing was loaded")
 
     def _files(self, month: str) -> list[str]:
         """Every Parquet file of the dump that may hold `month`, sorted by path."""

@@ -11,17 +11,19 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
 import polars as pl
+from google.api_core import exceptions as google_errors
 from google.cloud import bigquery
 from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY
 
 from costalloc.connectors.delivery import Delivery, RawBatch
 from costalloc.connectors.gcp import queries
 from costalloc.connectors.gcp.batches import bounded
-from costalloc.connectors.gcp.config import ExportConfig
+from costalloc.connectors.gcp.config import TABLE_ID, ExportConfig
 from costalloc.connectors.gcp.errors import bigquery_errors
 from costalloc.connectors.gcp.fingerprint import MonthFingerprint
 from costalloc.connectors.gcp.normalize import with_credit_amounts
@@ -41,11 +43,18 @@ class ExportTable:
         self._client = client
         self._ingestion_partitioned: bool | None = None
 
+    def errors(self, period: BillingPeriod, doing: str) -> AbstractContextManager[None]:
+        """BigQuery's failures while `doing`, as costalloc errors (`errors.bigquery_errors`)."""
+        endpoint = getattr(getattr(self._client, "_connection", None), "API_BASE_URL", None)
+        return bigquery_errors(self.config.source, period, doing, self.table,
+                               endpoint=str(endpoint or "bigquery.googleapis.com"),
+                               deadline=self.config.retry_deadline_seconds)
+
     def client(self, period: BillingPeriod) -> bigquery.Client:
         """Built on first use, so reading the configuration never needs credentials.
         Application Default Credentials only: `bigquery.Client` calls `google.auth.default()`."""
         if self._client is None:
-            with bigquery_errors(self.config.source, period, "connecting to BigQuery", self.table):
+            with self.errors(period, "connecting to BigQuery"):
                 self._client = bigquery.Client(project=self.config.billing_project,
                                                location=self.config.location)
         return self._client
@@ -53,11 +62,11 @@ class ExportTable:
     def find_delivery(self, period: BillingPeriod) -> Delivery | None:
         query = queries.fingerprint_query(self.table, period,
                                           partition_floor=self._partition_floor(period))
-        with bigquery_errors(self.config.source, period, "fingerprinting the invoice month",
-                             self.table):
+        with self.errors(period, "fingerprinting the invoice month"):
             job = self.client(period).query(
                 query.sql, job_config=query.job_config("fingerprint"), location=self.config.location,
-                retry=self._retry(), job_retry=self._job_retry())
+                retry=self._retry(), job_retry=self._job_retry(),
+                timeout=self.config.retry_deadline_seconds)
             rows = list(job.result(retry=self._retry()))
         row = rows[0] if rows else None
         if row is None or not row["row_count"]:
@@ -75,10 +84,11 @@ class ExportTable:
             export_time_ceiling=datetime.fromisoformat(ceiling) if ceiling else None)
         label = self._label(period)
         first_row = 1
-        with bigquery_errors(self.config.source, period, "reading the invoice month", self.table):
+        with self.errors(period, "reading the invoice month"):
             job = self.client(period).query(
                 query.sql, job_config=query.job_config("read"), location=self.config.location,
-                retry=self._retry(), job_retry=self._job_retry())
+                retry=self._retry(), job_retry=self._job_retry(),
+                timeout=self.config.retry_deadline_seconds)
             pages = job.result(page_size=self.config.batch_rows, retry=self._retry())
             stream = pages.to_arrow_iterable(bqstorage_client=self._storage_client())
             for table in bounded(stream, self.config.batch_rows):
@@ -99,9 +109,12 @@ class ExportTable:
         table GCP writes. A view, a copy partitioned by a column, or an unpartitioned copy is
         read without it."""
         if self._ingestion_partitioned is None:
-            with bigquery_errors(self.config.source, period, "looking up the export table",
-                                 self.table):
-                table = self.client(period).get_table(self.table, retry=self._retry())
+            with self.errors(period, "looking up the export table"):
+                try:
+                    table = self.client(period).get_table(
+                        self.table, retry=self._retry(), timeout=self.config.retry_deadline_seconds)
+                except google_errors.NotFound:
+                    raise SourceError(self.config.source, period, self._missing(period)) from None
             names = {f.name for f in table.schema}
             if "invoice" not in names or "cost" not in names:
                 raise SourceError(self.config.source, period,
@@ -115,6 +128,21 @@ class ExportTable:
         if not self._ingestion_partitioned:
             return None
         return queries.partition_floor(period, self.config.partition_lookback_days)
+
+    def _missing(self, period: BillingPeriod) -> str:
+        """Which of the table and its dataset does not exist (BigQuery said 404)."""
+        match = TABLE_ID.match(self.table)
+        assert match is not None  # checked with the options
+        dataset = f"{match['project']}.{match['dataset']}"
+        try:
+            self.client(period).get_dataset(dataset, retry=self._retry(),
+                                            timeout=self.config.retry_deadline_seconds)
+            what = f"the dataset `{dataset}` has no table `{match['table']}`"
+        except google_errors.NotFound:
+            what = f"the dataset `{dataset}` does not exist"
+        return (f"the export table `{self.table}` is not there: {what} (or the identity behind "
+                "Application Default Credentials cannot see it). Check `options.table` and "
+                "`options.location`, and that the billing export is enabled; nothing was loaded")
 
     def _storage_client(self) -> Any:
         """A Storage Read API client (ADC), or None to page through REST."""

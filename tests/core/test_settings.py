@@ -1,9 +1,11 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
+from costalloc.connectors.registry import KINDS, connector_for
 from costalloc.core.errors import ConfigurationError
-from costalloc.core.settings import load_settings
+from costalloc.core.settings import SourceSettings, load_settings
 
 
 def test_relative_paths_resolve_against_the_config_folder(tmp_path: Path) -> None:
@@ -50,3 +52,44 @@ def test_unknown_source_names_the_known_ones(tmp_path: Path) -> None:
 def test_a_missing_file_says_how_to_fix_it(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="--config"):
         load_settings(tmp_path / "nope.yaml")
+
+
+def test_the_kinds_are_the_registrys(tmp_path: Path) -> None:
+    config = tmp_path / "costalloc.yaml"
+    config.write_text(yaml.safe_dump({"sources": [
+        {"name": f"s{n}", "kind": kind, "uri": "x", "options": _required(kind)}
+        for n, kind in enumerate(KINDS)]}))
+    assert [s.kind for s in load_settings(config).sources] == list(KINDS)
+
+    config.write_text("sources:\n  - {name: s, kind: aws-curr, uri: x}\n")
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings(config)
+    assert f"`sources.0.kind`: `aws-curr` is not a source kind; kinds: {', '.join(KINDS)}" \
+        in str(raised.value)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_an_unknown_option_is_refused_the_same_way_for_every_kind(tmp_path: Path,
+                                                                   kind: str) -> None:
+    accepted = ", ".join(f"`{name}`" for name in sorted(KINDS[kind].options.model_fields))
+    paragraph = (f"source `src` ({kind}): unknown option `colour`. {kind} accepts {accepted} "
+                 "(see docs/sources.md)")
+    config = tmp_path / "costalloc.yaml"
+    config.write_text(yaml.safe_dump({"sources": [
+        {"name": "src", "kind": kind, "uri": "x", "options": {**_required(kind),
+                                                                "colour": "blue"}}]}))
+
+    with pytest.raises(ConfigurationError) as from_file:
+        load_settings(config)
+    assert str(from_file.value) == f"{config}: 1 problem(s):\n  `sources.0`: {paragraph}"
+
+    # A connector handed unchecked settings refuses them in the same words.
+    valid = SourceSettings(name="src", kind=kind, uri="x", options=_required(kind))
+    unchecked = valid.model_copy(update={"options": {**valid.options, "colour": "blue"}})
+    with pytest.raises(ConfigurationError) as from_connector:
+        connector_for(unchecked)
+    assert str(from_connector.value) == paragraph
+
+
+def _required(kind: str) -> dict[str, object]:
+    return {"scope": "subscriptions/0"} if kind == "azure-cost-details" else {}

@@ -1,7 +1,8 @@
 """A test source: a local AWS CUR export read by the real connector, with one fault injected.
 
-Registered in place of a kind through `connectors.registry.CONNECTORS` (monkeypatch, or
-`install()` in a child process). Options, besides the AWS ones:
+A source kind of its own, `faulty`, added to `connectors.registry.KINDS` (monkeypatch `KIND` to
+`ENTRY`, or `install()` in a child process) — the way any new kind is added. Options, besides
+the AWS ones:
 
     journal: a file; every `find_delivery` and `read` appends a line (`find 2026-10`), so a
              test counts attempts across threads and processes
@@ -19,31 +20,44 @@ from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
+from pydantic import Field
 
 from costalloc.connectors.aws import AwsCurConnector
+from costalloc.connectors.aws.options import AwsCurOptions
 from costalloc.connectors.delivery import Delivery, RawBatch
+from costalloc.connectors.registry import KINDS, SourceKind
 from costalloc.core.errors import DataError, TransientError
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
 
-KIND = "focus"  # the kind this source stands in for in tests
-TARGET = "tests.flows.faulty_source:FaultySource"
+KIND = "faulty"
+
+
+class FaultyOptions(AwsCurOptions):
+    journal: str = Field(description="File every find_delivery and read appends a line to")
+    fault: str = Field(default="", description="The fault to inject (see the module docstring)")
+
+
+ENTRY = SourceKind(KIND, "tests.flows.faulty_source:FaultySource", FaultyOptions,
+                   restatement_days=15, delivery_lag=None,
+                   description="A local AWS CUR export with one fault injected (tests only)")
 
 
 def install() -> None:
-    from costalloc.connectors import registry
-
-    registry.CONNECTORS[KIND] = TARGET
+    KINDS[KIND] = ENTRY
 
 
 class FaultySource:
     def __init__(self, settings: SourceSettings) -> None:
-        options = dict(settings.options)
-        self.fault = str(options.pop("fault", ""))
-        self.journal = Path(options.pop("journal"))
+        options = FaultyOptions.of(settings)
+        self.fault = options.fault
+        self.journal = Path(options.journal)
         self.name = settings.name
+        aws = settings.model_dump()["options"]
+        aws.pop("fault", None)
+        aws.pop("journal")
         self.inner = AwsCurConnector(settings.model_copy(update={"kind": "aws-cur",
-                                                                 "options": options}))
+                                                                 "options": aws}))
 
     def find_delivery(self, period: BillingPeriod) -> Delivery | None:
         attempt = self._note(f"find {period}")

@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
 REPO = Path(__file__).resolve().parents[2]
 PERIODS = ["2026-10", "2026-11", "2026-12"]
 LAUNCHER = ("import sys; from tests.flows import faulty_source; faulty_source.install(); "
-            "from flows.cli import main; sys.exit(main(sys.argv[1:]))")
+            "from costalloc.flows.cli import main; sys.exit(main(sys.argv[1:]))")
 
 
 def test_a_killed_backfill_completes_on_rerun_without_duplicates(tmp_path: Path,
@@ -59,8 +59,7 @@ def test_a_killed_backfill_completes_on_rerun_without_duplicates(tmp_path: Path,
     # 2. The same backfill again (the source behaves now): only what was missing is done.
     hanging["options"] = {"journal": str(journal)}
     space.configure([hanging, steady])
-    monkeypatch.setitem(registry.CONNECTORS, faulty_source.KIND,
-                        faulty_source.TARGET)
+    monkeypatch.setitem(registry.KINDS, faulty_source.KIND, faulty_source.ENTRY)
     monkeypatch.setenv(RETRY_BASE_VARIABLE, "0")
     report = backfill(config=str(config), periods=["2026-10..2026-12"])
 

@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
+from costalloc.connectors.registry import KINDS
 from costalloc.core.errors import ConfigurationError
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import Settings, SourceSettings
-from costalloc.flows.plan import connector_settings, open_periods, parse_periods, plan
+from costalloc.flows.plan import (
+    FLOW_OPTIONS,
+    connector_settings,
+    open_periods,
+    parse_periods,
+    plan,
+    restatement_days,
+)
 
 OCTOBER, NOVEMBER = BillingPeriod(2026, 10), BillingPeriod(2026, 11)
 
 
 def _source(kind: str, **options: object) -> SourceSettings:
-    return SourceSettings(name=kind.replace("-", "_"), kind=kind,  # type: ignore[arg-type]
-                          uri="x", options=options)
+    return SourceSettings(name=kind.replace("-", "_"), kind=kind, uri="x", options=options)
 
 
 @pytest.mark.parametrize(("kind", "last_day_with_october"), [
@@ -40,10 +49,29 @@ def test_a_source_overrides_its_window_and_its_connector_never_sees_the_option()
     source = _source("aws-cur", restatement_days=40, region="us-east-1")
     assert open_periods(source, date(2026, 12, 9)) == [NOVEMBER, BillingPeriod(2026, 12)]
     assert connector_settings(source).options == {"region": "us-east-1"}
+    assert {"restatement_days"} == FLOW_OPTIONS
 
-    with pytest.raises(ConfigurationError, match=r"`aws_cur`: `options.restatement_days` is "
-                       r"`two weeks`; expected a whole number of days"):
-        open_periods(_source("aws-cur", restatement_days="two weeks"), date(2026, 11, 1))
+    for wrong in ("two weeks", True, -1, 400):
+        with pytest.raises(ValidationError, match=r"source `aws_cur` \(aws-cur\): option "
+                           r"`restatement_days`: .*aws-cur accepts .*`restatement_days`"):
+            _source("aws-cur", restatement_days=wrong)
+
+
+def test_every_kinds_window_is_its_registry_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, kind in KINDS.items():
+        closes = date(2026, 11, 1) + timedelta(days=kind.restatement_days)
+        assert restatement_days(_source(name, **_required(name))) == kind.restatement_days
+        assert open_periods(_source(name, **_required(name)), closes) == [NOVEMBER]
+
+    # A kind added to the registry is planned with its own window, with no other change.
+    monkeypatch.setitem(KINDS, "slow-cloud", replace(KINDS["aws-cur"], name="slow-cloud",
+                                                     restatement_days=40))
+    assert open_periods(_source("slow-cloud"), date(2026, 12, 10)) == [
+        NOVEMBER, BillingPeriod(2026, 12)]
+
+
+def _required(kind: str) -> dict[str, object]:
+    return {"scope": "subscriptions/0"} if kind == "azure-cost-details" else {}
 
 
 def test_a_plan_is_period_by_period_each_source_once() -> None:

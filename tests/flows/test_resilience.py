@@ -27,7 +27,7 @@ OCTOBER = "2026-10"
 
 @pytest.fixture
 def space(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
-    monkeypatch.setitem(registry.CONNECTORS, faulty_source.KIND, faulty_source.TARGET)
+    monkeypatch.setitem(registry.KINDS, faulty_source.KIND, faulty_source.ENTRY)
     monkeypatch.setenv(RETRY_BASE_VARIABLE, "0")
     return Workspace(tmp_path)
 

@@ -141,5 +141,7 @@ def test_a_manifest_that_is_not_json_is_a_clear_error(tmp_path: Path,
 
 def test_a_month_without_any_manifest_has_no_delivery(tmp_path: Path,
                                                       warehouse: duckdb.DuckDBPyConnection) -> None:
-    result = ingest(warehouse, _connector(str(tmp_path / "empty")), OCTOBER, "r")
+    write_cur2_export(LOCAL, str(tmp_path / "cur"), bucket="b", prefix="cur", export_name="exp",
+                      period="2026-09", rows=10)  # the export exists, October not delivered yet
+    result = ingest(warehouse, _connector(str(tmp_path / "cur" / "exp")), OCTOBER, "r")
     assert result.outcome == "no-delivery"

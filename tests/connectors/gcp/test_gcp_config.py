@@ -11,6 +11,7 @@ import pytest
 from google.api_core import exceptions as google_errors
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from costalloc.connectors.gcp import BigQueryExportConnector, queries
 from costalloc.connectors.gcp.batches import bounded
@@ -48,7 +49,7 @@ def test_plain_table_ids_are_accepted(table: str) -> None:
     "my-billing-project.d.t.extra",
 ])
 def test_anything_else_is_refused_before_any_query(table: str) -> None:
-    with pytest.raises(ConfigurationError, match=r"source `gcp-main` \(gcp-bigquery\): option `table`"):
+    with pytest.raises(ValidationError, match=r"source `gcp-main` \(gcp-bigquery\): option `table`"):
         connector(table=table)
 
 
@@ -60,8 +61,8 @@ def test_exactly_one_of_table_and_uri() -> None:
 
 
 def test_unknown_options_are_named_with_the_allowed_ones() -> None:
-    with pytest.raises(ConfigurationError,
-                       match=r"option `tabel`: Extra inputs.*allowed options: batch_rows"):
+    with pytest.raises(ValidationError, match=r"unknown option `tabel`\. gcp-bigquery accepts "
+                       r"`batch_rows`, .*`table`"):
         connector(tabel=TABLE)
 
 

@@ -117,6 +117,7 @@ def test_a_parquet_file_that_is_not_a_billing_dump_is_refused_by_name(tmp_path: 
 
 
 def test_a_folder_without_a_dump_has_no_delivery(tmp_path: Path) -> None:
+    (tmp_path / "nothing-here").mkdir()  # a missing folder is an error (test_gcp_missing.py)
     assert dump_source(tmp_path / "nothing-here").find_delivery(OCTOBER) is None
 
 

@@ -223,7 +223,7 @@ def test_a_missing_table_is_a_source_error_naming_the_option(
         gcp_warehouse: duckdb.DuckDBPyConnection) -> None:
     table = new_table()
     bq_client.create_dataset(table.rsplit(".", 1)[0])
-    with pytest.raises(SourceError, match=r"gcp-main 2026-10: .*check `options.table`"):
+    with pytest.raises(SourceError, match=r"gcp-main 2026-10: .*Check `options.table`"):
         ingest(gcp_warehouse, table_source(table), OCTOBER, "r")
     assert gcp_warehouse.sql("select count(*) from line_items").fetchall() == [(0,)]
 
