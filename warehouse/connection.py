@@ -3,6 +3,7 @@ Arrow batches to its tables."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,12 +50,20 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
 @contextmanager
 def unordered_inserts(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Let DuckDB insert in whatever order its threads finish: warehouse rows are keyed (source,
-    line item id), never ordered, and keeping insertion order costs parallelism."""
+    line item id), never ordered, and keeping insertion order costs parallelism.
+
+    Wrap a whole transaction, not part of one: DuckDB refuses even a `reset` inside a
+    transaction that an error aborted. Should the reset fail anyway while an error is on its
+    way out, that error is the one raised.
+    """
     con.execute("set preserve_insertion_order = false")
     try:
         yield
-    finally:
-        con.execute("reset preserve_insertion_order")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("reset preserve_insertion_order")
+        raise
+    con.execute("reset preserve_insertion_order")
 
 
 # Tables that batches are appended to (their names go into SQL text, so they are checked).

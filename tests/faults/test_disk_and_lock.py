@@ -16,11 +16,11 @@ import pyarrow.fs as pafs
 import pytest
 
 from costalloc.connectors.aws import AwsCurConnector
-from costalloc.connectors.ingest import ingest
 from costalloc.core.errors import WarehouseBusyError, WarehouseWriteError
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
 from costalloc.demo.aws_cur import write_cur2_export
+from costalloc.flows.loading import load_partition
 from costalloc.warehouse.connection import connect
 
 OCTOBER = BillingPeriod(2026, 10)
@@ -53,11 +53,11 @@ def test_the_disk_filling_up_during_a_load(tmp_path: Path, small_disk: Path) -> 
     first = _deliver(tmp_path / "b", rows=1500, seed=1)
     warehouse = small_disk / "costalloc.duckdb"
     con = connect(warehouse)
-    ingest(con, connector, OCTOBER, "first")
+    load_partition(con, connector, OCTOBER, "first")
     _deliver(tmp_path / "b", rows=400_000, seed=2)  # far more than 24 MiB once loaded
     with pytest.raises(WarehouseWriteError, match=r"aws 2026-10: writing the warehouse failed: "
                        r".*No space left on device.*previous load stays published"):
-        ingest(con, connector, OCTOBER, "too-big")
+        load_partition(con, connector, OCTOBER, "too-big")
     con.close()
     # Reopened, the warehouse holds the last good load, whole.
     reopened = duckdb.connect(str(warehouse), read_only=True)
