@@ -120,9 +120,7 @@ def _replace(con: duckdb.DuckDBPyConnection, load_: PartitionLoad,
         load_.loaded_totals = {str(row[0]): Decimal(row[2]) for row in totals}
         _tie_out(load_)
         _refuse_emptying(load_)
-        duplicates = con.sql(load("warehouse/duplicate_line_items"), params=key).fetchall()
-        load_.duplicate_rows, load_.duplicate_example = duplicates[0] if duplicates else (None,
-                                                                                          None)
+        _count_duplicates(con, load_, key)
         _record(con, load_, "loaded", None)
         con.commit()
     except duckdb.IOException as error:
@@ -132,6 +130,15 @@ def _replace(con: duckdb.DuckDBPyConnection, load_: PartitionLoad,
         _rollback(con)
         raise
     return load_
+
+
+def _count_duplicates(con: duckdb.DuckDBPyConnection, load_: PartitionLoad,
+                      key: dict[str, str]) -> None:
+    counted = con.sql(load("warehouse/duplicate_line_items"), params=key).fetchall()[0][0]
+    load_.duplicate_rows = None if counted is None else int(counted)
+    if load_.duplicate_rows:
+        example = con.sql(load("warehouse/duplicate_example"), params=key).fetchall()
+        load_.duplicate_example = str(example[0][0]) if example and example[0][0] else None
 
 
 def write_failed(source: str, period: BillingPeriod, detail: str) -> WarehouseWriteError:

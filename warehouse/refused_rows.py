@@ -35,18 +35,15 @@ def first_refused_row(con: duckdb.DuckDBPyConnection,
         assert isinstance(batch, pl.DataFrame)
         found: list[RefusedRow] = []
         for column, required, is_json in constraints:
-            if column not in batch.columns:
-                if required and batch.height:
-                    found.append(RefusedRow(int(batch["x_line_item_id"].min()),  # type: ignore[arg-type]
-                                            column, "is missing from the normalized rows"))
+            if column not in batch.columns:  # a NOT NULL column the rows don't have at all
+                found += _first(batch, pl.lit(bool(required)), column, "is missing")
                 continue
             values = pl.col(column)
             if required:
                 found += _first(batch, values.is_null(), column, "is empty")
             if is_json:
-                text = values.cast(pl.String)
-                found += _first(batch, values.is_not_null() & text.str.json_path_match("$").is_null(),
-                                column, "")
+                not_json = values.cast(pl.String).str.json_path_match("$").is_null()
+                found += _first(batch, values.is_not_null() & not_json, column, "")
         if found:
             return min(found, key=lambda refused: refused.line_item_id)
     return None
