@@ -38,6 +38,9 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
                 "wait for that run to finish (or stop it) and try again") from None
         raise
     con.execute("set TimeZone = 'UTC'")
+    # DuckDB draws a progress bar on stdout for statements that take over 2 s: noise in a
+    # terminal's output and in the Prefect log; the run reports its own progress.
+    con.execute("set enable_progress_bar = false")
     if target != ":memory:":
         con.execute("set memory_limit = $limit",
                     {"limit": os.environ.get(MEMORY_LIMIT_VARIABLE) or DEFAULT_MEMORY_LIMIT})

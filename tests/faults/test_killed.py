@@ -55,12 +55,13 @@ def _run_and_kill(script: str, cwd: Path) -> int:
                               cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert victim.stdout is not None
-    line = victim.stdout.readline()
-    if line.strip() != "MIDWAY":  # it ended (or will) without reaching the point: say how
+    said = ""
+    while (line := victim.stdout.readline()) and line.strip() != "MIDWAY":
+        said += line  # anything else it prints first
+    if not line:  # it ended without reaching the point: say how
         victim.wait(timeout=120)
-        errors = victim.stderr.read() if victim.stderr else ""
-        pytest.fail(f"the victim exited {victim.returncode} before the kill point: "
-                    f"{line}{errors}")
+        said += victim.stderr.read() if victim.stderr else ""
+        pytest.fail(f"the victim exited {victim.returncode} before the kill point: {said}")
     victim.send_signal(signal.SIGKILL)
     return victim.wait(timeout=60)
 
