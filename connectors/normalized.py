@@ -58,7 +58,9 @@ def _check_money(connector: Connector, delivery: Delivery, batch: RawBatch) -> N
 
 
 def _check_rows(line_items: pl.DataFrame, delivery: Delivery, batch: RawBatch) -> None:
-    """FOCUS's not-null columns, the billing period and the currency code, per batch."""
+    """Per batch: the not-null columns a connector's mapping most often misses, the billing
+    period and the currency code. A row breaking another constraint of `line_items` is named
+    when the warehouse refuses it (`warehouse.refused_rows`)."""
     period_start = delivery.period.start
     problems = {
         "BilledCost is missing": pl.col("BilledCost").is_null(),
