@@ -3,6 +3,7 @@ provider last wrote them) and its raw record batches, each with the file it came
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -10,6 +11,7 @@ from typing import Protocol
 
 import polars as pl
 
+from costalloc.core.errors import SourceError
 from costalloc.core.period import BillingPeriod
 
 
@@ -18,7 +20,11 @@ class Delivery:
     """The current delivery of one (source, billing period).
 
     `fingerprint` identifies it (AWS executionId / assemblyId, Azure runId, a BigQuery
-    table fingerprint): a fingerprint already loaded is not loaded again.
+    table fingerprint): a fingerprint already loaded is not loaded again. `listed` holds the
+    files as the provider's manifest names them (same order as `files`), so an error can quote
+    the manifest; connectors that list a folder themselves leave it empty. `declared_empty`
+    is set only when the provider's manifest itself says the month has no line items: nothing
+    else lets a load replace a published month with nothing.
     """
 
     source: str
@@ -26,6 +32,45 @@ class Delivery:
     fingerprint: str
     files: tuple[str, ...]
     details: dict[str, str] = field(default_factory=dict)
+    listed: tuple[str, ...] = ()
+    declared_empty: bool = False
+
+
+def check_file_list(delivery: Delivery) -> None:
+    """Refuse a delivery that names one data file twice (it would load it twice, and its raw
+    total would count it twice too, so the tie-out could not notice) or, unless the provider
+    declared the month empty, no data file at all."""
+    where = (f"manifest `{delivery.details['manifest']}`" if "manifest" in delivery.details
+             else "the delivery")
+    if not delivery.files and not delivery.declared_empty:
+        raise SourceError(
+            delivery.source, delivery.period,
+            f"{where} lists no data files; a published month is never replaced with nothing "
+            "unless the provider's manifest says the month is empty. The provider may still "
+            "be delivering, or the export is broken; the previous load stays published")
+    seen: dict[str, int] = {}
+    for index, file in enumerate(delivery.files):
+        same = posixpath.normpath(file)
+        if same not in seen:
+            seen[same] = index
+            continue
+        first = seen[same]
+        listed = (_as_listed(delivery, first), _as_listed(delivery, index))
+        entries = (f"entries {first + 1} and {index + 1} both list `{listed[0]}`"
+                   if listed[0] == listed[1] else
+                   f"entry {first + 1} `{listed[0]}` and entry {index + 1} `{listed[1]}` both "
+                   f"name `{delivery.files[first]}`")
+        raise SourceError(
+            delivery.source, delivery.period,
+            f"{where} lists the same data file twice: {entries}; it would be loaded twice. "
+            "Ask the provider to deliver again (or fix the manifest); nothing of this delivery "
+            "is loaded and the previous load stays published")
+
+
+def _as_listed(delivery: Delivery, index: int) -> str:
+    if len(delivery.listed) == len(delivery.files):
+        return delivery.listed[index]
+    return delivery.files[index]
 
 
 @dataclass(frozen=True)

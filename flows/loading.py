@@ -1,4 +1,4 @@
-"""Loading one (source, period) in two steps, as plain functions the flows wrap as tasks.
+"""Loading one (source, period): the one path every load takes, in the flows and in the tests.
 
 `stage` runs wherever the task runner puts it (a thread here, a Dask worker elsewhere): it
 finds the source's current delivery and, unless that delivery is the one already published,
@@ -7,12 +7,19 @@ warehouse. `publish` runs in the flow's process, one partition at a time: it tie
 against the export's own totals, makes them the lake's version of the partition (lake mode) and
 replaces the partition of `line_items` in one transaction. DuckDB has one writer per file, so
 the warehouse is held only for that short write, never while a source is being read.
+
+`load_partition` runs the two in this process, with a scratch folder beside the warehouse: the
+nightly flow does exactly this per partition, adding only locks, retries and a task runner.
+Whatever stops a load is raised as one paragraph (source, period, file, row and column where
+known, and what stays published) and recorded in `ingest_log` against the delivery.
 """
 
 from __future__ import annotations
 
 import shutil
+import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,27 +31,59 @@ from typing import Literal
 import duckdb
 import pyarrow.fs as pafs
 
-from costalloc.connectors.delivery import Delivery
-from costalloc.connectors.ingest import IngestResult, normalized
+from costalloc import sql
+from costalloc.connectors.delivery import Connector, Delivery, check_file_list
+from costalloc.connectors.normalized import normalized
 from costalloc.connectors.registry import connector_for
 from costalloc.connectors.storage import open_location
-from costalloc.core.errors import CostallocError, TransientError, WarehouseBusyError
+from costalloc.core.errors import CostallocError, DataError, TransientError, WarehouseBusyError
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import Settings, SourceSettings
 from costalloc.flows.plan import connector_settings
 from costalloc.warehouse.connection import connect
 from costalloc.warehouse.lake import PartitionStore
 from costalloc.warehouse.partitions import (
+    BatchOrigin,
     PartitionLoad,
+    published_fingerprint,
     record_failure,
     replace_partition,
     replace_partition_from_parquet,
 )
+from costalloc.warehouse.refused_rows import first_refused_row
 
 WAREHOUSE_WAIT_SECONDS = 60.0  # how long to wait for another process to close the warehouse
 SCRATCH = ".costalloc-scratch"
 _SCRATCH_KEPT_SECONDS = 24 * 3600
+_SAID = 160  # characters of the database's own message quoted in an error
 StageOutcome = Literal["staged", "unchanged", "no-delivery"]
+Outcome = Literal["loaded", "unchanged", "no-delivery"]
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What loading one (source, period) did."""
+
+    source: str
+    period: BillingPeriod
+    outcome: Outcome
+    fingerprint: str | None = None
+    rows: int = 0
+    totals: dict[str, str] | None = None
+    duplicate_rows: int | None = None  # None: the source's rows carry no provider identity
+    duplicate_example: str | None = None
+
+    def describe(self) -> str:
+        if self.outcome == "loaded":
+            money = ", ".join(f"{c} {a}" for c, a in sorted((self.totals or {}).items()))
+            repeated = (f"; {self.duplicate_rows} line item(s) repeat another's provider "
+                        f"identity (e.g. `{self.duplicate_example}`), kept as billed"
+                        if self.duplicate_rows else "")
+            return (f"{self.source} {self.period}: loaded {self.rows} line items "
+                    f"(delivery {self.fingerprint}; {money}){repeated}")
+        if self.outcome == "unchanged":
+            return f"{self.source} {self.period}: delivery {self.fingerprint} already loaded"
+        return f"{self.source} {self.period}: no delivery yet"
 
 
 @dataclass(frozen=True)
@@ -61,6 +100,8 @@ class Staged:
     emitted_rows: int = 0
     raw_totals: dict[str, Decimal] = field(default_factory=dict)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    declared_empty: bool = False
+    origins: tuple[BatchOrigin, ...] = ()
 
 
 class PartitionFailed(CostallocError):
@@ -91,22 +132,57 @@ def _rebuild(cls: type[PartitionFailed], message: str, kind: str, fingerprint: s
     return cls(message, kind=kind, fingerprint=fingerprint, files=files)
 
 
-def stage(source: SourceSettings, period: BillingPeriod, run_id: str, store: PartitionStore, *,
-          published: str | None, force: bool = False) -> Staged:
+def load_partition(target: duckdb.DuckDBPyConnection | Path | str,
+                   source: SourceSettings | Connector, period: BillingPeriod,
+                   run_id: str | None = None, *, force: bool = False,
+                   store: PartitionStore | None = None) -> LoadResult:
+    """Make the warehouse (`target`: a connection or the file) hold the current delivery of
+    (`source`, `period`) exactly once: stage it, then publish it, as the nightly flow does.
+
+    `source` is a source's settings (its connector is built as the flows build it) or a
+    connector built with its own client. The parts go to `store`, else to a scratch folder
+    beside the warehouse that is removed afterwards. Raises the error that stopped the load,
+    after recording it in `ingest_log`; the published partition is then unchanged.
+    """
+    if not isinstance(target, duckdb.DuckDBPyConnection):
+        with warehouse(target) as con:
+            return load_partition(con, source, period, run_id, force=force, store=store)
+    con = target
+    run_id = run_id or new_run_id()
+    scratch = None if store is not None else _scratch_beside(con, run_id)
+    try:
+        store = store or PartitionStore(pafs.LocalFileSystem(), str(scratch))
+        try:
+            staged = stage(source, period, run_id, store,
+                           published=published_fingerprint(con, source.name, period), force=force)
+        except PartitionFailed as failed:
+            record_stage_failure(con, failed, source.name, period, run_id)
+            cause = failed.__cause__
+            raise (cause if isinstance(cause, CostallocError) else failed) from None
+        return publish(con, staged, store, run_id, keep=False)
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def stage(source: SourceSettings | Connector, period: BillingPeriod, run_id: str,
+          store: PartitionStore, *, published: str | None, force: bool = False) -> Staged:
     """Read and normalize the current delivery of (`source`, `period`) into Parquet parts,
     unless its fingerprint is `published` (and not `force`). Never touches the warehouse."""
     started_at = datetime.now(UTC)
     delivery: Delivery | None = None
     try:
-        connector = connector_for(connector_settings(source))
+        connector = (connector_for(connector_settings(source))
+                     if isinstance(source, SourceSettings) else source)
         delivery = connector.find_delivery(period)
         if delivery is None:
             return Staged(source.name, period, "no-delivery", started_at=started_at)
         if not force and delivery.fingerprint == published:
             return Staged(source.name, period, "unchanged", delivery.fingerprint,
                           started_at=started_at)
+        check_file_list(delivery)
         load = PartitionLoad(source.name, period, delivery.fingerprint, run_id,
-                             files=list(delivery.files))
+                             files=list(delivery.files), declared_empty=delivery.declared_empty)
         parts = store.write(source.name, period, run_id, normalized(connector, delivery, load))
     except CostallocError as error:
         kind = TransientPartitionFailed if isinstance(error, TransientError) else PartitionFailed
@@ -115,41 +191,67 @@ def stage(source: SourceSettings, period: BillingPeriod, run_id: str, store: Par
                    files=delivery.files if delivery else ()) from error
     return Staged(source.name, period, "staged", delivery.fingerprint, delivery.files,
                   tuple(parts), load.raw_rows, load.emitted_rows, dict(load.raw_totals),
-                  started_at)
+                  started_at, delivery.declared_empty, tuple(load.origins))
 
 
 def publish(con: duckdb.DuckDBPyConnection, staged: Staged, store: PartitionStore, run_id: str,
-            *, keep: bool) -> IngestResult:
+            *, keep: bool) -> LoadResult:
     """Make the staged parts the published partition, or change nothing.
 
     `keep` (lake mode): the parts become the lake's `part-*.parquet` files of the partition and
-    the previous version's files go; otherwise they are removed once loaded.
+    the previous version's files go; otherwise they are removed once loaded. A failure (other
+    than a transient one, which is retried) is recorded in `ingest_log`; a row the warehouse
+    refuses is named by file, data row and column; a disk that fills up (or a warehouse that
+    can't be written) is `WarehouseWriteError`.
     """
     if staged.outcome != "staged" or staged.fingerprint is None:
-        return IngestResult(staged.source, staged.period, _outcome(staged), staged.fingerprint)
+        return LoadResult(staged.source, staged.period, _outcome(staged), staged.fingerprint)
     load = PartitionLoad(staged.source, staged.period, staged.fingerprint, run_id,
                          files=list(staged.files), raw_rows=staged.raw_rows,
                          emitted_rows=staged.emitted_rows, raw_totals=dict(staged.raw_totals),
-                         started_at=staged.started_at)
+                         started_at=staged.started_at, declared_empty=staged.declared_empty,
+                         origins=list(staged.origins))
     parts = list(staged.parts)
     try:
         store.check(parts, load)
         if keep:
             parts = store.promote(staged.source, staged.period, parts)
-        if store.is_local:  # DuckDB reads local Parquet itself, on every core
-            replace_partition_from_parquet(con, load, parts)
-        else:
-            replace_partition(con, load, store.read(parts, staged.source, staged.period))
-    except CostallocError as error:
+        try:
+            if store.is_local:  # DuckDB reads local Parquet itself, on every core
+                replace_partition_from_parquet(con, load, parts)
+            else:
+                replace_partition(con, load, store.read(parts, staged.source, staged.period))
+        except duckdb.Error as error:  # a disk error is WarehouseWriteError by now
+            raise _refused(con, error, load, store, parts) from None
+    except Exception as error:
         if not isinstance(error, TransientError):
-            record_failure(con, load, str(error))
+            record_failure(con, load, str(error) if isinstance(error, CostallocError)
+                           else f"{type(error).__name__}: {error}")
             if not keep:
                 store.remove(parts)
         raise
     if not keep:
         store.remove(parts)
-    return IngestResult(staged.source, staged.period, "loaded", staged.fingerprint,
-                        load.loaded_rows, {c: f"{a:f}" for c, a in load.loaded_totals.items()})
+    return LoadResult(staged.source, staged.period, "loaded", staged.fingerprint,
+                      load.loaded_rows, {c: f"{a:f}" for c, a in load.loaded_totals.items()},
+                      load.duplicate_rows, load.duplicate_example)
+
+
+def _refused(con: duckdb.DuckDBPyConnection, error: duckdb.Error, load: PartitionLoad,
+             store: PartitionStore, parts: list[str]) -> DataError:
+    """The warehouse refused the partition's rows: find the first refused row and say where it
+    came from (DuckDB's message names neither file nor row)."""
+    said = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    said = said if len(said) <= _SAID else said[:_SAID] + "…"
+    refused = first_refused_row(con, store.read(parts, load.source, load.period))
+    if refused is None:
+        return DataError(load.source, load.period,
+                         f"the warehouse refused the delivery's line items ({said}); the "
+                         "previous load stays published")
+    return DataError(load.source, load.period,
+                     f"{load.where(refused.line_item_id)}: column `{refused.column}` "
+                     f"{refused.problem}; the warehouse refused the delivery ({said}); the "
+                     "previous load stays published")
 
 
 def record_stage_failure(con: duckdb.DuckDBPyConnection, error: PartitionFailed, source: str,
@@ -166,18 +268,27 @@ def partition_store(settings: Settings, run_id: str) -> tuple[PartitionStore, bo
     if settings.lake:
         location = open_location(settings.lake)
         return PartitionStore(location.filesystem, location.root), True
-    scratch = Path(settings.warehouse).parent / SCRATCH / run_id
+    scratch = scratch_folder(settings.warehouse, run_id)
     return PartitionStore(pafs.LocalFileSystem(), scratch.as_posix()), False
+
+
+def scratch_folder(warehouse_path: Path | str, run_id: str) -> Path:
+    """Where a run stages its parts without a lake: beside the warehouse, on its disk."""
+    return Path(warehouse_path).parent / SCRATCH / run_id
 
 
 def discard_scratch(settings: Settings, run_id: str) -> None:
     """Remove this run's scratch folder, and those runs that died left a day ago or more."""
-    folder = Path(settings.warehouse).parent / SCRATCH
+    folder = scratch_folder(settings.warehouse, run_id).parent
     shutil.rmtree(folder / run_id, ignore_errors=True)
     if folder.is_dir():
         for old in folder.iterdir():
             if time.time() - old.stat().st_mtime > _SCRATCH_KEPT_SECONDS:
                 shutil.rmtree(old, ignore_errors=True)
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
 
 
 @contextmanager
@@ -201,6 +312,15 @@ def warehouse(path: Path | str, *,
         yield con
     finally:
         con.close()
+
+
+def _scratch_beside(con: duckdb.DuckDBPyConnection, run_id: str) -> Path:
+    """This load's scratch folder: beside the warehouse file, or a temporary one for an
+    in-memory warehouse."""
+    rows = con.sql(sql.load("warehouse/database_path")).fetchall()
+    if rows and rows[0][0]:
+        return scratch_folder(str(rows[0][0]), run_id)
+    return Path(tempfile.mkdtemp(prefix=f"costalloc-scratch-{run_id}-"))
 
 
 def _outcome(staged: Staged) -> Literal["unchanged", "no-delivery"]:

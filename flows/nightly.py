@@ -3,9 +3,10 @@ line items (or rules) changed. Thin Prefect wrappers over plain functions.
 
 Per (source, period): take its lock in the warehouse and read the published fingerprint (here),
 stage the delivery as Parquet parts (on the task runner: a bounded thread pool, or Dask),
-publish it into `line_items` (here, one at a time), release the lock. A period is allocated,
-under its own lock, as soon as all of its partitions are done. A failing source fails its own
-task and the run, never the other sources' loads.
+publish it into `line_items` (here, one at a time), release the lock. `stage` and `publish` are
+the two halves of `flows.loading.load_partition`, the one loading path the tests use too. A
+period is allocated, under its own lock, as soon as all of its partitions are done. A failing
+source fails its own task and the run, never the other sources' loads.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,14 +32,15 @@ from prefect.tasks import exponential_backoff
 from costalloc.allocation.loader import load_rules
 from costalloc.allocation.model import RuleSet
 from costalloc.allocation.publish import AllocationResult, allocate_period
-from costalloc.connectors.ingest import IngestResult
 from costalloc.core.errors import CostallocError, TransientError
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import Settings, load_settings
 from costalloc.flows.loading import (
+    LoadResult,
     PartitionFailed,
     Staged,
     discard_scratch,
+    new_run_id,
     partition_store,
     publish,
     record_stage_failure,
@@ -85,7 +86,7 @@ Progress = Callable[[Step], None]
 class RunReport:
     run_id: str
     periods: list[BillingPeriod]
-    loads: list[IngestResult] = field(default_factory=list)
+    loads: list[LoadResult] = field(default_factory=list)
     allocations: list[AllocationResult] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
@@ -122,7 +123,7 @@ def stage_partition(settings: Settings, source: str, period: BillingPeriod, run_
 
 @task(name="publish-partition", cache_policy=NONE, retries=BUSY_RETRIES,
       retry_condition_fn=retry_transient)
-def publish_partition(settings: Settings, staged: Staged, run_id: str) -> IngestResult:
+def publish_partition(settings: Settings, staged: Staged, run_id: str) -> LoadResult:
     store, keep = partition_store(settings, run_id)
     with warehouse(settings.warehouse) as con:
         return publish(con, staged, store, run_id, keep=keep)
@@ -266,10 +267,6 @@ def run_checked(what: str, config: str | None, periods: list[str] | None,
 def config_path(config: str | None) -> Path:
     """`config`, else `$COSTALLOC_CONFIG`, else `costalloc.yaml` in the working directory."""
     return Path(config or os.environ.get(CONFIG_VARIABLE) or "costalloc.yaml")
-
-
-def new_run_id() -> str:
-    return uuid.uuid4().hex[:12]
 
 
 def announce(message: str) -> None:

@@ -7,7 +7,8 @@ from prefect import flow
 from costalloc.allocation.publish import AllocationResult
 from costalloc.core.errors import ConfigurationError
 from costalloc.core.settings import load_settings
-from costalloc.flows.nightly import NO_RULES_NOTE, allocate, announce, config_path, new_run_id
+from costalloc.flows.loading import new_run_id
+from costalloc.flows.nightly import NO_RULES_NOTE, allocate, announce, config_path
 from costalloc.flows.plan import parse_periods
 
 

@@ -3,6 +3,7 @@ as the session time zone; append Arrow batches to its tables."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,6 +43,9 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
                 "wait for that run to finish (or stop it) and try again") from None
         raise
     con.execute("set TimeZone = 'UTC'")
+    # DuckDB draws a progress bar on stdout for statements that take over 2 s: noise in a
+    # terminal's output and in the Prefect log; the run reports its own progress.
+    con.execute("set enable_progress_bar = false")
     if target != ":memory:":
         con.execute("set memory_limit = $limit",
                     {"limit": os.environ.get(MEMORY_LIMIT_VARIABLE) or DEFAULT_MEMORY_LIMIT})
@@ -59,12 +63,20 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
 @contextmanager
 def unordered_inserts(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Let DuckDB insert in whatever order its threads finish: warehouse rows are keyed (source,
-    line item id), never ordered, and keeping insertion order costs parallelism."""
+    line item id), never ordered, and keeping insertion order costs parallelism.
+
+    Wrap a whole transaction, not part of one: DuckDB refuses even a `reset` inside a
+    transaction that an error aborted. Should the reset fail anyway while an error is on its
+    way out, that error is the one raised.
+    """
     con.execute("set preserve_insertion_order = false")
     try:
         yield
-    finally:
-        con.execute("reset preserve_insertion_order")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("reset preserve_insertion_order")
+        raise
+    con.execute("reset preserve_insertion_order")
 
 
 # Tables that batches are appended to (their names go into SQL text, so they are checked).

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from costalloc.core.period import BillingPeriod
 from costalloc.core.prefetch import prefetched
-from costalloc.warehouse.partitions import PartitionLoad, _tie_out
+from costalloc.warehouse.partitions import PartitionLoad, _tie_out, write_failed
 
 PART_ROWS = 2_000_000  # rows per Parquet file before the next part starts
 READ_ROWS = 250_000
@@ -65,7 +65,8 @@ class PartitionStore:
         """
         folder = self.directory(source, period)
         if self.is_local:  # object stores have no folders
-            self.filesystem.create_dir(folder, recursive=True)
+            with _writing(source, period, folder):
+                self.filesystem.create_dir(folder, recursive=True)
         written: list[str] = []
         writer: pq.ParquetWriter | None = None
         temporary = ""
@@ -73,23 +74,27 @@ class PartitionStore:
         try:
             for table in prefetched(line_items, name=f"normalize {source} {period}"):
                 body = table.drop_columns([c for c in HIVE_COLUMNS if c in table.column_names])
-                if writer is None or rows_in_part >= part_rows:
-                    if writer is not None:
-                        writer.close()
-                        written.append(self._finish(temporary))
-                    temporary = f"{folder}/.{_STAGED}{run_id}-{len(written):05d}.parquet.tmp"
-                    writer = pq.ParquetWriter(temporary, body.schema, filesystem=self.filesystem,
-                                              **_encoding(body.column_names))
-                    rows_in_part = 0
-                writer.write_table(body.cast(writer.schema))
+                with _writing(source, period, folder):
+                    if writer is None or rows_in_part >= part_rows:
+                        if writer is not None:
+                            writer.close()
+                            written.append(self._finish(temporary))
+                        temporary = f"{folder}/.{_STAGED}{run_id}-{len(written):05d}.parquet.tmp"
+                        writer = pq.ParquetWriter(temporary, body.schema,
+                                                  filesystem=self.filesystem,
+                                                  **_encoding(body.column_names))
+                        rows_in_part = 0
+                    writer.write_table(body.cast(writer.schema))
                 rows_in_part += body.num_rows
             if writer is not None:
-                writer.close()
-                writer = None
-                written.append(self._finish(temporary))
+                with _writing(source, period, folder):
+                    writer.close()
+                    writer = None
+                    written.append(self._finish(temporary))
         except BaseException:
             if writer is not None:
-                writer.close()
+                with contextlib.suppress(OSError):  # the error that got us here is the one
+                    writer.close()
                 self.remove([temporary])
             self.remove(written)
             raise
@@ -162,3 +167,17 @@ class PartitionStore:
         final = f"{folder}/{name.removeprefix('.').removesuffix('.tmp')}"
         self.filesystem.move(temporary, final)
         return final
+
+
+
+@contextlib.contextmanager
+def _writing(source: str, period: BillingPeriod, folder: str) -> Iterator[None]:
+    """Turn a local file system's refusal to write a part (a full disk, no permission) into
+    `WarehouseWriteError`. Object stores' errors carry no errno and pass through, as do errors
+    from reading the delivery, which happen outside it."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno is None:
+            raise
+        raise write_failed(source, period, f"staging line items in `{folder}`: {error}") from None

@@ -58,7 +58,8 @@ def find_delivery(source: str, location: Location, period: BillingPeriod,
     files = tuple(_resolve(source, period, location, path, ref) for ref in references)
     _all_present(source, period, location, files)
     return Delivery(source, period, str(fingerprint), files,
-                    {"flavour": flavour, "manifest": location.path(path)})
+                    {"flavour": flavour, "manifest": location.path(path)},
+                    listed=tuple(str(reference) for reference in references))
 
 
 def _read(source: str, period: BillingPeriod, location: Location, path: str) -> dict[str, Any]:

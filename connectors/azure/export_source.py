@@ -69,7 +69,8 @@ class AzureExportConnector(transform.AzureCostRows):
         if plan is None:
             return None
         return Delivery(self.name, period, plan.fingerprint, tuple(p.name for p in plan.parts),
-                        _details(plan, self.store))
+                        _details(plan, self.store),
+                        listed=tuple(b.reference for run in plan.runs for b in run.blobs))
 
     def _listing(self, period: BillingPeriod) -> list[BlobEntry]:
         try:

@@ -12,5 +12,7 @@ create table if not exists ingest_log (
     loaded_totals JSON not null,          -- {currency: sum of BilledCost in line_items}
     message VARCHAR,
     started_at TIMESTAMPTZ not null,
-    finished_at TIMESTAMPTZ not null
+    finished_at TIMESTAMPTZ not null,
+    duplicate_rows BIGINT                 -- rows repeating another's provider line item identity
+                                          -- (kept as billed); null: the source has no such id
 );

@@ -1,5 +1,8 @@
 -- Record one load attempt of a (source, period) delivery.
-insert into ingest_log values (
+insert into ingest_log (
+    run_id, source, billing_period, fingerprint, status, files, row_count, raw_totals,
+    loaded_totals, message, started_at, finished_at, duplicate_rows
+) values (
     $run_id, $source, $period, $fingerprint, $status, $files, $row_count,
-    $raw_totals, $loaded_totals, $message, $started_at, now()
+    $raw_totals, $loaded_totals, $message, $started_at, now(), $duplicate_rows
 )

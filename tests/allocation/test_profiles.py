@@ -17,10 +17,10 @@ from costalloc.allocation.model import RuleSet
 from costalloc.allocation.profiles import profile_of
 from costalloc.allocation.publish import allocate_period
 from costalloc.connectors.aws import AwsCurConnector
-from costalloc.connectors.ingest import ingest
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
 from costalloc.demo.aws_cur import write_cur2_export
+from costalloc.flows.loading import load_partition
 from tests.allocation.builders import OCTOBER, line_item, load_line_items
 
 DEMO_RULES = Path(__file__).resolve().parents[2] / "demo" / "rules.yaml"
@@ -60,7 +60,7 @@ def test_the_demo_month_gets_the_same_answers_through_profiles(
     write_cur2_export(pafs.LocalFileSystem(), str(tmp_path / "b" / "cur"), bucket="b",
                       prefix="cur", export_name="exp", period="2026-10", rows=3000, parts=1,
                       seed=5, with_net_columns=True)
-    ingest(warehouse, AwsCurConnector(SourceSettings(
+    load_partition(warehouse, AwsCurConnector(SourceSettings(
         name="aws", kind="aws-cur", uri=str(tmp_path / "b" / "cur" / "exp"))), OCTOBER, "l")
     # Most line items are tagged as is; the rest go through the demo's six splits.
     assert _compare(warehouse, load_rules(DEMO_RULES), OCTOBER) > 2000

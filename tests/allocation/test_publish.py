@@ -15,11 +15,11 @@ import costalloc.allocation.publish as publish
 from costalloc.allocation.loader import load_rules
 from costalloc.allocation.publish import allocate_period
 from costalloc.connectors.aws import AwsCurConnector
-from costalloc.connectors.ingest import ingest
 from costalloc.core.errors import ConservationError
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
 from costalloc.demo.aws_cur import write_cur2_export
+from costalloc.flows.loading import load_partition
 
 OCTOBER = BillingPeriod(2026, 10)
 DEMO_RULES = Path(__file__).resolve().parents[2] / "demo" / "rules.yaml"
@@ -32,7 +32,7 @@ def loaded(tmp_path: Path, warehouse: duckdb.DuckDBPyConnection) -> duckdb.DuckD
                       seed=21, with_net_columns=True, currencies=("USD", "EUR"))
     connector = AwsCurConnector(SourceSettings(name="aws", kind="aws-cur",
                                                uri=str(tmp_path / "b" / "cur" / "exp")))
-    ingest(warehouse, connector, OCTOBER, "load-1")
+    load_partition(warehouse, connector, OCTOBER, "load-1")
     return warehouse
 
 

@@ -18,11 +18,11 @@ import pyarrow.fs as pafs
 import pytest
 
 from costalloc.connectors.aws import AwsCurConnector
-from costalloc.connectors.ingest import ingest
 from costalloc.core.focus import CHARGE_CATEGORIES
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
 from costalloc.demo.aws_cur import write_cur2_export, write_legacy_cur
+from costalloc.flows.loading import load_partition
 from costalloc.reports.finance.extracts import export
 
 REPO = Path(__file__).resolve().parents[2]
@@ -78,7 +78,7 @@ def test_aws_line_items_pass_the_focus_validator(tmp_path: Path,
     for name, uri in (("aws-cur2", tmp_path / "b" / "cur" / "exp"),
                       ("aws-legacy", tmp_path / "b" / "legacy" / "rep")):
         connector = AwsCurConnector(SourceSettings(name=name, kind="aws-cur", uri=str(uri)))
-        assert ingest(warehouse, connector, OCTOBER, "r").outcome == "loaded"
+        assert load_partition(warehouse, connector, OCTOBER, "r").outcome == "loaded"
     extract = export(warehouse, "line-items", OCTOBER, "parquet", tmp_path / "out")
     failing = _validate(extract, tmp_path)
     assert failing <= KNOWN_DEFECTS, f"rules the data breaks: {sorted(failing - KNOWN_DEFECTS)}"
@@ -110,7 +110,7 @@ def test_azure_line_items_pass_the_focus_validator(tmp_path: Path,
     write_demo_month(str(tmp_path / "container"))
     connector = AzureExportConnector(SourceSettings(name="azure", kind="azure-export",
                                                     uri=str(tmp_path / "container")))
-    assert ingest(warehouse, connector, OCTOBER, "r").outcome == "loaded"
+    assert load_partition(warehouse, connector, OCTOBER, "r").outcome == "loaded"
     extract = export(warehouse, "line-items", OCTOBER, "parquet", tmp_path / "out")
     failing = _validate(extract, tmp_path)
     assert failing <= KNOWN_DEFECTS, f"rules the data breaks: {sorted(failing - KNOWN_DEFECTS)}"
@@ -129,7 +129,7 @@ def test_gcp_line_items_pass_the_focus_validator(tmp_path: Path,
     written = write_demo_month(str(tmp_path), period="2026-10", seed=5)
     connector = BigQueryExportConnector(SourceSettings(name="gcp", kind="gcp-bigquery",
                                                        uri=written.uri))
-    assert ingest(warehouse, connector, OCTOBER, "r").outcome == "loaded"
+    assert load_partition(warehouse, connector, OCTOBER, "r").outcome == "loaded"
     extract = export(warehouse, "line-items", OCTOBER, "parquet", tmp_path / "out")
     failing = _validate(extract, tmp_path)
     assert failing <= KNOWN_DEFECTS, f"rules the data breaks: {sorted(failing - KNOWN_DEFECTS)}"

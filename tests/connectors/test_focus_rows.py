@@ -11,10 +11,10 @@ import duckdb
 import pytest
 
 from costalloc.connectors.focus_files import FocusFilesConnector
-from costalloc.connectors.ingest import ingest
 from costalloc.core.errors import DataError
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
+from costalloc.flows.loading import load_partition
 from costalloc.warehouse.connection import connect
 
 OCTOBER = BillingPeriod(2026, 10)
@@ -39,7 +39,7 @@ def _load(tmp_path: Path, rows: list[dict[str, str]]) -> duckdb.DuckDBPyConnecti
         writer.writerows(rows)
     con = connect(tmp_path / "w.duckdb")
     source = FocusFilesConnector(SourceSettings(name="focus-src", kind="focus", uri=str(folder)))
-    ingest(con, source, OCTOBER, "run-1")
+    load_partition(con, source, OCTOBER, "run-1")
     return con
 
 

@@ -1,36 +1,24 @@
 """The production loading path, in one function the fault tests share: `flows.loading`'s
-`stage` then `publish`, a staging failure logged to `ingest_log` as the nightly flow logs it.
-When the loading entry point changes, this is the one place to change."""
+`load_partition` (stage then publish, as the nightly flow does), with its scratch parts in
+`workdir`. When the loading entry point changes, this is the one place to change."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import duckdb
+import pyarrow.fs as pafs
 
-from costalloc.connectors.ingest import IngestResult
 from costalloc.core.period import BillingPeriod
-from costalloc.core.settings import Settings, SourceSettings
-from costalloc.flows.loading import (
-    PartitionFailed,
-    partition_store,
-    publish,
-    record_stage_failure,
-    stage,
-)
-from costalloc.warehouse.partitions import published_fingerprint
+from costalloc.core.settings import SourceSettings
+from costalloc.flows.loading import LoadResult, load_partition
+from costalloc.warehouse.lake import PartitionStore
 
 
 def load(con: duckdb.DuckDBPyConnection, source: SourceSettings, period: BillingPeriod,
-         run_id: str, *, workdir: Path) -> IngestResult:
+         run_id: str, *, workdir: Path) -> LoadResult:
     """Load (`source`, `period`) into `con` the way the flows do; `workdir` holds the scratch
-    parts. A failure is raised as the flow sees it (`PartitionFailed`)."""
-    settings = Settings(warehouse=workdir / "costalloc.duckdb", sources=[source])
-    store, keep = partition_store(settings, run_id)
-    try:
-        staged = stage(source, period, run_id, store,
-                       published=published_fingerprint(con, source.name, period))
-    except PartitionFailed as error:
-        record_stage_failure(con, error, source.name, period, run_id)
-        raise
-    return publish(con, staged, store, run_id, keep=keep)
+    parts. A refusal is raised as the command line sees it (the `SourceError` that stopped it),
+    after it was recorded in `ingest_log`."""
+    store = PartitionStore(pafs.LocalFileSystem(), str(workdir / "scratch" / run_id))
+    return load_partition(con, source, period, run_id, store=store)

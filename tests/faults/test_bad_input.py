@@ -19,11 +19,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from costalloc.connectors.aws import AwsCurConnector
-from costalloc.connectors.ingest import ingest
 from costalloc.core.errors import SourceError
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
 from costalloc.demo.aws_cur import WrittenDelivery, write_cur2_export
+from costalloc.flows.loading import load_partition
 
 OCTOBER = BillingPeriod(2026, 10)
 LOCAL = pafs.LocalFileSystem()
@@ -37,7 +37,7 @@ class Export:
         self.con = con
         self.file_format = file_format
         self.good = self.deliver(rows=200, seed=1)
-        assert ingest(con, self.connector, OCTOBER, "good").outcome == "loaded"
+        assert load_partition(con, self.connector, OCTOBER, "good").outcome == "loaded"
         self.published = self.state()
 
     @property
@@ -56,7 +56,7 @@ class Export:
 
     def load_fails(self, match: str) -> str:
         with pytest.raises(SourceError) as raised:
-            ingest(self.con, self.connector, OCTOBER, "bad")
+            load_partition(self.con, self.connector, OCTOBER, "bad")
         message = str(raised.value)
         assert message.startswith("aws-main 2026-10: "), message
         assert re.search(match, message), message
@@ -168,7 +168,7 @@ def test_schema_drift_a_new_column_is_accepted_and_a_type_change_is_parsed(
         table = table.set_column(table.column_names.index("line_item_unblended_cost"),
                                  "line_item_unblended_cost", cost.cast(pa.string()))
         pq.write_table(table, path)
-    result = ingest(parquet_export.con, parquet_export.connector, OCTOBER, "drift")
+    result = load_partition(parquet_export.con, parquet_export.connector, OCTOBER, "drift")
     assert result.outcome == "loaded" and result.rows >= newer.rows
     loaded = parquet_export.con.sql("select BillingCurrency, sum(BilledCost) from line_items "
                                     "group by 1").fetchall()
@@ -182,7 +182,7 @@ def test_mixed_currencies_in_one_source_and_period_are_kept_apart(
                                 currencies=("USD", "EUR", "JPY"))
     connector = AwsCurConnector(SourceSettings(name="aws-main", kind="aws-cur",
                                                uri=str(tmp_path / "exp")))
-    result = ingest(warehouse, connector, OCTOBER, "r")
+    result = load_partition(warehouse, connector, OCTOBER, "r")
     assert {c: Decimal(v) for c, v in (result.totals or {}).items()} == written.billed_totals
     assert len(written.billed_totals) == 3
     log = json.loads(warehouse.sql("select raw_totals from ingest_log").fetchall()[0][0])
@@ -196,10 +196,10 @@ def test_the_same_files_under_two_execution_ids_are_loaded_once(
     first = write_cur2_export(LOCAL, str(tmp_path), execution_id="exec-1", **common)
     connector = AwsCurConnector(SourceSettings(name="aws-main", kind="aws-cur",
                                                uri=str(tmp_path / "exp")))
-    ingest(warehouse, connector, OCTOBER, "r1")
+    load_partition(warehouse, connector, OCTOBER, "r1")
     second = write_cur2_export(LOCAL, str(tmp_path), execution_id="exec-2", **common)
     assert second.billed_totals == first.billed_totals
-    assert ingest(warehouse, connector, OCTOBER, "r2").outcome == "loaded"
+    assert load_partition(warehouse, connector, OCTOBER, "r2").outcome == "loaded"
     count, total = warehouse.sql("select count(*) filter (x_line_item_type not like '%/Unused'), "
                                  "sum(BilledCost) from line_items").fetchall()[0]
     assert (count, {"USD": total}) == (500, first.billed_totals)

@@ -21,13 +21,12 @@ import pytest
 
 from costalloc.allocation.loader import load_rules
 from costalloc.allocation.publish import allocate_period
-from costalloc.core.errors import ConfigurationError
+from costalloc.core.errors import ConfigurationError, SourceError
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
 from costalloc.demo.aws_cur import WrittenDelivery, write_cur2_export, write_legacy_cur
 from costalloc.demo.gcp_billing import generate_month, write_parquet_dump
 from costalloc.flows.cli import main
-from costalloc.flows.loading import PartitionFailed
 from tests.faults.load_path import load
 from tests.faults.outside import Outside, assert_refused, plant_outside, published
 
@@ -123,7 +122,7 @@ def test_a_cur2_manifest_entry_leaving_the_export_is_refused(
         reason: str) -> None:
     named = entry(export, outside)
     manifest = export.hostile(named)
-    with pytest.raises(PartitionFailed) as raised:
+    with pytest.raises(SourceError) as raised:
         export.load("hostile")
     message = assert_refused(raised, export.con, export.before, outside, source="aws-main",
                              names=(manifest.name, named[:60], reason))
@@ -134,7 +133,7 @@ def test_a_very_long_hostile_entry_is_quoted_cut_short(export: LocalExport,
                                                        outside: Outside) -> None:
     named = "s3://b/cur/exp/" + "a/" * 2000 + "../" * 2001 + "outside/secret.csv"
     export.hostile(named)
-    with pytest.raises(PartitionFailed) as raised:
+    with pytest.raises(SourceError) as raised:
         export.load("hostile")
     message = assert_refused(raised, export.con, export.before, outside, source="aws-main",
                              names=("`..`",))
@@ -155,7 +154,7 @@ def test_a_legacy_report_key_leaving_the_report_is_refused(
     manifest = json.loads(manifest_path.read_text())
     manifest["reportKeys"][1] = "legacy/rep/../../../outside/secret.csv"
     manifest_path.write_text(json.dumps(manifest))
-    with pytest.raises(PartitionFailed) as raised:
+    with pytest.raises(SourceError) as raised:
         load(warehouse, source, OCTOBER, "hostile", workdir=tmp_path)
     assert_refused(raised, warehouse, before, outside, source="aws-legacy",
                    names=("rep-Manifest.json", "legacy/rep/../../../outside/secret.csv", "`..`"))
@@ -197,7 +196,7 @@ def test_a_dot_dot_key_on_s3_does_not_reach_an_object_outside_the_export(
                                   Body=outside.csv.read_bytes())
     named = _s3_hostile(bucket, s3_filesystem,
                         lambda _: f"s3://{bucket}/cur/exp/../../payroll/secret.csv")
-    with pytest.raises(PartitionFailed) as raised:
+    with pytest.raises(SourceError) as raised:
         load(warehouse, source, OCTOBER, "hostile", workdir=tmp_path)
     assert_refused(raised, warehouse, before, outside, source="aws-s3", names=(named, "`..`"))
 
@@ -209,7 +208,7 @@ def test_a_data_file_in_another_bucket_is_refused_not_read_from_ours(
     source, before = s3_export
     named = _s3_hostile(bucket, s3_filesystem,
                         lambda ours: ours.replace(f"s3://{bucket}/", "s3://someone-elses/"))
-    with pytest.raises(PartitionFailed) as raised:
+    with pytest.raises(SourceError) as raised:
         load(warehouse, source, OCTOBER, "hostile", workdir=tmp_path)
     assert_refused(raised, warehouse, before, outside, source="aws-s3",
                    names=(named[:100], "`someone-elses`", f"`{bucket}`"))
@@ -239,7 +238,7 @@ def test_a_focus_file_linked_from_outside_the_folder_is_refused(
     assert load(warehouse, source, OCTOBER, "good", workdir=tmp_path).outcome == "loaded"
     before = published(warehouse)
     (folder / "BILLING_PERIOD=2026-10" / "part-2.csv").symlink_to(outside.csv)
-    with pytest.raises(PartitionFailed) as raised:
+    with pytest.raises(SourceError) as raised:
         load(warehouse, source, OCTOBER, "hostile", workdir=tmp_path)
     assert_refused(raised, warehouse, before, outside, source="focus-files",
                    names=("BILLING_PERIOD=2026-10/part-2.csv", "symbolic link"))
@@ -259,7 +258,7 @@ def test_a_gcp_dump_file_linked_from_outside_the_folder_is_refused(
     write_parquet_dump(outside.folder / "dump", [other])
     (tmp_path / "dump" / "000000000009.parquet").symlink_to(
         outside.folder / "dump" / "000000000000.parquet")
-    with pytest.raises(PartitionFailed) as raised:
+    with pytest.raises(SourceError) as raised:
         load(warehouse, source, OCTOBER, "hostile", workdir=tmp_path)
     assert_refused(raised, warehouse, before, outside, source="gcp-dump",
                    names=("000000000009.parquet", "symbolic link"))
@@ -279,7 +278,7 @@ def test_an_asset_register_linked_from_outside_its_folder_is_refused(
     before = published(warehouse)
     (folder / "assets.csv").unlink()
     (folder / "assets.csv").symlink_to(outside.csv)
-    with pytest.raises(PartitionFailed) as raised:
+    with pytest.raises(SourceError) as raised:
         load(warehouse, source, OCTOBER, "hostile", workdir=tmp_path)
     assert_refused(raised, warehouse, before, outside, source="on-prem",
                    names=("assets.csv", "symbolic link"))

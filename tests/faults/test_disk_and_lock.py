@@ -15,23 +15,23 @@ import duckdb
 import pyarrow.fs as pafs
 import pytest
 
-from costalloc.connectors.aws import AwsCurConnector
-from costalloc.connectors.ingest import ingest
 from costalloc.core.errors import WarehouseBusyError, WarehouseWriteError
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
 from costalloc.demo.aws_cur import write_cur2_export
+from costalloc.flows.loading import load_partition
 from costalloc.warehouse.connection import connect
+from costalloc.warehouse.lake import PartitionStore
 
 OCTOBER = BillingPeriod(2026, 10)
 
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 24 MiB tmpfs. CI runs as root, where mounting works; this fails, not skips, elsewhere."""
+    """An 8 MiB tmpfs. CI runs as root, where mounting works; this fails, not skips, elsewhere."""
     mount_point = tmp_path / f"disk-{uuid.uuid4().hex[:6]}"
     mount_point.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs",
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs",
                               str(mount_point)], capture_output=True, text=True)
     if mounted.returncode != 0:
         pytest.fail("mounting a small tmpfs needs root (as in CI): " + mounted.stderr.strip())
@@ -47,25 +47,44 @@ def _deliver(root: Path, rows: int, seed: int) -> dict[str, Decimal]:
                              parts=2).billed_totals
 
 
-def test_the_disk_filling_up_during_a_load(tmp_path: Path, small_disk: Path) -> None:
-    connector = AwsCurConnector(SourceSettings(name="aws", kind="aws-cur",
-                                               uri=str(tmp_path / "b" / "exp")))
+# Which disk is too small: the scratch folder the parts are staged in, the warehouse file, or
+# both (the flows' layout: scratch beside the warehouse). `what` is the message's "writing …".
+LAYOUTS = {
+    "while staging": (False, True, r"staging line items in `[^`]*/scratch/line_items/"),
+    "inside the warehouse transaction": (True, False, r"writing `line_items`: IO Error"),
+    "with the scratch folder beside the warehouse": (True, None, r""),
+}
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_the_disk_filling_up_during_a_load(tmp_path: Path, small_disk: Path,
+                                           layout: str) -> None:
+    warehouse_on_disk, scratch_on_disk, what = LAYOUTS[layout]
+    source = SourceSettings(name="aws", kind="aws-cur", uri=str(tmp_path / "b" / "exp"))
+    warehouse = (small_disk if warehouse_on_disk else tmp_path) / "costalloc.duckdb"
+    store = None if scratch_on_disk is None else PartitionStore(
+        pafs.LocalFileSystem(), str((small_disk if scratch_on_disk else tmp_path) / "scratch"))
     first = _deliver(tmp_path / "b", rows=1500, seed=1)
-    warehouse = small_disk / "costalloc.duckdb"
     con = connect(warehouse)
-    ingest(con, connector, OCTOBER, "first")
-    _deliver(tmp_path / "b", rows=400_000, seed=2)  # far more than 24 MiB once loaded
-    with pytest.raises(WarehouseWriteError, match=r"aws 2026-10: writing the warehouse failed: "
-                       r".*No space left on device.*previous load stays published"):
-        ingest(con, connector, OCTOBER, "too-big")
+    load_partition(con, source, OCTOBER, "first", store=store)
+    _deliver(tmp_path / "b", rows=150_000, seed=2)  # far more than 8 MiB once staged or loaded
+    with pytest.raises(WarehouseWriteError, match=r"^aws 2026-10: writing the warehouse failed: "
+                       + what + r".*No space left on device.*previous load stays published$"):
+        load_partition(con, source, OCTOBER, "too-big", store=store)
     con.close()
-    # Reopened, the warehouse holds the last good load, whole.
+    # Reopened, the warehouse holds the last good load, whole; no staged part is left behind.
     reopened = duckdb.connect(str(warehouse), read_only=True)
     totals = reopened.sql("select BillingCurrency, sum(BilledCost) from line_items "
                           "group by 1").fetchall()
     runs = reopened.sql("select distinct x_ingest_run_id from line_items").fetchall()
+    logged = reopened.sql("select run_id, status, coalesce(message, '') like "
+                          "'%No space left on device%' from ingest_log order by finished_at"
+                          ).fetchall()
     reopened.close()
     assert dict(totals) == first and runs == [("first",)]
+    assert not [p for p in small_disk.rglob("*.parquet*")]
+    if not warehouse_on_disk:  # on a full disk the log entry is attempted, not promised
+        assert logged == [("first", "loaded", False), ("too-big", "failed", True)]
 
 
 def test_the_warehouse_held_by_another_process(tmp_path: Path) -> None:

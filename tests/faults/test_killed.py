@@ -23,10 +23,10 @@ import pytest
 from costalloc.allocation.loader import load_rules
 from costalloc.allocation.publish import allocate_period
 from costalloc.connectors.aws import AwsCurConnector
-from costalloc.connectors.ingest import ingest
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
 from costalloc.demo.aws_cur import write_cur2_export
+from costalloc.flows.loading import load_partition
 from costalloc.reports.finance.extracts import export
 from costalloc.warehouse.connection import connect
 
@@ -55,8 +55,13 @@ def _run_and_kill(script: str, cwd: Path) -> int:
                               cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert victim.stdout is not None
-    line = victim.stdout.readline()
-    assert line.strip() == "MIDWAY", victim.stderr.read() if victim.stderr else line
+    said = ""
+    while (line := victim.stdout.readline()) and line.strip() != "MIDWAY":
+        said += line  # anything else it prints first
+    if not line:  # it ended without reaching the point: say how
+        victim.wait(timeout=120)
+        said += victim.stderr.read() if victim.stderr else ""
+        pytest.fail(f"the victim exited {victim.returncode} before the kill point: {said}")
     victim.send_signal(signal.SIGKILL)
     return victim.wait(timeout=60)
 
@@ -84,37 +89,59 @@ def _line_items(path: Path) -> tuple[int, dict[str, Decimal], set[str]]:
     return sum(int(r[0]) for r in rows), {str(r[1]): r[2] for r in rows}, runs
 
 
-def test_killed_during_a_load(tmp_path: Path) -> None:
+# Where the victim is stopped: while staging (reading the delivery, the warehouse not yet
+# written) and inside the publishing transaction (every new row written, nothing committed).
+KILL_POINTS = {
+    "while reading the delivery": """
+        read = connector.read
+        connector.read = lambda delivery: announce_after(read(delivery), 4)
+    """,
+    "inside the warehouse transaction": """
+        import time
+        from costalloc.warehouse import partitions
+        tie_out = partitions._tie_out
+        def announcing(load):
+            print("MIDWAY", flush=True)  # the whole new partition is written, uncommitted
+            time.sleep(30)
+            tie_out(load)
+        partitions._tie_out = announcing
+    """,
+}
+
+
+@pytest.mark.parametrize("moment", sorted(KILL_POINTS))
+def test_killed_during_a_load(tmp_path: Path, moment: str) -> None:
     warehouse = tmp_path / "w.duckdb"
     first = _deliver(tmp_path / "b", rows=2000, seed=1)
     con = connect(warehouse)
-    ingest(con, _connector(tmp_path / "b"), OCTOBER, "first")
+    load_partition(con, _connector(tmp_path / "b"), OCTOBER, "first")
     con.close()
     newest = _deliver(tmp_path / "b", rows=60000, seed=2)
 
     code = _run_and_kill(f"""
-        import costalloc.connectors.ingest as pipeline
+        from costalloc.flows.loading import load_partition
         connector = AwsCurConnector(SourceSettings(name="aws", kind="aws-cur",
             uri={str(tmp_path / "b" / "exp")!r}, options={{"batch_rows": 5000}}))
-        read = connector.read
-        connector.read = lambda delivery: announce_after(read(delivery), 4)
-        pipeline.ingest(connect({str(warehouse)!r}), connector, BillingPeriod(2026, 10), "killed")
+        {textwrap.indent(textwrap.dedent(KILL_POINTS[moment]), " " * 8).strip()}
+        load_partition({str(warehouse)!r}, connector, BillingPeriod(2026, 10), "killed")
         print("FINISHED", flush=True)
     """, tmp_path)
     assert code == -signal.SIGKILL
     assert _line_items(warehouse) == (2000, first, {"first"})  # the last good load, untouched
 
     con = connect(warehouse)
-    assert ingest(con, _connector(tmp_path / "b"), OCTOBER, "rerun").outcome == "loaded"
+    assert load_partition(con, _connector(tmp_path / "b"), OCTOBER, "rerun").outcome == "loaded"
+    logged = con.sql("select run_id, status from ingest_log order by finished_at").fetchall()
     con.close()
     assert _line_items(warehouse) == (60000, newest, {"rerun"})
+    assert logged == [("first", "loaded"), ("rerun", "loaded")]  # the killed run left no trace
 
 
 def test_killed_during_an_allocation(tmp_path: Path) -> None:
     warehouse = tmp_path / "w.duckdb"
     _deliver(tmp_path / "b", rows=40000, seed=3)
     con = connect(warehouse)
-    ingest(con, _connector(tmp_path / "b"), OCTOBER, "load")
+    load_partition(con, _connector(tmp_path / "b"), OCTOBER, "load")
     allocate_period(con, load_rules(RULES), OCTOBER, "good")
     published = con.sql("select count(*), sum(BilledCost) from allocated_costs").fetchall()
     con.close()
@@ -149,7 +176,7 @@ def test_killed_during_an_export(tmp_path: Path) -> None:
     warehouse = tmp_path / "w.duckdb"
     _deliver(tmp_path / "b", rows=30000, seed=4)
     con = connect(warehouse)
-    ingest(con, _connector(tmp_path / "b"), OCTOBER, "load")
+    load_partition(con, _connector(tmp_path / "b"), OCTOBER, "load")
     con.close()
     out = tmp_path / "out"
 

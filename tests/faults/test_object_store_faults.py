@@ -12,11 +12,11 @@ import pyarrow.fs as pafs
 import pytest
 
 from costalloc.connectors.aws import AwsCurConnector
-from costalloc.connectors.ingest import ingest
 from costalloc.core.errors import TransientError
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
 from costalloc.demo.aws_cur import WrittenDelivery, write_cur2_export
+from costalloc.flows.loading import load_partition
 from tests.faults.proxy import FaultSchedule, fault_proxy
 
 OCTOBER = BillingPeriod(2026, 10)
@@ -42,7 +42,7 @@ def test_passing_faults_are_ridden_out_and_nothing_is_doubled(
     schedule = FaultSchedule([None, "503", "429", "500", "cut", None, "reset", "503"])
     with fault_proxy(aws_env, schedule) as proxy:
         monkeypatch.setenv("AWS_ENDPOINT_URL_S3", proxy)
-        result = ingest(warehouse, _connector(bucket), OCTOBER, "r")
+        result = load_partition(warehouse, _connector(bucket), OCTOBER, "r")
     assert schedule.injected == 6
     assert result.outcome == "loaded"
     rows, total = warehouse.sql("select count(*) filter (x_line_item_type not like '%/Unused'), "
@@ -53,7 +53,7 @@ def test_passing_faults_are_ridden_out_and_nothing_is_doubled(
 def test_lasting_throttling_fails_as_transient_and_changes_nothing(
         bucket: str, delivered: WrittenDelivery, aws_env: str,
         monkeypatch: pytest.MonkeyPatch, warehouse: duckdb.DuckDBPyConnection) -> None:
-    ingest(warehouse, _connector(bucket), OCTOBER, "good")
+    load_partition(warehouse, _connector(bucket), OCTOBER, "good")
     before = warehouse.sql("select count(*), sum(BilledCost) from line_items").fetchall()
     write_cur2_export(pafs.S3FileSystem(access_key="testing", secret_key="testing",
                                         region="us-east-1",
@@ -64,6 +64,6 @@ def test_lasting_throttling_fails_as_transient_and_changes_nothing(
     with fault_proxy(aws_env, schedule) as proxy:
         monkeypatch.setenv("AWS_ENDPOINT_URL_S3", proxy)
         with pytest.raises(TransientError, match=r"aws-main 2026-10: .*503.*retried with backoff"):
-            ingest(warehouse, _connector(bucket, attempts=2), OCTOBER, "bad")
+            load_partition(warehouse, _connector(bucket, attempts=2), OCTOBER, "bad")
     assert warehouse.sql("select count(*), sum(BilledCost) from line_items").fetchall() == before
     assert before[0][1] == delivered.billed_totals["USD"] != Decimal(0)

@@ -18,10 +18,10 @@ from costalloc.allocation.loader import load_rules
 from costalloc.allocation.publish import allocate_period
 from costalloc.connectors.assets import AssetRegisterConnector
 from costalloc.connectors.aws import AwsCurConnector
-from costalloc.connectors.ingest import ingest
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
 from costalloc.demo.aws_cur import write_cur2_export
+from costalloc.flows.loading import load_partition
 from costalloc.warehouse.connection import connect
 
 SEPTEMBER = BillingPeriod(2026, 9)
@@ -45,8 +45,8 @@ def build_warehouse(root: Path) -> Path:
         write_cur2_export(pafs.LocalFileSystem(), str(root / "b" / "cur"), bucket="b",
                           prefix="cur", export_name="exp", period=str(period), rows=800,
                           seed=seed, with_net_columns=True, currencies=("USD", "EUR"))
-        ingest(con, aws, period, f"load-{period}")
-        ingest(con, assets, period, f"load-{period}")
+        load_partition(con, aws, period, f"load-{period}")
+        load_partition(con, assets, period, f"load-{period}")
         allocate_period(con, ruleset, period, f"alloc-{period}")
     _add_rows_the_demo_lacks(con)
     con.close()

@@ -79,8 +79,18 @@ def _version_1_warehouse(path: Path) -> Path:
     return path
 
 
-def _contents(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[object, ...]]]:
-    return {table: con.sql(f"select * from {table} order by all").fetchall() for table in TABLES}
+def _contents(con: duckdb.DuckDBPyConnection,
+              columns: dict[str, list[str]] | None = None) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table; with `columns`, only those columns of each table (the ones a
+    version 1 warehouse had)."""
+    def listed(table: str) -> str:
+        return ", ".join(f'"{c}"' for c in columns[table]) if columns else "*"
+    return {table: con.sql(f"select {listed(table)} from {table} order by all").fetchall()
+            for table in TABLES}
+
+
+def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    return {table: [r[0] for r in con.sql(f"describe {table}").fetchall()] for table in TABLES}
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> list[tuple[object, ...]]:
@@ -97,13 +107,16 @@ def test_a_version_1_warehouse_opens_with_its_data_intact_and_the_current_tables
     path = _version_1_warehouse(tmp_path / "old.duckdb")
     before = duckdb.connect(str(path))
     rows_before = _contents(before)
+    columns_before = _columns(before)
     before.close()
 
     con = connect(path)
-    assert con.sql("select version, name from schema_version").fetchall() == [
-        (2, "precise_quantities")]
-    assert recorded_version(con) == current_version() == 2
-    assert _contents(con) == rows_before  # every value, to the last digit
+    assert con.sql("select version, name from schema_version order by 1").fetchall() == [
+        (2, "precise_quantities"), (3, "ingest_log_duplicates")]
+    assert recorded_version(con) == current_version() == 3
+    assert _contents(con, columns_before) == rows_before  # every value, to the last digit
+    assert con.sql("select count(*) from ingest_log where duplicate_rows is null").fetchall() == [
+        (1,)]  # a column added later reads null ("not checked") on rows loaded before it
     assert [len(rows) for rows in rows_before.values()] == [2, 1, 2, 0, 0, 0]
     fresh = connect(tmp_path / "new.duckdb")
     assert _tables(con) == _tables(fresh)
@@ -119,16 +132,16 @@ def test_a_version_1_warehouse_opens_with_its_data_intact_and_the_current_tables
 
 def test_a_new_warehouse_is_created_at_the_current_version(tmp_path: Path) -> None:
     con = connect(tmp_path / "new.duckdb")
-    assert con.sql("select version, name from schema_version").fetchall() == [(2, "created")]
+    assert con.sql("select version, name from schema_version").fetchall() == [(3, "created")]
     con.close()
-    assert recorded_version(connect(tmp_path / "new.duckdb", read_only=True)) == 2
+    assert recorded_version(connect(tmp_path / "new.duckdb", read_only=True)) == 3
 
 
 def test_a_read_only_open_of_an_older_warehouse_says_how_to_migrate_and_changes_nothing(
         tmp_path: Path) -> None:
     path = _version_1_warehouse(tmp_path / "old.duckdb")
     with pytest.raises(WarehouseSchemaError, match=r"is at schema version 1 and this costalloc "
-                       r"reads version 2: run `costalloc migrate`.*nothing was changed"):
+                       r"reads version 3: run `costalloc migrate`.*nothing was changed"):
         connect(path, read_only=True)
     con = duckdb.connect(str(path), read_only=True)
     assert recorded_version(con) == 1
@@ -144,36 +157,37 @@ def test_a_warehouse_newer_than_the_code_is_refused_untouched(tmp_path: Path) ->
     con.close()
     for read_only in (False, True):
         with pytest.raises(WarehouseSchemaError, match=r"at schema version 7, written by a newer "
-                           r"costalloc; this one \(.*\) knows versions up to 2\. Upgrade"):
+                           r"costalloc; this one \(.*\) knows versions up to 3\. Upgrade"):
             connect(path, read_only=read_only)
     assert recorded_version(duckdb.connect(str(path), read_only=True)) == 7
 
 
 def test_a_migration_that_adds_a_column_runs_after_the_shipped_ones(tmp_path: Path) -> None:
-    # How the next migration will look: a folder sql/migrations/0003_<name>/ of statements.
-    migrations = parse_migrations(migration_scripts() | {"0003_ingest_note": [
+    # How the next migration will look: a folder sql/migrations/0004_<name>/ of statements.
+    migrations = parse_migrations(migration_scripts() | {"0004_ingest_note": [
         ("01_ingest_log_note.sql", "alter table ingest_log add column note VARCHAR")]})
     con = duckdb.connect(str(_version_1_warehouse(tmp_path / "old.duckdb")))
     applied = bring_to_current(con, "old.duckdb", migrations)
-    assert [m.version for m in applied] == [2, 3]
-    assert con.sql("select version from schema_version order by 1").fetchall() == [(2,), (3,)]
+    assert [m.version for m in applied] == [2, 3, 4]
+    assert con.sql("select version from schema_version order by 1").fetchall() == [
+        (2,), (3,), (4,)]
     assert con.sql("select run_id, note from ingest_log").fetchall() == [("run-1", None)]
     assert bring_to_current(con, "old.duckdb", migrations) == []  # already there
     con.close()
-    with pytest.raises(WarehouseSchemaError, match="at schema version 3, written by a newer"):
+    with pytest.raises(WarehouseSchemaError, match="at schema version 4, written by a newer"):
         connect(tmp_path / "old.duckdb")
 
 
 def test_a_failed_migration_leaves_the_warehouse_as_it_was(tmp_path: Path) -> None:
     connect(tmp_path / "w.duckdb").close()
-    migrations = parse_migrations(migration_scripts() | {"0003_broken": [
+    migrations = parse_migrations(migration_scripts() | {"0004_broken": [
         ("01_add.sql", "alter table ingest_log add column note VARCHAR"),
         ("02_fails.sql", "alter table no_such_table add column other VARCHAR")]})
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    with pytest.raises(WarehouseSchemaError, match=r"migration 0003_broken failed: 02_fails\.sql: "
-                       r".*no_such_table.*The warehouse is unchanged \(at schema version 2\)"):
+    with pytest.raises(WarehouseSchemaError, match=r"migration 0004_broken failed: 02_fails\.sql: "
+                       r".*no_such_table.*The warehouse is unchanged \(at schema version 3\)"):
         bring_to_current(con, "w.duckdb", migrations)
-    assert recorded_version(con) == 2
+    assert recorded_version(con) == 3
     assert "note" not in [r[0] for r in con.sql("describe ingest_log").fetchall()]
 
 
@@ -193,12 +207,13 @@ def test_connections_opened_at_once_migrate_once(tmp_path: Path) -> None:
     for thread in threads:
         thread.join()
     assert errors == []
-    assert duckdb.connect(str(path)).sql("select version from schema_version").fetchall() == [(2,)]
+    assert duckdb.connect(str(path)).sql(
+        "select version from schema_version order by 1").fetchall() == [(2,), (3,)]
 
 
 def test_the_shipped_migrations_are_versions_2_onwards_one_statement_per_file() -> None:
     assert [(m.version, m.name, len(m.statements)) for m in shipped_migrations()] == [
-        (2, "precise_quantities", 8)]
+        (2, "precise_quantities", 8), (3, "ingest_log_duplicates", 1)]
 
 
 @pytest.mark.parametrize(("scripts", "problem"), [
@@ -224,4 +239,4 @@ def test_costalloc_migrate_brings_the_configured_warehouse_forward(
     assert "run `costalloc migrate`" in capsys.readouterr().err
     assert main(["--config", config, "migrate"]) == 0
     assert capsys.readouterr().out == (f"warehouse `{tmp_path / 'old.duckdb'}` is at schema "
-                                       "version 2\n")
+                                       "version 3\n")

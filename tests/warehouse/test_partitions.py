@@ -129,3 +129,38 @@ def test_batches_appended_in_one_transaction_are_not_held_until_it_commits(
     append(con, "line_items", batch)
     assert sys.getrefcount(batch) == before
     con.rollback()
+
+
+def test_a_load_of_nothing_never_empties_a_published_partition(
+        con: duckdb.DuckDBPyConnection) -> None:
+    _load(con, "e1", ["1.10", "2.20"])
+    empty = PartitionLoad("aws", OCTOBER, "e2", "r2", files=[])
+    with pytest.raises(SourceError, match=r"aws 2026-10: delivery e2 holds no line items \(0 "
+                                          r"file\(s\)\); a published month is never replaced "
+                                          r"with nothing unless the provider's manifest says"):
+        replace_partition(con, empty, iter([]))
+    assert _partition_total(con) == (2, Decimal("3.30"))
+    assert published_fingerprint(con, "aws", OCTOBER) == "e1"
+
+    declared = PartitionLoad("aws", OCTOBER, "e3", "r3", files=[], declared_empty=True)
+    replace_partition_from_parquet(con, declared, [])
+    assert _partition_total(con) == (0, None)
+    assert published_fingerprint(con, "aws", OCTOBER) == "e3"
+
+
+def test_the_error_inside_the_transaction_is_the_one_raised(
+        con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    """DuckDB refuses even a `reset` in a transaction an error aborted: the error that aborted
+    it must still be the one the caller sees, and the setting must still be restored."""
+    _load(con, "e1", ["1.00"])
+    body = _line_items("aws", ["2.00"]).drop_columns(["x_source", "x_billing_period"])
+    body = body.set_column(body.column_names.index("ChargeCategory"), "ChargeCategory",
+                           pa.array([None], pa.string()))
+    pq.write_table(body, tmp_path / "part.parquet")
+    load = PartitionLoad("aws", OCTOBER, "e2", "r2", files=["f.parquet"], raw_rows=1,
+                         emitted_rows=1, raw_totals={"USD": Decimal("2.00")})
+    with pytest.raises(duckdb.ConstraintException, match=r"NOT NULL constraint failed: "
+                                                         r"line_items\.ChargeCategory"):
+        replace_partition_from_parquet(con, load, [str(tmp_path / "part.parquet")])
+    assert _partition_total(con) == (1, Decimal("1.00"))
+    assert con.sql("select current_setting('preserve_insertion_order')").fetchall() == [(True,)]

@@ -13,9 +13,9 @@ from costalloc.allocation.model import RuleSet
 from costalloc.allocation.publish import allocate_period
 from costalloc.connectors.assets import AssetRegisterConnector
 from costalloc.connectors.assets.schedule import Asset, depreciation_schedule
-from costalloc.connectors.ingest import ingest
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
+from costalloc.flows.loading import load_partition
 
 REGISTER = """\
 asset_id,description,cost,currency,in_service_date,useful_life_months,salvage_value,\
@@ -43,7 +43,7 @@ def test_register_rows_load_as_line_items_and_allocate_as_capex(
     connector = AssetRegisterConnector(SourceSettings(
         name="on-prem", kind="asset-register", uri=str(tmp_path / "assets.csv")))
     october = BillingPeriod(2026, 10)
-    result = ingest(warehouse, connector, october, "r")
+    result = load_partition(warehouse, connector, october, "r")
     assert result.outcome == "loaded"
     rows = warehouse.sql(
         "select ResourceId, x_line_item_type, ChargeCategory, BilledCost, EffectiveCost, "
@@ -62,4 +62,4 @@ def test_register_rows_load_as_line_items_and_allocate_as_capex(
                               "environment from allocated_costs order by 2").fetchall()
     assert allocated == [("capex", "asset:gpu-01", "asset register `on-prem`", "production"),
                          ("capex", "asset:gpu-02", "asset register `on-prem`", "development")]
-    assert ingest(warehouse, connector, october, "r2").outcome == "unchanged"
+    assert load_partition(warehouse, connector, october, "r2").outcome == "unchanged"

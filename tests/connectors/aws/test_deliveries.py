@@ -15,11 +15,11 @@ import pyarrow.fs as pafs
 import pytest
 
 from costalloc.connectors.aws import AwsCurConnector
-from costalloc.connectors.ingest import ingest
 from costalloc.core.errors import DataError, SourceError
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
 from costalloc.demo.aws_cur import WrittenDelivery, write_cur2_export, write_legacy_cur
+from costalloc.flows.loading import load_partition
 
 OCTOBER = BillingPeriod(2026, 10)
 LOCAL = pafs.LocalFileSystem()
@@ -48,11 +48,11 @@ def test_cur2_parquet_on_s3_newest_delivery_wins_and_reloading_is_a_no_op(
                                with_net_columns=True, currencies=("USD", "EUR"), **common)
     connector = _connector(f"s3://{bucket}/cur/main")
 
-    first = ingest(warehouse, connector, OCTOBER, "run-1")
+    first = load_partition(warehouse, connector, OCTOBER, "run-1")
     assert first.outcome == "loaded" and first.fingerprint == newest.fingerprint
     assert _partition(warehouse) == (1500, newest.billed_totals)
 
-    again = ingest(warehouse, connector, OCTOBER, "run-2")
+    again = load_partition(warehouse, connector, OCTOBER, "run-2")
     assert again.outcome == "unchanged"
     assert _partition(warehouse) == (1500, newest.billed_totals)
     assert warehouse.sql("select count(distinct x_ingest_run_id) from line_items").fetchall() \
@@ -65,7 +65,7 @@ def test_cur2_local_copy_ties_out_and_tags_lose_the_user_prefix(
     written = write_cur2_export(LOCAL, str(tmp_path / "bucket" / "cur"), bucket="b", prefix="cur",
                                 export_name="exp", period="2026-10", rows=2000, parts=2, seed=3,
                                 file_format=file_format)  # type: ignore[arg-type]
-    ingest(warehouse, _connector(str(tmp_path / "bucket" / "cur" / "exp")), OCTOBER, "r")
+    load_partition(warehouse, _connector(str(tmp_path / "bucket" / "cur" / "exp")), OCTOBER, "r")
     assert _partition(warehouse) == (written.rows, written.billed_totals)
     keys = {key for (tags,) in warehouse.sql(
         "select Tags from line_items where Tags is not null").fetchall()
@@ -86,7 +86,7 @@ def test_legacy_cur_both_header_flavours(tmp_path: Path, warehouse: duckdb.DuckD
     newest = write_legacy_cur(LOCAL, root, bucket="b", prefix="legacy", report_name="rep",
                               period="2026-10", rows=1200, parts=2, seed=5,
                               flavour=flavour)  # type: ignore[arg-type]
-    result = ingest(warehouse, _connector(f"{root}/rep"), OCTOBER, "r")
+    result = load_partition(warehouse, _connector(f"{root}/rep"), OCTOBER, "r")
     assert result.fingerprint == newest.fingerprint
     assert _partition(warehouse) == (newest.rows, newest.billed_totals)
     tagged = warehouse.sql("select count(*) from line_items where Tags is not null").fetchall()
@@ -99,11 +99,11 @@ def test_a_missing_data_file_is_refused_and_the_previous_load_stays(
     common = {"bucket": "b", "prefix": "cur", "export_name": "exp", "period": "2026-10"}
     first = write_cur2_export(LOCAL, str(root), rows=300, seed=1, **common)
     connector = _connector(str(root / "exp"))
-    ingest(warehouse, connector, OCTOBER, "r1")
+    load_partition(warehouse, connector, OCTOBER, "r1")
     second = write_cur2_export(LOCAL, str(root), rows=400, parts=2, seed=2, **common)
     (root / second.data_keys[1]).unlink()
     with pytest.raises(SourceError, match=r"manifest lists 2 files, 1 found.*missing: .*-00002"):
-        ingest(warehouse, connector, OCTOBER, "r2")
+        load_partition(warehouse, connector, OCTOBER, "r2")
     assert _partition(warehouse) == (first.rows, first.billed_totals)
 
 
@@ -119,7 +119,7 @@ def test_money_that_is_not_a_number_names_the_file_and_row(
     csv.writer(text, lineterminator="\n").writerows(rows)
     path.write_bytes(gzip.compress(text.getvalue().encode()))
     with pytest.raises(DataError) as raised:
-        ingest(warehouse, _connector(str(root / "exp")), OCTOBER, "r")
+        load_partition(warehouse, _connector(str(root / "exp")), OCTOBER, "r")
     message = str(raised.value)
     assert message.startswith("aws-main 2026-10:")
     assert f"`{written.data_keys[0].removeprefix('exp/')}` data row 3" in message
@@ -136,12 +136,12 @@ def test_a_manifest_that_is_not_json_is_a_clear_error(tmp_path: Path,
                                                  export_name="exp", period="2026-10", rows=10)
     (root / written.manifest_key).write_text("{not json")
     with pytest.raises(SourceError, match=r"is not JSON .*previous load stays published"):
-        ingest(warehouse, _connector(str(root / "exp")), OCTOBER, "r")
+        load_partition(warehouse, _connector(str(root / "exp")), OCTOBER, "r")
 
 
 def test_a_month_without_any_manifest_has_no_delivery(tmp_path: Path,
                                                       warehouse: duckdb.DuckDBPyConnection) -> None:
     write_cur2_export(LOCAL, str(tmp_path / "cur"), bucket="b", prefix="cur", export_name="exp",
                       period="2026-09", rows=10)  # the export exists, October not delivered yet
-    result = ingest(warehouse, _connector(str(tmp_path / "cur" / "exp")), OCTOBER, "r")
+    result = load_partition(warehouse, _connector(str(tmp_path / "cur" / "exp")), OCTOBER, "r")
     assert result.outcome == "no-delivery"

@@ -23,11 +23,11 @@ from costalloc.connectors.azure import (
     run_export,
 )
 from costalloc.connectors.azure.errors import AzureThrottled
-from costalloc.connectors.ingest import ingest
 from costalloc.core.errors import SourceError, TransientError
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
 from costalloc.demo.azure_exports import EA_SCOPE, FolderSink, cost_rows, csv_bytes, write_export_run
+from costalloc.flows.loading import load_partition
 from costalloc.warehouse.connection import connect
 
 PERIOD = BillingPeriod(2026, 10)
@@ -93,7 +93,7 @@ def test_a_month_is_requested_polled_downloaded_and_loaded(
     _report(httpserver, halves, polls=2)
     con = connect(tmp_path / "w.duckdb")
 
-    loaded = ingest(con, _connector(make_arm_client()), PERIOD, "run-1")
+    loaded = load_partition(con, _connector(make_arm_client()), PERIOD, "run-1")
 
     assert (loaded.outcome, loaded.rows) == ("loaded", rows.height)
     requests = [request for request, _ in httpserver.log]
@@ -119,7 +119,7 @@ def test_throttling_is_retried_as_azure_asks(httpserver: HTTPServer, make_arm_cl
     rows = cost_rows("ea", "ActualCost", "2026-10")
     _report(httpserver, [("part_1.csv", csv_bytes(rows))])
 
-    loaded = ingest(connect(tmp_path / "w.duckdb"), _connector(make_arm_client(retries=2)), PERIOD,
+    loaded = load_partition(connect(tmp_path / "w.duckdb"), _connector(make_arm_client(retries=2)), PERIOD,
                     "run-1")
 
     assert loaded.rows == rows.height
@@ -151,7 +151,7 @@ def test_a_month_without_data_is_no_delivery(httpserver: HTTPServer, make_arm_cl
     httpserver.expect_oneshot_request(OPERATION, method="GET").respond_with_json(
         {"id": OPERATION, "status": "NoDataFound"})
 
-    result = ingest(connect(tmp_path / "w.duckdb"), _connector(make_arm_client()), PERIOD, "run-1")
+    result = load_partition(connect(tmp_path / "w.duckdb"), _connector(make_arm_client()), PERIOD, "run-1")
 
     assert result.outcome == "no-delivery"
 
@@ -174,7 +174,7 @@ def test_an_expired_report_link_says_a_rerun_requests_a_new_one(
     con = connect(tmp_path / "w.duckdb")
 
     with pytest.raises(SourceError) as raised:
-        ingest(con, _connector(make_arm_client()), PERIOD, "run-1")
+        load_partition(con, _connector(make_arm_client()), PERIOD, "run-1")
 
     message = str(raised.value)
     assert message.startswith(f"azure-backfill 2026-10: downloading report blob "
@@ -197,8 +197,8 @@ def test_an_export_month_and_the_same_month_from_the_api_have_the_same_totals(
     from_export = connect(tmp_path / "export.duckdb")
     from_api = connect(tmp_path / "api.duckdb")
 
-    ingest(from_export, exports, PERIOD, "run-1")
-    ingest(from_api, _connector(make_arm_client()), PERIOD, "run-1")
+    load_partition(from_export, exports, PERIOD, "run-1")
+    load_partition(from_api, _connector(make_arm_client()), PERIOD, "run-1")
 
     assert _sums(from_export) == _sums(from_api)
     assert _sums(from_api)["USD"][1] == export.totals["USD"]

@@ -14,7 +14,6 @@ from pydantic import ValidationError
 
 from costalloc.connectors.azure import AzureExportConnector
 from costalloc.connectors.azure.blobs import ContainerAddress, parse_uri
-from costalloc.connectors.ingest import ingest
 from costalloc.core.errors import ConfigurationError, DataError, SourceError
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
@@ -26,6 +25,7 @@ from costalloc.demo.azure_exports import (
     write_export_run,
     write_legacy_run,
 )
+from costalloc.flows.loading import load_partition
 from costalloc.warehouse.connection import connect
 
 PERIOD = BillingPeriod(2026, 10)
@@ -52,7 +52,7 @@ def test_actual_cost_alone_bills_everything_and_amortizes_nothing(tmp_path: Path
     _export(tmp_path, "ActualCost", rows)
     con = connect(tmp_path / "w.duckdb")
 
-    ingest(con, _connector(tmp_path), PERIOD, "run-1")
+    load_partition(con, _connector(tmp_path), PERIOD, "run-1")
 
     billed, effective, purchases = con.sql(
         "select sum(BilledCost), sum(EffectiveCost), sum(BilledCost) filter "
@@ -134,7 +134,7 @@ def test_a_bad_money_value_names_blob_and_row(tmp_path: Path) -> None:
 
     with pytest.raises(DataError, match=r"part_0_0001\.csv\.gz` data row 42: column "
                                         r"`CostInBillingCurrency` holds `12,50`, which is not a number"):
-        ingest(connect(tmp_path / "w.duckdb"), _connector(tmp_path), PERIOD, "run-1")
+        load_partition(connect(tmp_path / "w.duckdb"), _connector(tmp_path), PERIOD, "run-1")
 
 
 def test_older_ea_files_without_a_currency_take_it_from_the_options(tmp_path: Path) -> None:
@@ -149,9 +149,9 @@ def test_older_ea_files_without_a_currency_take_it_from_the_options(tmp_path: Pa
 
     with pytest.raises(DataError, match=r"\(ea-legacy\) has no currency column .* set the source's "
                                         r"`currency` option"):
-        ingest(connect(tmp_path / "a.duckdb"), _connector(tmp_path), PERIOD, "run-1")
+        load_partition(connect(tmp_path / "a.duckdb"), _connector(tmp_path), PERIOD, "run-1")
     con = connect(tmp_path / "b.duckdb")
-    loaded = ingest(con, _connector(tmp_path, currency="GBP"), PERIOD, "run-1")
+    loaded = load_partition(con, _connector(tmp_path, currency="GBP"), PERIOD, "run-1")
 
     assert loaded.totals == {"GBP": "3.7500000000"}
     assert con.sql("select distinct BillingAccountId, BillingAccountType from line_items"

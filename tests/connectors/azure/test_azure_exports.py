@@ -14,7 +14,6 @@ import pytest
 from azure.storage.blob import ContainerClient, ContentSettings
 
 from costalloc.connectors.azure import AzureExportConnector
-from costalloc.connectors.ingest import ingest
 from costalloc.core.errors import DataError, SourceError
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
@@ -31,6 +30,7 @@ from costalloc.demo.azure_exports import (
     write_legacy_partitioned_run,
     write_legacy_run,
 )
+from costalloc.flows.loading import load_partition
 from costalloc.warehouse.connection import connect
 
 PERIOD = BillingPeriod(2026, 10)
@@ -60,8 +60,8 @@ def test_demo_month_loads_once_and_both_costs_tie_out(container: ContainerClient
     con = _warehouse(tmp_path)
     connector = _connector(container)
 
-    first = ingest(con, connector, PERIOD, "run-1")
-    second = ingest(con, connector, PERIOD, "run-2")
+    first = load_partition(con, connector, PERIOD, "run-1")
+    second = load_partition(con, connector, PERIOD, "run-2")
 
     assert (first.outcome, first.fingerprint, first.rows) == ("loaded", demo.fingerprint, demo.rows)
     assert second.outcome == "unchanged"
@@ -81,14 +81,14 @@ def test_the_newest_run_of_a_month_wins(container: ContainerClient, tmp_path: Pa
                              submitted=NOV_1 - timedelta(days=21), **common)
     con = _warehouse(tmp_path)
     connector = _connector(container)
-    assert ingest(con, connector, PERIOD, "run-1").fingerprint == first.run_id
+    assert load_partition(con, connector, PERIOD, "run-1").fingerprint == first.run_id
 
     newest = write_export_run(sink, rows=cost_rows("ea", "ActualCost", "2026-10", 2),
                               submitted=NOV_1 + timedelta(hours=4), parts=3, **common)
     # a one-time export submitted earlier (overlapping the same month) does not count
     write_export_run(sink, rows=cost_rows("ea", "ActualCost", "2026-10", 3),
                      submitted=NOV_1 - timedelta(days=2), **{**common, "export_name": "one-off"})
-    loaded = ingest(con, connector, PERIOD, "run-2")
+    loaded = load_partition(con, connector, PERIOD, "run-2")
 
     assert (loaded.outcome, loaded.fingerprint, loaded.rows) == ("loaded", newest.run_id,
                                                                  newest.rows)
@@ -106,7 +106,7 @@ def test_a_run_seen_twice_counts_once(container: ContainerClient, tmp_path: Path
                           container.download_blob(run.manifest).readall())
     con = _warehouse(tmp_path)
 
-    loaded = ingest(con, _connector(container), PERIOD, "run-1")
+    loaded = load_partition(con, _connector(container), PERIOD, "run-1")
 
     assert (loaded.fingerprint, loaded.rows) == (run.run_id, run.rows)
     assert _sums(con)["USD"][1] == run.totals["USD"]
@@ -133,7 +133,7 @@ def test_legacy_exports_newest_file_per_month(container: ContainerClient, tmp_pa
                      rows=cost_rows("ea", "ActualCost", "2026-09", 4))
     con = _warehouse(tmp_path)
 
-    loaded = ingest(con, _connector(container), PERIOD, "run-1")
+    loaded = load_partition(con, _connector(container), PERIOD, "run-1")
 
     assert (loaded.fingerprint, loaded.rows) == (newest.run_id, newest.rows)
     assert _sums(con)["USD"][1] == newest.totals["USD"]
@@ -151,7 +151,7 @@ def test_legacy_partitioned_exports(container: ContainerClient, tmp_path: Path) 
     connector = _connector(container, dataset="AmortizedCost")
 
     delivery = connector.find_delivery(PERIOD)
-    loaded = ingest(con, connector, PERIOD, "run-1")
+    loaded = load_partition(con, connector, PERIOD, "run-1")
 
     assert delivery is not None and delivery.files == newest.blobs  # never the _manifest.json
     assert (loaded.fingerprint, loaded.rows) == (newest.run_id, newest.rows)
@@ -194,7 +194,7 @@ def test_a_blob_shorter_than_its_manifest_says_is_refused(container: ContainerCl
 
     with pytest.raises(SourceError, match=rf"holds {run.rows} data rows but its manifest says "
                                           rf"{run.rows + 7}"):
-        ingest(con, _connector(container), PERIOD, "run-1")
+        load_partition(con, _connector(container), PERIOD, "run-1")
     assert con.sql("select count(*) from line_items").fetchall() == [(0,)]
 
 
@@ -206,7 +206,7 @@ def test_an_unknown_header_names_the_blob_and_the_columns(container: ContainerCl
                            dataset="ActualCost", period="2026-10", submitted=NOV_1, rows=rows)
 
     with pytest.raises(DataError) as raised:
-        ingest(_warehouse(tmp_path), _connector(container), PERIOD, "run-1")
+        load_partition(_warehouse(tmp_path), _connector(container), PERIOD, "run-1")
     message = str(raised.value)
     assert message.startswith(f"azure-test 2026-10: `{run.blobs[0]}`")
     assert "missing `cost`" in message and "could not map: `Tag`, `Kosten`" in message
@@ -224,7 +224,7 @@ def test_gzip_content_encoded_csv_and_connection_string_uri(
                               uri=f"{container.url}/costalloc")  # http://127.0.0.1:port/account/...
     con = _warehouse(tmp_path)
 
-    loaded = ingest(con, AzureExportConnector(settings), PERIOD, "run-1")
+    loaded = load_partition(con, AzureExportConnector(settings), PERIOD, "run-1")
 
     assert (loaded.fingerprint, loaded.rows) == ("6b1f3c2e-0d4a-4f5b-9c8d-7e6f5a4b3c2d", rows.height)
     assert _sums(con)["EUR"][0] == rows.height
@@ -262,7 +262,7 @@ def test_focus_cost_exports_go_through_the_focus_normalizer(container: Container
                      rows=cost_rows("mca", "ActualCost", "2026-10"))
     con = _warehouse(tmp_path)
 
-    loaded = ingest(con, _connector(container), PERIOD, "run-1")
+    loaded = load_partition(con, _connector(container), PERIOD, "run-1")
 
     assert (loaded.fingerprint, loaded.rows) == ("8d3c0f2a-1b2c-4d3e-9f4a-5b6c7d8e9f0a", 10)
     assert _sums(con) == {"USD": (10, Decimal("60"), Decimal("55"))}
@@ -276,7 +276,7 @@ def test_a_local_copy_of_the_container_loads_like_the_container(tmp_path: Path) 
                               uri=str(tmp_path / "copy" / "costalloc"))
     con = _warehouse(tmp_path)
 
-    loaded = ingest(con, AzureExportConnector(settings), PERIOD, "run-1")
+    loaded = load_partition(con, AzureExportConnector(settings), PERIOD, "run-1")
 
     assert (loaded.fingerprint, loaded.rows) == (demo.fingerprint, demo.rows)
     assert {c: s[1] for c, s in _sums(con).items()} == demo.billed_totals

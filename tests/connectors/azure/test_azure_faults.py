@@ -11,11 +11,11 @@ import pytest
 from azure.storage.blob import ContainerClient
 
 from costalloc.connectors.azure import AzureExportConnector
-from costalloc.connectors.ingest import ingest
 from costalloc.core.errors import TransientError
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
 from costalloc.demo.azure_exports import write_demo_container
+from costalloc.flows.loading import load_partition
 from costalloc.warehouse.connection import connect
 from tests.faults.proxy import FaultSchedule, fault_proxy
 
@@ -45,5 +45,5 @@ def test_lasting_throttling_is_transient_and_publishes_nothing(
     con = connect(tmp_path / "w.duckdb")
     with (fault_proxy(_upstream(azurite), FaultSchedule([], forever="503")) as proxy,
           pytest.raises(TransientError, match=r"azure-main")):
-        ingest(con, _through(proxy, container, retries=1), PERIOD, "r")
+        load_partition(con, _through(proxy, container, retries=1), PERIOD, "r")
     assert con.sql("select count(*) from line_items").fetchall() == [(0,)]

@@ -13,11 +13,11 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
 from costalloc.connectors.gcp import BigQueryExportConnector
-from costalloc.connectors.ingest import ingest
 from costalloc.core.errors import TransientError
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
 from costalloc.demo.gcp_billing import create_export_table, generate_month, insert_rows
+from costalloc.flows.loading import load_partition
 from tests.connectors.gcp.test_gcp_table_mode import emulator_totals
 from tests.faults.proxy import FaultSchedule, fault_proxy
 
@@ -42,7 +42,7 @@ def test_passing_errors_are_retried_and_the_month_loads_once(
     insert_rows(bq_client, table, month.first)
     schedule = FaultSchedule(["503", "429", "500", None, "503"])
     with fault_proxy(bigquery_emulator.endpoint, schedule) as proxy:  # type: ignore[attr-defined]
-        result = ingest(gcp_warehouse, _through(proxy, table), OCTOBER, "r")
+        result = load_partition(gcp_warehouse, _through(proxy, table), OCTOBER, "r")
     assert schedule.injected == 4 and result.outcome == "loaded"
     rows, total = gcp_warehouse.sql("select count(*), sum(BilledCost) from line_items"
                                     ).fetchall()[0]
@@ -60,5 +60,5 @@ def test_lasting_throttling_is_transient_and_publishes_nothing(
     with (fault_proxy(endpoint, schedule) as proxy,
           pytest.raises(TransientError, match=r"gcp-main 2026-10")):
         # The client gives up after its retry deadline, short here.
-        ingest(gcp_warehouse, _through(proxy, table, deadline=3), OCTOBER, "r")
+        load_partition(gcp_warehouse, _through(proxy, table, deadline=3), OCTOBER, "r")
     assert gcp_warehouse.sql("select count(*) from line_items").fetchall() == [(0,)]

@@ -16,7 +16,6 @@ from google.cloud import bigquery
 from polars.testing import assert_frame_equal
 
 from costalloc.connectors.gcp import BigQueryExportConnector
-from costalloc.connectors.ingest import ingest
 from costalloc.core.errors import DataError
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
@@ -29,6 +28,7 @@ from costalloc.demo.gcp_billing import (
     write_demo_month,
     write_parquet_dump,
 )
+from costalloc.flows.loading import load_partition
 
 OCTOBER = BillingPeriod(2026, 10)
 NOVEMBER = BillingPeriod(2026, 11)
@@ -66,8 +66,10 @@ def test_file_mode_gives_the_same_line_items_as_table_mode(
     write_parquet_dump(tmp_path / "dump", [month.first, month.late], rows_per_file=200)
 
     for period in (OCTOBER, NOVEMBER):
-        assert ingest(gcp_warehouse, table_source(table, name="gcp-table"), period, "r").outcome == "loaded"
-        assert ingest(gcp_warehouse, dump_source(tmp_path / "dump"), period, "r").outcome == "loaded"
+        table_loaded = load_partition(gcp_warehouse, table_source(table, name="gcp-table"),
+                                      period, "r")
+        assert table_loaded.outcome == "loaded"
+        assert load_partition(gcp_warehouse, dump_source(tmp_path / "dump"), period, "r").outcome == "loaded"
 
     from_table, from_files = line_items(gcp_warehouse, "gcp-table"), line_items(gcp_warehouse, "gcp-dump")
     assert from_table.height == month.expected_rows("202610") + month.expected_rows("202611")
@@ -79,10 +81,10 @@ def test_a_rewritten_dump_with_late_rows_reloads_the_month_once(
     month = generate_month("2026-10", seed=5, rows=400, late_rows=40)
     source = dump_source(tmp_path / "dump")
     write_parquet_dump(tmp_path / "dump", [month.first])
-    first = ingest(gcp_warehouse, source, OCTOBER, "night-1")
+    first = load_partition(gcp_warehouse, source, OCTOBER, "night-1")
     write_parquet_dump(tmp_path / "dump", [month.first, month.late])
-    second = ingest(gcp_warehouse, source, OCTOBER, "night-2")
-    third = ingest(gcp_warehouse, source, OCTOBER, "night-3")
+    second = load_partition(gcp_warehouse, source, OCTOBER, "night-2")
+    third = load_partition(gcp_warehouse, source, OCTOBER, "night-3")
 
     assert (first.outcome, second.outcome, third.outcome) == ("loaded", "loaded", "unchanged")
     assert first.rows == 400
@@ -105,7 +107,7 @@ def test_month_folders_of_a_dump_are_skipped_for_other_months(
     assert delivery is not None
     assert delivery.files == ("invoice_month=202611/000000000000.parquet",)
     assert delivery.details["rows"] == "1"
-    assert ingest(gcp_warehouse, source, NOVEMBER, "r").outcome == "loaded"
+    assert load_partition(gcp_warehouse, source, NOVEMBER, "r").outcome == "loaded"
     assert totals(gcp_warehouse, "gcp-dump", NOVEMBER) == (1, {"USD": Decimal("-12.34")})
 
 
@@ -127,8 +129,8 @@ def test_the_demo_month_loads_to_the_totals_it_promises(
     assert written.uri == str(tmp_path / "gcp" / TABLE_NAME)
     source = dump_source(written.uri, name="gcp-demo")
 
-    october = ingest(gcp_warehouse, source, OCTOBER, "demo")
-    november = ingest(gcp_warehouse, source, NOVEMBER, "demo")
+    october = load_partition(gcp_warehouse, source, OCTOBER, "demo")
+    november = load_partition(gcp_warehouse, source, NOVEMBER, "demo")
 
     assert (october.outcome, november.outcome) == ("loaded", "loaded")
     assert totals(gcp_warehouse, "gcp-demo", OCTOBER) == (written.rows, written.totals)
@@ -146,7 +148,7 @@ def test_a_credit_that_is_not_a_number_is_refused_with_where_it_is(
 
     with pytest.raises(DataError, match=(rf"gcp-dump 2026-10: `000000000000.parquet` data row "
                                          rf"{with_credit + 1}: column `credits.amount` holds `NaN`")):
-        ingest(gcp_warehouse, dump_source(tmp_path / "dump"), OCTOBER, "r")
+        load_partition(gcp_warehouse, dump_source(tmp_path / "dump"), OCTOBER, "r")
     assert gcp_warehouse.sql("select count(*) from line_items").fetchall() == [(0,)]
 
 
@@ -156,7 +158,7 @@ def test_a_dump_in_s3_reads_like_a_local_one(bucket: str, s3_filesystem: pafs.S3
     pq.write_table(month.rows, f"{bucket}/billing/dump/000000000000.parquet",
                    filesystem=s3_filesystem)
 
-    result = ingest(gcp_warehouse, dump_source(f"s3://{bucket}/billing/dump"), OCTOBER, "r")
+    result = load_partition(gcp_warehouse, dump_source(f"s3://{bucket}/billing/dump"), OCTOBER, "r")
 
     assert result.outcome == "loaded"
     assert totals(gcp_warehouse, "gcp-dump", OCTOBER) == (

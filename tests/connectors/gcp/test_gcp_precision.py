@@ -17,7 +17,6 @@ import pyarrow as pa
 from google.cloud import bigquery
 
 from costalloc.connectors.gcp import BigQueryExportConnector
-from costalloc.connectors.ingest import ingest
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
 from costalloc.demo.gcp_billing import (
@@ -26,6 +25,7 @@ from costalloc.demo.gcp_billing import (
     insert_rows,
     write_parquet_dump,
 )
+from costalloc.flows.loading import load_partition
 
 OCTOBER = BillingPeriod(2026, 10)
 # (usage.amount, usage.amount_in_pricing_units): a tiny object's byte-seconds, a value with all
@@ -75,7 +75,7 @@ def test_a_parquet_dump_keeps_every_digit_of_its_quantities(
     write_parquet_dump(tmp_path / "dump", [_export()])
     source = BigQueryExportConnector(SourceSettings(name="gcp-dump", kind="gcp-bigquery",
                                                     uri=str(tmp_path / "dump")))
-    assert ingest(gcp_warehouse, source, OCTOBER, "r").rows == len(USAGE)
+    assert load_partition(gcp_warehouse, source, OCTOBER, "r").rows == len(USAGE)
     assert _stored(gcp_warehouse, "gcp-dump") == _expected()
     assert _expected()[0][1] == Decimal("0.000000009115")
 
@@ -87,5 +87,5 @@ def test_the_export_table_keeps_every_digit_of_its_quantities(
     table = new_table()
     create_export_table(bq_client, table)
     insert_rows(bq_client, table, _export())
-    assert ingest(gcp_warehouse, table_source(table), OCTOBER, "r").rows == len(USAGE)
+    assert load_partition(gcp_warehouse, table_source(table), OCTOBER, "r").rows == len(USAGE)
     assert _stored(gcp_warehouse, "gcp-main") == _expected()

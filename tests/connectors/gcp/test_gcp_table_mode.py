@@ -13,10 +13,10 @@ import pytest
 from google.cloud import bigquery
 
 from costalloc.connectors.gcp import BigQueryExportConnector
-from costalloc.connectors.ingest import ingest
 from costalloc.core.errors import SourceError
 from costalloc.core.period import BillingPeriod
 from costalloc.demo.gcp_billing import GcpBillingMonth, create_export_table, generate_month, insert_rows
+from costalloc.flows.loading import load_partition
 
 OCTOBER = BillingPeriod(2026, 10)
 NOVEMBER = BillingPeriod(2026, 11)
@@ -64,7 +64,7 @@ def test_a_month_loads_exactly_what_bigquery_sums(
     create_export_table(bq_client, table)
     insert_rows(bq_client, table, month.rows)
 
-    result = ingest(gcp_warehouse, table_source(table), OCTOBER, "run-1")
+    result = load_partition(gcp_warehouse, table_source(table), OCTOBER, "run-1")
 
     in_bigquery = emulator_totals(bq_client, table, "202610")
     assert result.outcome == "loaded"
@@ -81,13 +81,13 @@ def test_late_rows_are_picked_up_on_the_next_run_and_nothing_is_doubled(
     create_export_table(bq_client, table)
     insert_rows(bq_client, table, month.first)
     source = table_source(table)
-    first = ingest(gcp_warehouse, source, OCTOBER, "night-1")
+    first = load_partition(gcp_warehouse, source, OCTOBER, "night-1")
     assert loaded(gcp_warehouse, "gcp-main", OCTOBER) == (
         600, month.expected_totals("202610", late=False))
 
     insert_rows(bq_client, table, month.late)  # later export_time: late usage, tax, rounding
-    second = ingest(gcp_warehouse, source, OCTOBER, "night-2")
-    third = ingest(gcp_warehouse, source, OCTOBER, "night-3")
+    second = load_partition(gcp_warehouse, source, OCTOBER, "night-2")
+    third = load_partition(gcp_warehouse, source, OCTOBER, "night-3")
 
     assert (first.outcome, second.outcome, third.outcome) == ("loaded", "loaded", "unchanged")
     assert first.fingerprint != second.fingerprint == third.fingerprint
@@ -106,7 +106,7 @@ def test_a_month_that_did_not_move_costs_one_fingerprint_query_and_no_read(
     create_export_table(bq_client, table)
     insert_rows(bq_client, table, month.first)
     source = table_source(table)
-    assert ingest(gcp_warehouse, source, OCTOBER, "night-1").outcome == "loaded"
+    assert load_partition(gcp_warehouse, source, OCTOBER, "night-1").outcome == "loaded"
 
     queries: list[str] = []
     reads: list[object] = []
@@ -122,7 +122,7 @@ def test_a_month_that_did_not_move_costs_one_fingerprint_query_and_no_read(
 
     monkeypatch.setattr(bq_client, "query", counting_query)
     monkeypatch.setattr(source, "read", counting_read)
-    result = ingest(gcp_warehouse, source, OCTOBER, "night-2")
+    result = load_partition(gcp_warehouse, source, OCTOBER, "night-2")
 
     assert result.outcome == "unchanged"
     assert reads == []
@@ -139,7 +139,7 @@ def test_a_row_with_three_credits_is_counted_once(
     create_export_table(bq_client, table)
     insert_rows(bq_client, table, three)
 
-    assert ingest(gcp_warehouse, table_source(table), OCTOBER, "r").outcome == "loaded"
+    assert load_partition(gcp_warehouse, table_source(table), OCTOBER, "r").outcome == "loaded"
 
     cost = sum(Decimal(repr(c)) for c in three["cost"].to_pylist())
     credits = sum(Decimal(repr(c["amount"])) for row in three["credits"].to_pylist() for c in row)
@@ -159,9 +159,9 @@ def test_an_adjustment_invoiced_next_month_lands_in_that_month(
     insert_rows(bq_client, table, month.rows)
     source = table_source(table)
 
-    october = ingest(gcp_warehouse, source, OCTOBER, "r")
-    november = ingest(gcp_warehouse, source, NOVEMBER, "r")
-    december = ingest(gcp_warehouse, source, BillingPeriod(2026, 12), "r")
+    october = load_partition(gcp_warehouse, source, OCTOBER, "r")
+    november = load_partition(gcp_warehouse, source, NOVEMBER, "r")
+    december = load_partition(gcp_warehouse, source, BillingPeriod(2026, 12), "r")
 
     assert (october.outcome, november.outcome, december.outcome) == (
         "loaded", "loaded", "no-delivery")
@@ -191,9 +191,9 @@ def test_rows_written_while_a_month_is_read_wait_for_the_next_run(
         return delivery
 
     monkeypatch.setattr(source, "find_delivery", late_rows_arrive_after_the_fingerprint)
-    during = ingest(gcp_warehouse, source, OCTOBER, "night-1")
+    during = load_partition(gcp_warehouse, source, OCTOBER, "night-1")
     monkeypatch.undo()
-    after = ingest(gcp_warehouse, source, OCTOBER, "night-2")
+    after = load_partition(gcp_warehouse, source, OCTOBER, "night-2")
 
     assert during.outcome == after.outcome == "loaded"
     assert during.rows == 600  # what was fingerprinted, capped at its newest export_time
@@ -210,7 +210,7 @@ def test_the_standard_export_table_loads_without_detailed_fields(
     create_export_table(bq_client, table, detailed=False)
     insert_rows(bq_client, table, standard.rows)
 
-    assert ingest(gcp_warehouse, table_source(table), OCTOBER, "r").outcome == "loaded"
+    assert load_partition(gcp_warehouse, table_source(table), OCTOBER, "r").outcome == "loaded"
 
     assert loaded(gcp_warehouse, "gcp-main", OCTOBER) == (
         standard.expected_rows("202610"), standard.expected_totals("202610"))
@@ -224,7 +224,7 @@ def test_a_missing_table_is_a_source_error_naming_the_option(
     table = new_table()
     bq_client.create_dataset(table.rsplit(".", 1)[0])
     with pytest.raises(SourceError, match=r"gcp-main 2026-10: .*Check `options.table`"):
-        ingest(gcp_warehouse, table_source(table), OCTOBER, "r")
+        load_partition(gcp_warehouse, table_source(table), OCTOBER, "r")
     assert gcp_warehouse.sql("select count(*) from line_items").fetchall() == [(0,)]
 
 
@@ -234,4 +234,4 @@ def test_an_empty_month_has_no_delivery(
     table = new_table()
     create_export_table(bq_client, table)
     insert_rows(bq_client, table, generate_month("2026-09", rows=10, late_rows=0).first)
-    assert ingest(gcp_warehouse, table_source(table), OCTOBER, "r").outcome == "no-delivery"
+    assert load_partition(gcp_warehouse, table_source(table), OCTOBER, "r").outcome == "no-delivery"
