@@ -36,6 +36,7 @@ from costalloc.connectors.azure import amounts
 from costalloc.connectors.azure.canonical import Canonical
 from costalloc.connectors.azure.distinct import per_distinct
 from costalloc.connectors.azure.regions import region_id, region_name
+from costalloc.connectors.azure.resource_types import resource_type
 from costalloc.connectors.azure.services import service_category
 from costalloc.connectors.azure.tag_text import tags_json
 from costalloc.connectors.azure.units import block_size, consumed_unit, pricing_unit
@@ -52,7 +53,6 @@ _PRICING = {"ondemand": "Standard", "spot": "Dynamic", "reservation": "Committed
             "savingsplan": "Committed"}
 _COMMITMENT_TYPE = {amounts.RESERVATION: "Reservation", amounts.SAVINGS_PLAN: "Savings Plan"}
 _COMMITMENT_CATEGORY = {amounts.RESERVATION: "Usage", amounts.SAVINGS_PLAN: "Spend"}
-_RESOURCE_TYPE = r"(?i)/providers/([^/]+)/([^/]+)/[^/]+(?:/([^/]+)/[^/]+)?$"
 
 
 def currency(c: Canonical) -> pl.Expr:
@@ -69,7 +69,7 @@ def to_focus(rows: pl.LazyFrame) -> pl.LazyFrame:
         *_charge_columns(c, charge),
         *_commitment_columns(c, charge),
         *_price_columns(c, charge),
-        *_resource_columns(c),
+        *_resource_columns(c, charge),
         *_provider_columns(c),
         tags_json(c.text("tags")).alias("Tags"),
         c.text("charge_type").alias("x_line_item_type"),
@@ -215,8 +215,9 @@ def _price_columns(c: Canonical, charge: _Charge) -> list[pl.Expr]:
     ]
 
 
-def _resource_columns(c: Canonical) -> list[pl.Expr]:
+def _resource_columns(c: Canonical, charge: _Charge) -> list[pl.Expr]:
     resource_id = c.text("resource_id")
+    sku = pl.coalesce(c.text("product_id"), c.text("part_number"))
     meter_category = _meter_category(c)
     category, subcategory = service_category(meter_category, c.text("service_family"))
     location = pl.coalesce(c.text("resource_location"), c.text("meter_region"))
@@ -229,14 +230,17 @@ def _resource_columns(c: Canonical) -> list[pl.Expr]:
         pl.coalesce(c.text("resource_name"), per_distinct(
             resource_id, lambda rid: rid.str.extract(r"([^/]+)/?$"), pl.String()))
         .alias("ResourceName"),
-        pl.coalesce(c.text("resource_type"), per_distinct(resource_id, _resource_type, pl.String()))
+        pl.coalesce(c.text("resource_type"),
+                    resource_type(resource_id, pl.coalesce(c.text("consumed_service"),
+                                                           meter_category)))
         .alias("ResourceType"),
         category.alias("ServiceCategory"),
         pl.coalesce(meter_category, c.text("consumed_service"), c.text("product_name"),
                     pl.lit("Azure")).alias("ServiceName"),
         subcategory.alias("ServiceSubcategory"),
-        pl.coalesce(c.text("product_id"), c.text("part_number")).alias("SkuId"),
+        sku.alias("SkuId"),
         c.text("meter_name").alias("SkuMeter"),
+        _sku_price_id(sku, c.text("meter_id"), charge).alias("SkuPriceId"),
     ]
 
 
@@ -257,9 +261,9 @@ def _meter_category(c: Canonical) -> pl.Expr:
     return pl.coalesce(c.text("meter_category"), c.text("legacy_service_name"))
 
 
-def _resource_type(resource_id: pl.Expr) -> pl.Expr:
-    """`/subscriptions/…/providers/Microsoft.Compute/virtualMachines/vm1` → the ARM type."""
-    parts = resource_id.str.extract_groups(_RESOURCE_TYPE)
-    base = parts.struct.field("1") + pl.lit("/") + parts.struct.field("2")
-    child = parts.struct.field("3")
-    return pl.when(child.is_not_null()).then(base + pl.lit("/") + child).otherwise(base)
+def _sku_price_id(sku: pl.Expr, meter_id: pl.Expr, charge: _Charge) -> pl.Expr:
+    """A product is priced per meter: `SkuId/MeterId` (one parent SkuId by construction), the
+    SKU alone when the row names no meter; null on tax rows, as FOCUS requires."""
+    return (pl.when(sku.is_null() | (charge.category == "Tax")).then(pl.lit(None, dtype=pl.String))
+            .when(meter_id.is_not_null()).then(sku + "/" + meter_id.str.to_lowercase())
+            .otherwise(sku))
