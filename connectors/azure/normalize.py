@@ -122,7 +122,9 @@ def _billing_account(c: Canonical) -> list[pl.Expr]:
         pl.when(profile.is_not_null())
         .then(pl.coalesce(c.text("billing_profile_name"), c.text("billing_account_name")))
         .when(account.is_not_null()).then(c.text("billing_account_name"))
-        .otherwise(c.text("subscription_name")).alias("BillingAccountName"),
+        .otherwise(c.text("subscription_name"))
+        .fill_null(pl.coalesce(profile, account, c.text("subscription_id")))
+        .alias("BillingAccountName"),
         pl.when(profile.is_not_null() & account.is_not_null() & (profile != account))
         .then(pl.lit("Billing Profile"))
         .when(profile.is_not_null() | account.is_not_null()).then(pl.lit("Billing Account"))
@@ -130,7 +132,8 @@ def _billing_account(c: Canonical) -> list[pl.Expr]:
         currency(c).alias("BillingCurrency"),
         c.text("invoice_id").alias("InvoiceId"),
         c.text("subscription_id").alias("SubAccountId"),
-        c.text("subscription_name").alias("SubAccountName"),
+        # files without names (pay-as-you-go) name an account by its id, as the portal does
+        pl.coalesce(c.text("subscription_name"), c.text("subscription_id")).alias("SubAccountName"),
         pl.when(c.text("subscription_id").is_not_null()).then(pl.lit("Subscription"))
         .alias("SubAccountType"),
     ]
@@ -217,7 +220,8 @@ def _price_columns(c: Canonical, charge: _Charge) -> list[pl.Expr]:
 
 def _resource_columns(c: Canonical, charge: _Charge) -> list[pl.Expr]:
     resource_id = c.text("resource_id")
-    sku = pl.coalesce(c.text("product_id"), c.text("part_number"))
+    # older files name no product: their meter is the SKU then
+    sku = pl.coalesce(c.text("product_id"), c.text("part_number"), c.text("meter_id"))
     meter_category = _meter_category(c)
     category, subcategory = service_category(meter_category, c.text("service_family"))
     location = pl.coalesce(c.text("resource_location"), c.text("meter_region"))
@@ -265,5 +269,6 @@ def _sku_price_id(sku: pl.Expr, meter_id: pl.Expr, charge: _Charge) -> pl.Expr:
     """A product is priced per meter: `SkuId/MeterId` (one parent SkuId by construction), the
     SKU alone when the row names no meter; null on tax rows, as FOCUS requires."""
     return (pl.when(sku.is_null() | (charge.category == "Tax")).then(pl.lit(None, dtype=pl.String))
-            .when(meter_id.is_not_null()).then(sku + "/" + meter_id.str.to_lowercase())
+            .when(meter_id.is_not_null() & (sku != meter_id))
+            .then(sku + "/" + meter_id.str.to_lowercase())
             .otherwise(sku))
