@@ -16,7 +16,10 @@ What the reader does with what providers actually ship (docs/conformance.md has 
   counterparts; an empty `PublisherName` is the `ProviderName`, an empty `InvoiceIssuerName`
   the `ProviderName`; an empty `ContractedCost` or `ListCost` is unit price × pricing quantity
   when both are given, else the `BilledCost` (FOCUS's rule for charges priced on their own);
-- units are brought to FOCUS Unit Format (`connectors.units`);
+- units are brought to FOCUS Unit Format (`connectors.units`), and what FOCUS 1.2 defines from
+  a row's own columns is made consistent (`focus_consistency`): enumeration spellings, account
+  types and names, region names, resource types, quantities FOCUS says are null; one
+  ServiceCategory per ServiceName (the delivery's most frequent, a first pass over two columns);
 - a row still missing a column the warehouse cannot hold without (`REQUIRED`) is refused with
   the column, the first row and how many rows; the previous load stays published.
 """
@@ -34,12 +37,13 @@ import pyarrow.fs as pafs
 from costalloc.connectors import focus_versions, tags
 from costalloc.connectors.delivery import Delivery, RawBatch
 from costalloc.connectors.files import is_data_file, stream_file
+from costalloc.connectors.focus_consistency import consistent
 from costalloc.connectors.money import money, totals_by_currency
 from costalloc.connectors.storage import Location, open_location, storage_errors
 from costalloc.connectors.timestamps import utc_time
 from costalloc.connectors.units import focus_unit
 from costalloc.core.errors import ConfigurationError, DataError
-from costalloc.core.focus import FOCUS_COLUMNS, MONEY, QUANTITY
+from costalloc.core.focus import FOCUS_COLUMNS, MONEY, QUANTITY, conform
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
 
@@ -81,16 +85,36 @@ class FocusFilesConnector:
 
     def read(self, delivery: Delivery) -> Iterator[RawBatch]:
         start = delivery.period.start
+        categories = self._service_categories(delivery)
         for file in delivery.files:
             for first_row, rows in stream_file(self.location.filesystem, self.location.path(file),
                                                source=self.name, period=delivery.period):
-                rows = without_null_text(rows)
+                rows = _one_category_per_service(without_null_text(rows), categories)
                 in_period = rows.with_row_index("_row").filter(
                     utc_time("BillingPeriodStart", rows.schema) == start)
                 if in_period.height:
                     _check_required(self.to_focus(in_period.lazy()), in_period, delivery, file,
                                     first_row)
                     yield RawBatch(file, first_row, in_period.drop("_row"))
+
+    def _service_categories(self, delivery: Delivery) -> dict[str, str]:
+        """First pass over two columns: each ServiceName's most frequent ServiceCategory in the
+        delivery (FOCUS: one per ServiceName). Memory is one count per (name, category)."""
+        counts: dict[tuple[str, str], int] = {}
+        for file in delivery.files:
+            for _, rows in stream_file(self.location.filesystem, self.location.path(file),
+                                       source=self.name, period=delivery.period,
+                                       columns=_service_columns):
+                if set(_SERVICE) <= set(rows.columns):
+                    pairs = without_null_text(rows).drop_nulls(list(_SERVICE)).group_by(
+                        list(_SERVICE)).len()
+                    for name, category, count in pairs.iter_rows():
+                        counts[(name, category)] = counts.get((name, category), 0) + count
+        chosen: dict[str, tuple[int, str]] = {}
+        for (name, category), count in sorted(counts.items()):
+            if name not in chosen or count > chosen[name][0]:
+                chosen[name] = (count, category)
+        return {name: category for name, (_, category) in chosen.items()}
 
     def money_columns(self, raw: pl.DataFrame) -> list[str]:
         return [c for c in _NUMERIC if c in raw.columns]
@@ -108,7 +132,23 @@ class FocusFilesConnector:
             raw, schema = raw.rename(renamed), pl.Schema(
                 {renamed.get(name, name): dtype for name, dtype in schema.items()})
         focus = raw.select(_typed(name, schema) for name in FOCUS_COLUMNS if name in schema)
-        return _derived(focus, version)
+        complete = conform(_derived(focus, version)).select(list(FOCUS_COLUMNS))
+        return consistent(complete, set(schema.names()))
+
+
+_SERVICE = ("ServiceName", "ServiceCategory")
+
+
+def _service_columns(names: list[str]) -> list[str]:
+    return list(_SERVICE) if set(_SERVICE) <= set(names) else names[:1]
+
+
+def _one_category_per_service(rows: pl.DataFrame, categories: dict[str, str]) -> pl.DataFrame:
+    if not categories or not set(_SERVICE) <= set(rows.columns):
+        return rows
+    chosen = pl.col("ServiceName").replace_strict(categories, default=None,
+                                                  return_dtype=pl.String)
+    return rows.with_columns(pl.coalesce(chosen, pl.col("ServiceCategory")).alias("ServiceCategory"))
 
 
 def without_null_text(rows: pl.DataFrame) -> pl.DataFrame:

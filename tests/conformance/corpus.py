@@ -14,7 +14,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 import duckdb
@@ -78,8 +78,8 @@ def csv_totals(cost: str, currency: str | None, period: Callable[[dict[str, str]
                 key = BillingPeriod.parse(period(row))
                 code = (row[currency] if currency else fixed_currency).strip().upper()
                 per = sums.setdefault(key, {})
-                # money is DECIMAL(38, 10) from the edge: each amount keeps 10 decimals
-                amount = Decimal(text).quantize(TEN_DECIMALS, rounding=ROUND_DOWN)
+                # money is DECIMAL(38, 10) from the edge: each amount is rounded to 10 decimals
+                amount = Decimal(text).quantize(TEN_DECIMALS, rounding=ROUND_HALF_EVEN)
                 per[code] = per.get(code, Decimal(0)) + amount
         return sums
 
