@@ -42,7 +42,8 @@ VALIDATOR_DEFECTS: tuple[Defect, ...] = (
     Defect("BilledCost-C-005-C", "it reads every row whose InvoiceIssuerName differs from its "
            "ProviderName as paid to a third party and demands BilledCost 0; the spec names a "
            "reseller (CSP partner) as the invoice issuer of charges the customer is billed for, "
-           "and BilledCost is what that invoice says", _SPEC + "billedcost.md"),
+           "and a provider may invoice under its legal name (`AWS` / `Amazon Web Services, "
+           "Inc.`): BilledCost is what that invoice says", _SPEC + "billedcost.md"),
     Defect("EffectiveCost-C-005-C", "it demands EffectiveCost 0 on every Purchase; the spec limits "
            "that to purchases that cover future charges (commitments), which the tests check "
            "themselves", _SPEC + "effectivecost.md"),
