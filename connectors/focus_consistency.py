@@ -73,8 +73,12 @@ def consistent(focus: pl.LazyFrame, has: set[str]) -> pl.LazyFrame:
     ]
     region = pl.col("RegionId")
     resource = pl.col("ResourceId")
-    usage = pl.col("ChargeCategory") == "Usage"
-    consumed = usage & (pl.col("CommitmentDiscountStatus").fill_null("") != "Unused")
+    # only a charge FOCUS names as carrying no consumption loses its quantity: an unknown
+    # category is the provider's to explain, not ours to empty
+    no_consumption = pl.col("ChargeCategory").is_in(("Purchase", "Tax", "Credit", "Adjustment"))
+    unused = (pl.col("ChargeCategory") == "Usage") & (
+        pl.col("CommitmentDiscountStatus").fill_null("") == "Unused")
+    consumed = ~(no_consumption | unused).fill_null(False)
     placed = [
         pl.when(region.is_not_null())
         .then(pl.coalesce(pl.col("RegionName"), _region_name(provider, region), region))

@@ -195,9 +195,9 @@ def _derived(focus: pl.LazyFrame, version: focus_versions.Version) -> pl.LazyFra
             (col("ContractedUnitPrice") * col("PricingQuantity")).cast(MONEY), billed),
         "ListCost": pl.coalesce(
             col("ListCost"), (col("ListUnitPrice") * col("PricingQuantity")).cast(MONEY), billed),
-        "ConsumedUnit": focus_unit(col("ConsumedUnit"), "any"),
-        "PricingUnit": focus_unit(col("PricingUnit"), "any"),
     }
+    filled.update({name: focus_unit(pl.col(name), "any") for name in ("ConsumedUnit", "PricingUnit")
+                   if name in present})
     if version in ("1.0", "1.1"):
         # before 1.2 every price was in the billing currency: the pricing-currency amounts 1.2
         # added are their billing-currency counterparts (a 1.2+ file's nulls are its own)
