@@ -12,7 +12,9 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pytest
 
+from costalloc.flows import cli
 from costalloc.reports.finance.extracts import export_period
 from tests.reports.builders import OCTOBER
 
@@ -64,3 +66,24 @@ def test_allocated_rows_are_focus_1_3_rows_with_allocation_columns(
         "$period group by 1", params={"period": str(OCTOBER)}).fetchall())
     allocated = dict(rows.group_by("BillingCurrency").agg(pl.col("BilledCost").sum()).iter_rows())
     assert allocated == line_items
+
+
+def test_the_cli_writes_the_focus_1_3_rows_and_refuses_other_tables(
+        warehouse_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("PREFECT_SERVER_ANALYTICS_ENABLED", "PREFECT_LOGGING_LEVEL",
+                 "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW",
+                 "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"):
+        monkeypatch.setenv(name, "")  # main() sets defaults; keep them out of other tests
+    config = tmp_path / "costalloc.yaml"
+    config.write_text(f"warehouse: {warehouse_file}\nreports_dir: finance\n")
+    assert cli.main(["--config", str(config), "export", "allocated", "--period", "2026-10",
+                     "--format", "parquet", "--focus-version", "1.3", "--out",
+                     str(tmp_path / "out")]) == 0
+    written = Path(capsys.readouterr().out.strip())
+    assert written == (tmp_path / "out" / "allocated_focus_1_3" / "x_billing_period=2026-10"
+                       / "part-0.parquet")
+    assert set(ALLOCATION) <= set(pl.read_parquet(written).columns)
+    assert cli.main(["--config", str(config), "export", "line-items", "--period", "2026-10",
+                     "--focus-version", "1.3"]) == 2
+    assert "--focus-version writes `allocated`" in capsys.readouterr().err
