@@ -192,12 +192,14 @@ def _price_columns(c: Canonical, charge: _Charge) -> list[pl.Expr]:
     list_unit = pl.when(priced).then((payg_price * to_billing).cast(MONEY))
     pricing_quantity = pl.when(priced).then(quantity)
     contracted = pl.coalesce((contracted_unit * pricing_quantity).cast(MONEY), charge.billed)
-    consumed = charge.is_usage & ~charge.unused
+    # quantities and units come in pairs: a quantity without a UnitOfMeasure counts `Units`
+    consumed = charge.is_usage & ~charge.unused & quantity.is_not_null()
     model = amounts.pricing_model(c).replace_strict(_PRICING, default=None, return_dtype=pl.String)
     return [
         pl.when(consumed).then((quantity * block_size(unit_of_measure)).cast(QUANTITY))
         .alias("ConsumedQuantity"),
-        pl.when(consumed).then(consumed_unit(unit_of_measure)).alias("ConsumedUnit"),
+        pl.when(consumed).then(consumed_unit(unit_of_measure).fill_null(pl.lit("Units")))
+        .alias("ConsumedUnit"),
         contracted.alias("ContractedCost"),
         contracted_unit.alias("ContractedUnitPrice"),
         pl.coalesce(c.money("payg_cost"), (list_unit * pricing_quantity).cast(MONEY), contracted)
@@ -214,7 +216,8 @@ def _price_columns(c: Canonical, charge: _Charge) -> list[pl.Expr]:
         pl.when(converted & priced).then(payg_price).otherwise(list_unit)
         .alias("PricingCurrencyListUnitPrice"),
         pricing_quantity.alias("PricingQuantity"),
-        pl.when(priced).then(pricing_unit(unit_of_measure)).alias("PricingUnit"),
+        pl.when(priced & quantity.is_not_null())
+        .then(pricing_unit(unit_of_measure).fill_null(pl.lit("Units"))).alias("PricingUnit"),
     ]
 
 
