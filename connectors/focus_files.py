@@ -13,9 +13,10 @@ What the reader does with what providers actually ship (docs/conformance.md has 
 - a UTF-8 byte order mark and provider `x_` columns are ignored;
 - columns a version lacks are filled where FOCUS defines them from others: `PricingCurrency` is
   the `BillingCurrency` and the `PricingCurrency*` amounts equal their billing-currency
-  counterparts; an empty `PublisherName` is the `ProviderName`, an empty `InvoiceIssuerName`
-  the `ProviderName`; an empty `ContractedCost` or `ListCost` is unit price × pricing quantity
-  when both are given, else the `BilledCost` (FOCUS's rule for charges priced on their own);
+  counterparts; an empty `PublisherName` or `InvoiceIssuerName` is the `ProviderName`, an empty
+  `ServiceCategory` FOCUS's catch-all `Other`; an empty `ContractedCost` or `ListCost` is unit
+  price × pricing quantity when both are given, else the `BilledCost` (FOCUS's rule for charges
+  priced on their own);
 - units are brought to FOCUS Unit Format (`connectors.units`), and what FOCUS 1.2 defines from
   a row's own columns is made consistent (`focus_consistency`): enumeration spellings, account
   types and names, region names, resource types, quantities FOCUS says are null; one
@@ -190,6 +191,7 @@ def _derived(focus: pl.LazyFrame, version: focus_versions.Version) -> pl.LazyFra
         "PublisherName": pl.coalesce(col("PublisherName"), provider),
         "InvoiceIssuerName": pl.coalesce(col("InvoiceIssuerName"), provider),
         "PricingCurrency": same_currency,
+        "ServiceCategory": pl.coalesce(col("ServiceCategory"), pl.lit("Other")),
         "ContractedCost": pl.coalesce(
             col("ContractedCost"),
             (col("ContractedUnitPrice") * col("PricingQuantity")).cast(MONEY), billed),

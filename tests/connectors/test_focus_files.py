@@ -102,3 +102,19 @@ def test_a_column_focus_cannot_derive_is_refused_with_its_row(
         _load(warehouse, tmp_path)
     assert "data row 7: column `ServiceName` is empty (2 row(s)" in str(refused.value)
     assert "previous load stays published" in str(refused.value)
+
+
+def test_every_column_the_warehouse_requires_is_derived_or_refused(
+        tmp_path: Path, warehouse: duckdb.DuckDBPyConnection) -> None:
+    # empty in the file: PublisherName, InvoiceIssuerName, ServiceCategory, ContractedCost,
+    # ListCost — derivable, so the rows load (no opaque NOT NULL failure in the warehouse)
+    rows = _sample().with_columns(
+        pl.lit("NULL").alias(name) for name in ("PublisherName", "InvoiceIssuerName",
+                                                "ServiceCategory", "ContractedCost", "ListCost"))
+    rows.write_csv(tmp_path / "focus_sample.csv")
+    assert _load(warehouse, tmp_path) == 999
+    derived = warehouse.sql(
+        "select count(*) filter (PublisherName = ProviderName and InvoiceIssuerName = ProviderName"
+        " and ServiceCategory = 'Other'), count(*) filter (ContractedCost is null or ListCost is "
+        "null) from line_items").fetchall()[0]
+    assert derived == (999, 0)
