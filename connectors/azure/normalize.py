@@ -22,7 +22,10 @@ carry the same information:
 - MCA prices are in the pricing currency: unit prices in billing currency are Azure's prices ×
   `exchangeRatePricingToBilling`, and the `PricingCurrency*` columns keep Azure's own.
 - `Tags`: the user's keys, unprefixed (`tag_text.py`); `RegionId` from `ResourceLocation` or
-  `MeterRegion` in any spelling (`regions.py`).
+  `MeterRegion` in any spelling (`regions.py`); `ResourceType` from the ARM id, reservations and
+  savings plans included (`resource_types.py`).
+- `SkuId` = `ProductId` (else `PartNumber`, else the meter in files that name no product);
+  `SkuPriceId` = `SkuId/MeterId`, so each has one parent SkuId.
 - `ProviderName`, `HostProviderName`, `InvoiceIssuerName` = Microsoft (a CSP partner, when
   the file names one, issues the invoice); `PublisherName` / `ServiceProviderName` =
   Microsoft, or the publisher for Marketplace rows.
