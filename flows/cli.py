@@ -132,6 +132,8 @@ def _parser() -> argparse.ArgumentParser:
                         "for the range, csv/parquet: files per period")
     export.add_argument("--format", choices=["csv", "parquet", "xlsx"], default="csv")
     export.add_argument("--out", type=Path, default=None, help="folder (default: reports_dir)")
+    export.add_argument("--focus-version", choices=["1.3"], default=None,
+                        help="allocated only: the rows as FOCUS 1.3 with its allocation columns")
     export.set_defaults(command=_export)
 
     serve = commands.add_parser("serve", help="a read-only HTTP endpoint over the warehouse for "
@@ -364,6 +366,8 @@ def _export(args: argparse.Namespace) -> int:
     the companion tables and the column dictionary are listed on stderr."""
     from costalloc.reports.finance.extracts import export_period, export_workbook
 
+    if args.focus_version and (args.table != "allocated" or args.format == "xlsx"):
+        raise ConfigurationError("--focus-version writes `allocated` as csv or parquet")
     out = _out_folder(args)
     periods = _periods(args)
     with _warehouse(args, read_only=True) as con, _writing(out):
@@ -371,7 +375,8 @@ def _export(args: argparse.Namespace) -> int:
             print(export_workbook(con, args.table, periods[0], periods[-1], out))
             return 0
         for period in periods:
-            extract = export_period(con, args.table, period, args.format, out)
+            extract = export_period(con, args.table, period, args.format, out,
+                                    focus_version=args.focus_version)
             print(extract.main)
             if len(extract.files) > 1:
                 print(f"costalloc: with it: {', '.join(str(p) for p in extract.files[1:])}",

@@ -13,6 +13,7 @@ import polars as pl
 
 from costalloc.connectors.aws import columns, manifests, normalize
 from costalloc.connectors.aws.options import AwsCurOptions
+from costalloc.connectors.aws.usage_units import SkuUnits
 from costalloc.connectors.delivery import Delivery, RawBatch
 from costalloc.connectors.files import stream_file
 from costalloc.connectors.money import totals_by_currency
@@ -63,6 +64,7 @@ class AwsCurConnector:
                               "export's own folder); nothing was loaded")
 
     def read(self, delivery: Delivery) -> Iterator[RawBatch]:
+        sku_units = self._sku_units(delivery)
         for file in delivery.files:
             for first_row, rows in stream_file(self.location.filesystem, self.location.path(file),
                                                source=self.name, period=delivery.period,
@@ -74,7 +76,20 @@ class AwsCurConnector:
                                     f"`{file}` lacks the required column(s) "
                                     + ", ".join(f"`{c}`" for c in missing)
                                     + "; the previous load stays published")
-                yield RawBatch(file, first_row, rows)
+                yield RawBatch(file, first_row, _with_sku_units(rows, sku_units))
+
+    def _sku_units(self, delivery: Delivery) -> SkuUnits:
+        """First pass: the unit each SKU carries anywhere in the delivery (two columns read),
+        for rows of the same SKU that AWS left without a `pricing_unit`."""
+        sku_units = SkuUnits()
+        for file in delivery.files:
+            for _, rows in stream_file(self.location.filesystem, self.location.path(file),
+                                       source=self.name, period=delivery.period,
+                                       batch_rows=self.batch_rows, columns=columns.sku_pass):
+                picked = columns.sku_and_unit(rows.columns)
+                if picked:
+                    sku_units.learn(rows.get_column(picked[0]), rows.get_column(picked[1]))
+        return sku_units
 
     def control_totals(self, raw: pl.DataFrame) -> dict[str, Decimal]:
         cur = columns.canonical(raw.lazy(), with_tags=False)  # lazy: only cost and currency
@@ -89,3 +104,10 @@ class AwsCurConnector:
 
     def to_focus(self, raw: pl.LazyFrame) -> pl.LazyFrame:
         return normalize.to_focus(columns.canonical(raw))
+
+
+def _with_sku_units(rows: pl.DataFrame, sku_units: SkuUnits) -> pl.DataFrame:
+    picked = columns.sku_and_unit(rows.columns)
+    if not picked or not sku_units.units:
+        return rows
+    return rows.with_columns(sku_units.column(rows.get_column(picked[0])))

@@ -56,6 +56,22 @@ def needed(names: list[str]) -> list[str]:
             or cur2[name].startswith(("resource_tags", "cost_category"))]
 
 
+_SKU_SPELLINGS = ("product_sku", "product/sku")
+_UNIT_SPELLINGS = ("pricing_unit", "pricing/unit")
+
+
+def sku_and_unit(names: list[str]) -> list[str]:
+    """The SKU and pricing-unit columns of a CUR file (any flavour), or [] without both."""
+    sku = next((name for name in _SKU_SPELLINGS if name in names), None)
+    unit = next((name for name in _UNIT_SPELLINGS if name in names), None)
+    return [sku, unit] if sku and unit else []
+
+
+def sku_pass(names: list[str]) -> list[str]:
+    """What the SKU-unit pass reads: those two columns (or one column, to count rows only)."""
+    return sku_and_unit(names) or names[:1]
+
+
 def is_legacy_csv(columns: list[str]) -> bool:
     return any("/" in column for column in columns)
 

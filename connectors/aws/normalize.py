@@ -10,9 +10,12 @@ from collections.abc import Iterable
 
 import polars as pl
 
+from costalloc.connectors.aws.regions import NOT_A_REGION, region_name
 from costalloc.connectors.aws.services import OTHER, SERVICE_CATEGORIES
+from costalloc.connectors.aws.usage_units import SKU_UNIT_COLUMN, unit_from_usage_type
 from costalloc.connectors.money import money, quantity, unit_price
 from costalloc.connectors.timestamps import utc_time
+from costalloc.connectors.units import focus_unit
 from costalloc.core.focus import MONEY
 
 _USAGE = ("Usage", "DiscountedUsage", "SavingsPlanCoveredUsage", "SavingsPlanNegation")
@@ -143,12 +146,15 @@ def _line_item_columns(c: _Columns) -> list[pl.Expr]:
         .then(reservation_arn)
     )
     is_savings_plan = kind.is_in(_SAVINGS_PLAN_ROWS)
-    unit = _unit(c.text("pricing_unit"))
+    unit = _unit(c)
     priced = charge_category.is_in(("Usage", "Purchase")) & unit.is_not_null()
     usage_amount = c.quantity("line_item_usage_amount")
+    consumed = (charge_category == "Usage") & usage_amount.is_not_null()
     rate = c.unit_price("line_item_unblended_rate")
-    region = pl.coalesce(c.text("product_region_code"), c.product("region_code"),
-                         c.product("region"))
+    code = pl.coalesce(c.text("product_region_code"), c.product("region_code"),
+                       c.product("region"))
+    region = pl.when(~code.is_in(NOT_A_REGION)).then(code)
+    sku = c.product("sku")
     resource = c.text("line_item_resource_id")
     marketplace = c.text("bill_billing_entity") == "AWS Marketplace"
     return [
@@ -180,9 +186,9 @@ def _line_item_columns(c: _Columns) -> list[pl.Expr]:
         .then(pl.when(is_savings_plan).then(pl.lit("Savings Plan"))
               .otherwise(pl.lit("Reserved Instance")))
         .alias("CommitmentDiscountType"),
-        pl.when(charge_category == "Usage").then(usage_amount).alias("ConsumedQuantity"),
-        pl.when((charge_category == "Usage") & usage_amount.is_not_null()).then(unit)
-        .alias("ConsumedUnit"),
+        pl.when(consumed).then(usage_amount).alias("ConsumedQuantity"),
+        # a quantity whose unit no source names is counted in `Units`: FOCUS wants the pair
+        pl.when(consumed).then(unit.fill_null(pl.lit("Units"))).alias("ConsumedUnit"),
         c.money("line_item_unblended_cost").alias("ContractedCost"),
         pl.when(rate >= 0).then(rate).alias("ContractedUnitPrice"),
         _effective_cost(c, kind, billed).alias("EffectiveCost"),
@@ -205,7 +211,7 @@ def _line_item_columns(c: _Columns) -> list[pl.Expr]:
                                               pl.lit("AWS Marketplace")))
         .otherwise(pl.lit("AWS")).alias("PublisherName"),
         region.alias("RegionId"),
-        pl.when(region.is_not_null()).then(c.product("location")).alias("RegionName"),
+        region_name(region, c.product("location")).alias("RegionName"),
         resource.alias("ResourceId"),
         pl.when(resource.is_not_null())
         .then(pl.coalesce(c.product("product_family"), product_code)).alias("ResourceType"),
@@ -214,9 +220,9 @@ def _line_item_columns(c: _Columns) -> list[pl.Expr]:
                     pl.lit("AWS")).alias("ServiceName"),
         pl.lit("AWS").alias("ServiceProviderName"),
         subcategory.alias("ServiceSubcategory"),
-        c.product("sku").alias("SkuId"),
+        sku.alias("SkuId"),
         c.text("line_item_usage_type").alias("SkuMeter"),
-        c.text("pricing_rate_id").alias("SkuPriceId"),
+        pl.when(charge_category != "Tax").then(_sku_price_id(c, sku)).alias("SkuPriceId"),
         c.text("line_item_usage_account_id").alias("SubAccountId"),
         pl.coalesce(c.text("line_item_usage_account_name"), c.text("line_item_usage_account_id"))
         .alias("SubAccountName"),
@@ -233,15 +239,27 @@ def _line_item_columns(c: _Columns) -> list[pl.Expr]:
     ]
 
 
-# AWS unit spellings → FOCUS UnitFormat (plural time units, `<unit>-<time>` for rates).
-_UNITS = {"Hrs": "Hours", "hours": "Hours", "Hour": "Hours", "GB-Mo": "GB-Months",
-          "GB-Month": "GB-Months", "GB-Hrs": "GB-Hours", "Lambda-GB-Second": "GB-Seconds",
-          "LCU-Hrs": "LCU-Hours", "vCPU-Hours": "vCPU-Hours", "IOs": "IOs", "1K tokens": "1000 Tokens",
-          "ReadRequestUnits": "Read Request Units", "WriteRequestUnits": "Write Request Units"}
+def _unit(c: _Columns) -> pl.Expr:
+    """The row's unit in FOCUS Unit Format (`connectors/tables/units.csv`): `pricing_unit`, else
+    the unit of the same SKU elsewhere in the delivery, else the one its usage type implies."""
+    published = pl.coalesce(c.text("pricing_unit"), c.text(SKU_UNIT_COLUMN),
+                            unit_from_usage_type(c.text("line_item_usage_type")))
+    return focus_unit(published, "aws")
 
 
-def _unit(unit: pl.Expr) -> pl.Expr:
-    return unit.replace(_UNITS)
+def _sku_price_id(c: _Columns, sku: pl.Expr) -> pl.Expr:
+    """One SkuPriceId per price of one SKU. AWS's rate code (`SKU.OfferTermCode.RateCode`)
+    already starts with its SKU; a rate id alone is shared across SKUs, so it is composed with
+    the SKU (`SKU.rateId`); a row with neither is priced by its SKU (FOCUS lets SkuPriceId equal
+    SkuId). Null without a SKU."""
+    code, rate_id = c.text("pricing_rate_code"), c.text("pricing_rate_id")
+    return (
+        pl.when(sku.is_null()).then(pl.lit(None, dtype=pl.String))
+        .when(code.is_not_null() & code.str.starts_with(sku + ".")).then(code)
+        .when(code.is_not_null()).then(sku + "." + code)
+        .when(rate_id.is_not_null()).then(sku + "." + rate_id)
+        .otherwise(sku)
+    )
 
 
 def _unused_commitment(c: _Columns, kind: pl.Expr) -> pl.Expr:

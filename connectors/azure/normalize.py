@@ -22,7 +22,10 @@ carry the same information:
 - MCA prices are in the pricing currency: unit prices in billing currency are Azure's prices ×
   `exchangeRatePricingToBilling`, and the `PricingCurrency*` columns keep Azure's own.
 - `Tags`: the user's keys, unprefixed (`tag_text.py`); `RegionId` from `ResourceLocation` or
-  `MeterRegion` in any spelling (`regions.py`).
+  `MeterRegion` in any spelling (`regions.py`); `ResourceType` from the ARM id, reservations and
+  savings plans included (`resource_types.py`).
+- `SkuId` = `ProductId` (else `PartNumber`, else the meter in files that name no product);
+  `SkuPriceId` = `SkuId/MeterId`, so each has one parent SkuId.
 - `ProviderName`, `HostProviderName`, `InvoiceIssuerName` = Microsoft (a CSP partner, when
   the file names one, issues the invoice); `PublisherName` / `ServiceProviderName` =
   Microsoft, or the publisher for Marketplace rows.
@@ -36,6 +39,7 @@ from costalloc.connectors.azure import amounts
 from costalloc.connectors.azure.canonical import Canonical
 from costalloc.connectors.azure.distinct import per_distinct
 from costalloc.connectors.azure.regions import region_id, region_name
+from costalloc.connectors.azure.resource_types import resource_type
 from costalloc.connectors.azure.services import service_category
 from costalloc.connectors.azure.tag_text import tags_json
 from costalloc.connectors.azure.units import block_size, consumed_unit, pricing_unit
@@ -52,7 +56,6 @@ _PRICING = {"ondemand": "Standard", "spot": "Dynamic", "reservation": "Committed
             "savingsplan": "Committed"}
 _COMMITMENT_TYPE = {amounts.RESERVATION: "Reservation", amounts.SAVINGS_PLAN: "Savings Plan"}
 _COMMITMENT_CATEGORY = {amounts.RESERVATION: "Usage", amounts.SAVINGS_PLAN: "Spend"}
-_RESOURCE_TYPE = r"(?i)/providers/([^/]+)/([^/]+)/[^/]+(?:/([^/]+)/[^/]+)?$"
 
 
 def currency(c: Canonical) -> pl.Expr:
@@ -69,7 +72,7 @@ def to_focus(rows: pl.LazyFrame) -> pl.LazyFrame:
         *_charge_columns(c, charge),
         *_commitment_columns(c, charge),
         *_price_columns(c, charge),
-        *_resource_columns(c),
+        *_resource_columns(c, charge),
         *_provider_columns(c),
         tags_json(c.text("tags")).alias("Tags"),
         c.text("charge_type").alias("x_line_item_type"),
@@ -122,7 +125,9 @@ def _billing_account(c: Canonical) -> list[pl.Expr]:
         pl.when(profile.is_not_null())
         .then(pl.coalesce(c.text("billing_profile_name"), c.text("billing_account_name")))
         .when(account.is_not_null()).then(c.text("billing_account_name"))
-        .otherwise(c.text("subscription_name")).alias("BillingAccountName"),
+        .otherwise(c.text("subscription_name"))
+        .fill_null(pl.coalesce(profile, account, c.text("subscription_id")))
+        .alias("BillingAccountName"),
         pl.when(profile.is_not_null() & account.is_not_null() & (profile != account))
         .then(pl.lit("Billing Profile"))
         .when(profile.is_not_null() | account.is_not_null()).then(pl.lit("Billing Account"))
@@ -130,7 +135,8 @@ def _billing_account(c: Canonical) -> list[pl.Expr]:
         currency(c).alias("BillingCurrency"),
         c.text("invoice_id").alias("InvoiceId"),
         c.text("subscription_id").alias("SubAccountId"),
-        c.text("subscription_name").alias("SubAccountName"),
+        # files without names (pay-as-you-go) name an account by its id, as the portal does
+        pl.coalesce(c.text("subscription_name"), c.text("subscription_id")).alias("SubAccountName"),
         pl.when(c.text("subscription_id").is_not_null()).then(pl.lit("Subscription"))
         .alias("SubAccountType"),
     ]
@@ -189,12 +195,14 @@ def _price_columns(c: Canonical, charge: _Charge) -> list[pl.Expr]:
     list_unit = pl.when(priced).then((payg_price * to_billing).cast(UNIT_PRICE))
     pricing_quantity = pl.when(priced).then(quantity)
     contracted = pl.coalesce((contracted_unit * pricing_quantity).cast(MONEY), charge.billed)
-    consumed = charge.is_usage & ~charge.unused
+    # quantities and units come in pairs: a quantity without a UnitOfMeasure counts `Units`
+    consumed = charge.is_usage & ~charge.unused & quantity.is_not_null()
     model = amounts.pricing_model(c).replace_strict(_PRICING, default=None, return_dtype=pl.String)
     return [
         pl.when(consumed).then((quantity * block_size(unit_of_measure)).cast(QUANTITY))
         .alias("ConsumedQuantity"),
-        pl.when(consumed).then(consumed_unit(unit_of_measure)).alias("ConsumedUnit"),
+        pl.when(consumed).then(consumed_unit(unit_of_measure).fill_null(pl.lit("Units")))
+        .alias("ConsumedUnit"),
         contracted.alias("ContractedCost"),
         contracted_unit.alias("ContractedUnitPrice"),
         pl.coalesce(c.money("payg_cost"), (list_unit * pricing_quantity).cast(MONEY), contracted)
@@ -211,12 +219,15 @@ def _price_columns(c: Canonical, charge: _Charge) -> list[pl.Expr]:
         pl.when(converted & priced).then(payg_price).otherwise(list_unit)
         .alias("PricingCurrencyListUnitPrice"),
         pricing_quantity.alias("PricingQuantity"),
-        pl.when(priced).then(pricing_unit(unit_of_measure)).alias("PricingUnit"),
+        pl.when(priced & quantity.is_not_null())
+        .then(pricing_unit(unit_of_measure).fill_null(pl.lit("Units"))).alias("PricingUnit"),
     ]
 
 
-def _resource_columns(c: Canonical) -> list[pl.Expr]:
+def _resource_columns(c: Canonical, charge: _Charge) -> list[pl.Expr]:
     resource_id = c.text("resource_id")
+    # older files name no product: their meter is the SKU then
+    sku = pl.coalesce(c.text("product_id"), c.text("part_number"), c.text("meter_id"))
     meter_category = _meter_category(c)
     category, subcategory = service_category(meter_category, c.text("service_family"))
     location = pl.coalesce(c.text("resource_location"), c.text("meter_region"))
@@ -229,14 +240,17 @@ def _resource_columns(c: Canonical) -> list[pl.Expr]:
         pl.coalesce(c.text("resource_name"), per_distinct(
             resource_id, lambda rid: rid.str.extract(r"([^/]+)/?$"), pl.String()))
         .alias("ResourceName"),
-        pl.coalesce(c.text("resource_type"), per_distinct(resource_id, _resource_type, pl.String()))
+        pl.coalesce(c.text("resource_type"),
+                    resource_type(resource_id, pl.coalesce(c.text("consumed_service"),
+                                                           meter_category)))
         .alias("ResourceType"),
         category.alias("ServiceCategory"),
         pl.coalesce(meter_category, c.text("consumed_service"), c.text("product_name"),
                     pl.lit("Azure")).alias("ServiceName"),
         subcategory.alias("ServiceSubcategory"),
-        pl.coalesce(c.text("product_id"), c.text("part_number")).alias("SkuId"),
+        sku.alias("SkuId"),
         c.text("meter_name").alias("SkuMeter"),
+        _sku_price_id(sku, c.text("meter_id"), charge).alias("SkuPriceId"),
     ]
 
 
@@ -257,9 +271,10 @@ def _meter_category(c: Canonical) -> pl.Expr:
     return pl.coalesce(c.text("meter_category"), c.text("legacy_service_name"))
 
 
-def _resource_type(resource_id: pl.Expr) -> pl.Expr:
-    """`/subscriptions/…/providers/Microsoft.Compute/virtualMachines/vm1` → the ARM type."""
-    parts = resource_id.str.extract_groups(_RESOURCE_TYPE)
-    base = parts.struct.field("1") + pl.lit("/") + parts.struct.field("2")
-    child = parts.struct.field("3")
-    return pl.when(child.is_not_null()).then(base + pl.lit("/") + child).otherwise(base)
+def _sku_price_id(sku: pl.Expr, meter_id: pl.Expr, charge: _Charge) -> pl.Expr:
+    """A product is priced per meter: `SkuId/MeterId` (one parent SkuId by construction), the
+    SKU alone when the row names no meter; null on tax rows, as FOCUS requires."""
+    return (pl.when(sku.is_null() | (charge.category == "Tax")).then(pl.lit(None, dtype=pl.String))
+            .when(meter_id.is_not_null() & (sku != meter_id))
+            .then(sku + "/" + meter_id.str.to_lowercase())
+            .otherwise(sku))

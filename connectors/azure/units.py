@@ -5,7 +5,8 @@ Azure prices per block of a unit and counts quantity in blocks: `10 Hours`, `100
 `10 Hours`, `GB-Months`, `Months`, `10000 Units`. So:
 - `PricingUnit` keeps the block (`10 Hours`), `PricingQuantity` = Azure's quantity;
 - `ConsumedUnit` drops it (`Hours`), `ConsumedQuantity` = quantity × block.
-Each is computed once per distinct `UnitOfMeasure` (`distinct.py`).
+Each is computed once per distinct `UnitOfMeasure` (`distinct.py`); the unit part (`GB/Month`,
+`Hour`, `/Month`) is looked up in `connectors/tables/units.csv` (a bare block is `Units`).
 """
 
 from __future__ import annotations
@@ -13,14 +14,9 @@ from __future__ import annotations
 import polars as pl
 
 from costalloc.connectors.azure.distinct import per_distinct
+from costalloc.connectors.units import focus_unit
 from costalloc.core.focus import QUANTITY
 
-_TIME = {"hour": "Hours", "hours": "Hours", "hrs": "Hours", "day": "Days", "days": "Days",
-         "month": "Months", "months": "Months", "minute": "Minutes", "minutes": "Minutes",
-         "second": "Seconds", "seconds": "Seconds", "year": "Years", "years": "Years"}
-_SINGULAR = {plural: plural[:-1] for plural in _TIME.values()}
-_SIZE = {"b": "B", "kb": "KB", "mb": "MB", "gb": "GB", "tb": "TB", "pb": "PB", "gib": "GiB",
-         "tib": "TiB", "mib": "MiB", "kib": "KiB"}
 _SCALE = {"k": 1_000, "m": 1_000_000}
 
 
@@ -49,8 +45,10 @@ def block_and_unit(unit_of_measure: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     scale = (parts.struct.field("2").str.strip_chars().str.to_lowercase()
              .replace_strict(_SCALE, default=1, return_dtype=pl.Int64))
     block = (number * scale.cast(QUANTITY)).cast(QUANTITY)
-    unit = pl.when(unit_of_measure.is_not_null()).then(
-        _unit(parts.struct.field("3").str.strip_chars()))
+    text = parts.struct.field("3").str.strip_chars()
+    unit = (pl.when(unit_of_measure.is_null()).then(pl.lit(None, dtype=pl.String))
+            .when(text.is_null() | (text == "")).then(pl.lit("Units"))
+            .otherwise(focus_unit(text, "azure")))
     return block, unit
 
 
@@ -61,33 +59,3 @@ def _with_block(block: pl.Expr, unit: pl.Expr) -> pl.Expr:
             .when(block == 1).then(unit)
             .when(block == whole.cast(QUANTITY)).then(whole.cast(pl.String) + pl.lit(" ") + unit)
             .otherwise(unit))
-
-
-def _unit(text: pl.Expr) -> pl.Expr:
-    """The unit part: `Hour` → `Hours`, `GB/Month` → `GB-Months`, `/Month` → `Months`,
-    `` → `Units`, anything else capitalised as a count unit."""
-    lower = text.str.to_lowercase()
-    per = text.str.extract_groups(r"^([^/]*)/\s*([A-Za-z]+)$")
-    left = per.struct.field("1").str.strip_chars()
-    time = per.struct.field("2").str.to_lowercase().replace_strict(_TIME, default=None,
-                                                                  return_dtype=pl.String)
-    left_size = left.str.to_lowercase().replace_strict(_SIZE, default=None,
-                                                       return_dtype=pl.String)
-    return (
-        pl.when(text.is_null() | (text == "")).then(pl.lit("Units"))
-        .when(lower.is_in(list(_TIME)))
-        .then(lower.replace_strict(_TIME, default=None, return_dtype=pl.String))
-        .when(lower.is_in(list(_SIZE)))
-        .then(lower.replace_strict(_SIZE, default=None, return_dtype=pl.String))
-        .when(time.is_not_null() & ((left == "") | left.is_null())).then(time)
-        .when(time.is_not_null() & left_size.is_not_null()).then(left_size + pl.lit("-") + time)
-        .when(time.is_not_null()).then(_capitalised(left) + pl.lit("/") + time.replace_strict(
-            _SINGULAR, default=None, return_dtype=pl.String))
-        .otherwise(_capitalised(text))
-    )
-
-
-def _capitalised(text: pl.Expr) -> pl.Expr:
-    words = text.str.replace_all(r"[^A-Za-z0-9 ]", " ").str.replace_all(r"\s+", " ").str.strip_chars()
-    return pl.when(words == "").then(pl.lit("Units")).otherwise(
-        words.str.slice(0, 1).str.to_uppercase() + words.str.slice(1))

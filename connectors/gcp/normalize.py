@@ -20,7 +20,7 @@ tie-out row for row and keeps every credit attached to the usage (and labels) it
 | SubAccountId/Name          | `project.id` / `project.name`                                  |
 | RegionId / RegionName      | `location.region` (else a multi-region `US`, `EU`) / `regions` |
 | ResourceId/Name/Type       | `resource.global_name` / `.name` / its API and collection      |
-| Consumed/PricingUnit       | `usage.unit` / `usage.pricing_unit` in FOCUS units (`units`)   |
+| Consumed/PricingUnit       | `usage.unit` / `usage.pricing_unit` in FOCUS units (`tables`)  |
 | Tags                       | see `connectors.gcp.labels`                                    |
 """
 
@@ -34,8 +34,8 @@ from costalloc.connectors.gcp.fields import Fields, decimal
 from costalloc.connectors.gcp.labels import tags_json
 from costalloc.connectors.gcp.regions import NOT_A_REGION, REGION_NAMES
 from costalloc.connectors.gcp.services import OTHER, SERVICE_CATEGORIES
-from costalloc.connectors.gcp.units import UNITS
 from costalloc.connectors.money import totals_by_currency
+from costalloc.connectors.units import focus_unit
 from costalloc.core.focus import MONEY, UTC_TIME
 
 PROVIDER = "Google Cloud"
@@ -102,6 +102,9 @@ def to_focus(raw: pl.LazyFrame) -> pl.LazyFrame:
                     _commitment_credit(f, "name"), commitment_type))
     usage_row = category == "Usage"
     priced_row = category.is_in(("Usage", "Purchase"))
+    # quantities and units come in pairs: a quantity is kept only with its unit's row
+    consumed = usage_row & f.quantity("usage.amount").is_not_null()
+    pricing_quantity = priced_row & f.quantity("usage.amount_in_pricing_units").is_not_null()
     service = f.text("service.description")
     # a marketplace (third-party) charge names its seller; Google's own rows are Google Cloud
     third_party = f.text("transaction_type").str.starts_with("THIRD_PARTY").fill_null(False)
@@ -141,8 +144,8 @@ def to_focus(raw: pl.LazyFrame) -> pl.LazyFrame:
         .alias("CommitmentDiscountStatus"),
         pl.when(commitment_id.is_not_null()).then(pl.lit("Committed Use Discount"))
         .alias("CommitmentDiscountType"),
-        pl.when(usage_row).then(f.quantity("usage.amount")).alias("ConsumedQuantity"),
-        pl.when(usage_row).then(_unit(f.text("usage.unit"))).alias("ConsumedUnit"),
+        pl.when(consumed).then(f.quantity("usage.amount")).alias("ConsumedQuantity"),
+        pl.when(consumed).then(_unit(f.text("usage.unit"))).alias("ConsumedUnit"),
         cost.alias("ContractedCost"),
         contracted_unit_price.alias("ContractedUnitPrice"),
         billed.alias("EffectiveCost"),
@@ -155,9 +158,10 @@ def to_focus(raw: pl.LazyFrame) -> pl.LazyFrame:
         contracted_unit_price.alias("PricingCurrencyContractedUnitPrice"),
         billed.alias("PricingCurrencyEffectiveCost"),
         list_unit_price.alias("PricingCurrencyListUnitPrice"),
-        pl.when(priced_row).then(f.quantity("usage.amount_in_pricing_units"))
+        pl.when(pricing_quantity).then(f.quantity("usage.amount_in_pricing_units"))
         .alias("PricingQuantity"),
-        pl.when(priced_row).then(_unit(f.text("usage.pricing_unit"))).alias("PricingUnit"),
+        pl.when(pricing_quantity).then(_unit(f.text("usage.pricing_unit")))
+        .alias("PricingUnit"),
         pl.lit(PROVIDER).alias("ProviderName"),
         pl.coalesce(seller, pl.lit(PROVIDER)).alias("PublisherName"),
         region.alias("RegionId"),
@@ -225,7 +229,9 @@ def _resource_type(global_name: pl.Expr) -> pl.Expr:
 
 
 def _unit(unit: pl.Expr) -> pl.Expr:
-    return unit.replace(UNITS)
+    """A GCP unit in FOCUS Unit Format (`connectors/tables/units.csv`); `Units` when the export
+    gives a quantity without one, so the quantity and unit stay a pair as FOCUS requires."""
+    return focus_unit(unit, "gcp").fill_null(pl.lit("Units"))
 
 
 def _billing_period(f: Fields) -> tuple[pl.Expr, pl.Expr]:

@@ -30,6 +30,7 @@ from costalloc.core.period import BillingPeriod
 from costalloc.reports.finance.csv_text import write_csv
 from costalloc.reports.finance.snapshot import read_snapshot
 from costalloc.reports.finance.tables import (
+    ALLOCATED_FOCUS_1_3,
     ALLOCATED_TABLES,
     LINE_ITEMS,
     DictionaryEntry,
@@ -40,6 +41,7 @@ from costalloc.reports.finance.workbook import write_finance_workbook, write_tab
 
 Table = Literal["allocated", "line-items"]
 Format = Literal["csv", "parquet", "xlsx"]
+FocusVersion = Literal["1.3"]
 BATCH_ROWS = 100_000
 
 
@@ -63,11 +65,17 @@ def export(con: duckdb.DuckDBPyConnection, table: Table, period: BillingPeriod, 
 
 
 def export_period(con: duckdb.DuckDBPyConnection, table: Table, period: BillingPeriod,
-                  fmt: Format, out: Path) -> Extract:
-    """Every file of `table` for one period."""
-    if fmt == "xlsx":
+                  fmt: Format, out: Path, *, focus_version: FocusVersion | None = None) -> Extract:
+    """Every file of `table` for one period; `focus_version="1.3"` writes the allocated rows
+    alone, as FOCUS 1.3 rows with its allocation columns (`allocated_focus_1_3`)."""
+    if focus_version is not None:
+        if table != "allocated" or fmt == "xlsx":
+            raise ValueError("--focus-version applies to `allocated` as csv or parquet")
+        tables: tuple[FinanceTable, ...] = (ALLOCATED_FOCUS_1_3,)
+    elif fmt == "xlsx":
         return Extract((export_workbook(con, table, period, period, out),))
-    tables = ALLOCATED_TABLES if table == "allocated" else (LINE_ITEMS,)
+    else:
+        tables = ALLOCATED_TABLES if table == "allocated" else (LINE_ITEMS,)
     with read_snapshot(con) as snapshot:  # every table of the extract from the same state
         written = [_write_table(snapshot, finance_table, period, fmt, out)
                    for finance_table in tables]

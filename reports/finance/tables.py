@@ -71,6 +71,13 @@ RECONCILIATION = FinanceTable(
     "`ties out` when all agree exactly.")
 ALLOCATED_TABLES = (DETAIL, SUMMARY, UNALLOCATED, CAPEX, CAPEX_SCHEDULE, RECONCILIATION)
 
+# `export allocated --focus-version 1.3`: the allocated rows as FOCUS 1.3 rows.
+ALLOCATED_FOCUS_1_3 = FinanceTable(
+    "allocated_focus_1_3", "reports/allocated_focus_1_3",
+    "one row per (line item, allocation target)",
+    "The allocated rows as FOCUS 1.3 Cost and Usage rows: the line item's FOCUS columns, the "
+    "allocated amounts, and AllocatedMethodId, AllocatedMethodDetails, AllocatedResourceId, "
+    "AllocatedResourceName and AllocatedTags from the split lineage.", scope="period")
 LINE_ITEMS = FinanceTable(
     "line_items", "reports/line_items_extract", "one row per provider line item",
     "FOCUS 1.2 line items as loaded, before allocation.", scope="period")

@@ -2,20 +2,17 @@
 
 The validator runs in its own Python 3.12 venv (`make emulators` installs `.venv-focus`). It
 exits 0 even when rules fail, so the JUnit XML is read: every failing *leaf* rule must be one of
-the validator's known defects (README, "FOCUS conformance"). Composite rules are skipped because
-they fail whenever any child does.
+the validator's known defects (`tests/conformance/validator.py`, the one list). Composite rules
+are skipped because they fail whenever any child does.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import duckdb
 import pyarrow.fs as pafs
-import pytest
 
 from costalloc.connectors.aws import AwsCurConnector
 from costalloc.core.focus import CHARGE_CATEGORIES
@@ -24,47 +21,9 @@ from costalloc.core.settings import SourceSettings
 from costalloc.demo.aws_cur import write_cur2_export, write_legacy_cur
 from costalloc.flows.loading import load_partition
 from costalloc.reports.finance.extracts import export
+from tests.conformance.validator import KNOWN_DEFECTS, validate
 
-REPO = Path(__file__).resolve().parents[2]
-VALIDATOR = REPO / ".venv-focus" / "bin" / "focus-validator"
-# Defects of focus-validator 2.2.1 itself, not of the data (see README).
-KNOWN_DEFECTS = {
-    # The pair has no condition: -004 demands every InvoiceId null, -005 every one set.
-    "InvoiceId-C-004-C",
-    "InvoiceId-C-005-C",
-    "CapacityReservationStatus-C-004-C",  # flags every row
-    "CommitmentDiscountStatus-C-004-C",   # condition inverted: flags rows with no commitment
-    # Checks *every* Purchase for EffectiveCost 0; the spec limits that to purchases that cover
-    # future charges (commitments). Our own check below holds commitments to it.
-    "EffectiveCost-C-005-C",
-}
 OCTOBER = BillingPeriod(2026, 10)
-
-
-def _failing_leaves(report: Path) -> set[str]:
-    failing = set()
-    for case in ET.parse(report).iter("testcase"):
-        name = case.get("name", "")
-        if case.find("failure") is not None and ":: Composite" not in name:
-            failing.add(name.split(" :: ")[0])
-    return failing
-
-
-def _validate(data: Path, workdir: Path) -> set[str]:
-    if not VALIDATOR.exists():
-        pytest.fail("the FOCUS validator is not installed: run `make emulators`")
-    package = subprocess.run([str(VALIDATOR.parent / "python"), "-c",
-                              "import focus_validator, os; print(os.path.dirname("
-                              "focus_validator.__file__))"],
-                             capture_output=True, text=True, check=True).stdout.strip()
-    # It opens rules/currency_codes.csv relative to the working directory.
-    (workdir / "focus_validator").symlink_to(package)
-    report = workdir / "report.xml"
-    subprocess.run([str(VALIDATOR), "--data-file", str(data), "--validate-version", "1.2",
-                    "--block-download", "--applicability-criteria", "ALL", "--output-type",
-                    "unittest", "--output-destination", str(report)],
-                   cwd=workdir, capture_output=True, text=True, timeout=600, check=True)
-    return _failing_leaves(report)
 
 
 def test_aws_line_items_pass_the_focus_validator(tmp_path: Path,
@@ -80,7 +39,7 @@ def test_aws_line_items_pass_the_focus_validator(tmp_path: Path,
         connector = AwsCurConnector(SourceSettings(name=name, kind="aws-cur", uri=str(uri)))
         assert load_partition(warehouse, connector, OCTOBER, "r").outcome == "loaded"
     extract = export(warehouse, "line-items", OCTOBER, "parquet", tmp_path / "out")
-    failing = _validate(extract, tmp_path)
+    failing = validate(extract, tmp_path)
     assert failing <= KNOWN_DEFECTS, f"rules the data breaks: {sorted(failing - KNOWN_DEFECTS)}"
     commitment_purchases = warehouse.sql(
         "select count(*), count(*) filter (EffectiveCost <> 0) from line_items "
@@ -112,7 +71,7 @@ def test_azure_line_items_pass_the_focus_validator(tmp_path: Path,
                                                     uri=str(tmp_path / "container")))
     assert load_partition(warehouse, connector, OCTOBER, "r").outcome == "loaded"
     extract = export(warehouse, "line-items", OCTOBER, "parquet", tmp_path / "out")
-    failing = _validate(extract, tmp_path)
+    failing = validate(extract, tmp_path)
     assert failing <= KNOWN_DEFECTS, f"rules the data breaks: {sorted(failing - KNOWN_DEFECTS)}"
     purchases = warehouse.sql(
         "select count(*), count(*) filter (EffectiveCost <> 0) from line_items "
@@ -131,5 +90,5 @@ def test_gcp_line_items_pass_the_focus_validator(tmp_path: Path,
                                                        uri=written.uri))
     assert load_partition(warehouse, connector, OCTOBER, "r").outcome == "loaded"
     extract = export(warehouse, "line-items", OCTOBER, "parquet", tmp_path / "out")
-    failing = _validate(extract, tmp_path)
+    failing = validate(extract, tmp_path)
     assert failing <= KNOWN_DEFECTS, f"rules the data breaks: {sorted(failing - KNOWN_DEFECTS)}"

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from costalloc.flows.loading import PartitionFailed
+from costalloc.core.errors import SourceError
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def published(con: duckdb.DuckDBPyConnection) -> list[tuple[object, ...]]:
                    "group by all order by all").fetchall()
 
 
-def assert_refused(raised: pytest.ExceptionInfo[PartitionFailed], con: duckdb.DuckDBPyConnection,
+def assert_refused(raised: pytest.ExceptionInfo[SourceError], con: duckdb.DuckDBPyConnection,
                    before: list[tuple[object, ...]], outside: Outside, *, source: str,
                    names: tuple[str, ...]) -> str:
     """One paragraph naming the source, period and `names`; nothing from outside anywhere;

@@ -14,6 +14,7 @@ import pytest
 from azure.storage.blob import ContainerClient
 
 from costalloc.connectors.azure.blobs import CONNECTION_STRING_VARIABLE
+from costalloc.core.errors import SourceError
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
 from costalloc.demo.azure_exports import (
@@ -25,7 +26,6 @@ from costalloc.demo.azure_exports import (
     cost_rows,
     write_export_run,
 )
-from costalloc.flows.loading import PartitionFailed
 from tests.faults.load_path import load
 from tests.faults.outside import Outside, assert_refused, plant_outside, published
 
@@ -94,7 +94,7 @@ def test_a_blob_name_leaving_the_export_root_is_refused(
         in_azurite: Published, outside: Outside, entry: Callable[[str], str],
         reason: str) -> None:
     named, run = in_azurite.hostile(entry)
-    with pytest.raises(PartitionFailed) as raised:
+    with pytest.raises(SourceError) as raised:
         in_azurite.load("hostile")
     assert_refused(raised, in_azurite.con, in_azurite.before, outside, source="azure-ea",
                    names=(str(run.manifest), named, reason, "previous load stays published"))
@@ -104,7 +104,7 @@ def test_a_blob_of_another_container_is_refused_not_read_from_ours(
         in_azurite: Published, container: ContainerClient, outside: Outside) -> None:
     account = container.url.rstrip("/").rsplit("/", 1)[0]
     _, run = in_azurite.hostile(lambda ours: f"{account}/someone-elses/{ours}")
-    with pytest.raises(PartitionFailed) as raised:
+    with pytest.raises(SourceError) as raised:
         in_azurite.load("hostile")
     assert_refused(raised, in_azurite.con, in_azurite.before, outside, source="azure-ea",
                    names=(str(run.manifest), "someone-elses`",
@@ -128,7 +128,7 @@ def test_a_local_copy_whose_part_links_outside_is_refused(
     part = folder / run.blobs[1]
     part.unlink()
     part.symlink_to(outside.csv)
-    with pytest.raises(PartitionFailed) as raised:
+    with pytest.raises(SourceError) as raised:
         export.load("hostile")
     assert_refused(raised, warehouse, export.before, outside, source="azure-ea",
                    names=(Path(run.blobs[1]).name, "symbolic link"))

@@ -19,7 +19,7 @@ def _loaded(con: duckdb.DuckDBPyConnection, source: str, fingerprint: str, at: d
             status: str = "loaded") -> None:
     con.execute(
         "insert into ingest_log values ('r', $source, '2026-11', $fingerprint, $status, '[]', 1, "
-        "'{}', '{}', null, $at, $at)",
+        "'{}', '{}', null, $at, $at, null)",
         {"source": source, "fingerprint": fingerprint, "status": status, "at": at})
 
 
