@@ -94,8 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, default=None, help="folder (default: reports_dir)")
     export.set_defaults(command=_export)
 
-    serve = commands.add_parser("serve", help="a read-only HTTP endpoint over the warehouse for "
-                                "spreadsheets (tokens from COSTALLOC_API_TOKENS)")
+    serve = commands.add_parser("serve", help="the read-only web view and pull endpoint over the "
+                                "warehouse (tokens from COSTALLOC_API_TOKENS)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: "
                        "127.0.0.1; put a TLS proxy in front of anything else)")
     serve.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
@@ -298,9 +298,11 @@ def _export(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from costalloc.core.settings import load_settings
     from costalloc.reports.serving.endpoint import run_server, tokens_from_environment
+    from costalloc.reports.serving.web import web_files
 
     settings = load_settings(args.config)
-    run_server(settings.warehouse, tokens_from_environment(), host=args.host, port=args.port)
+    run_server(settings.warehouse, tokens_from_environment(), host=args.host, port=args.port,
+               web=web_files(settings, args.config.parent))
     return 0
 
 

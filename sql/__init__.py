@@ -17,7 +17,8 @@ def load(name: str) -> str:
 
 
 SCHEMA = ("schema/line_items", "schema/ingest_log", "schema/allocated_costs", "schema/allocation_log",
-          "schema/partition_locks", "schema/budget_breaches")
+          "schema/partition_locks", "schema/budget_breaches", "schema/month_spend",
+          "schema/month_unallocated")
 
 
 def used_params(statement: str, params: dict[str, object]) -> dict[str, object]:

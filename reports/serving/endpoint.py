@@ -40,6 +40,7 @@ from costalloc.core.period import BillingPeriod
 from costalloc.reports.finance.csv_text import csv_chunks
 from costalloc.reports.finance.tables import GROUPABLE_COLUMNS
 from costalloc.reports.finance.workbook import write_finance_workbook, write_table_workbook
+from costalloc.reports.serving.web import WebFiles, create_web_app
 from costalloc.sql import load
 from costalloc.warehouse.connection import connect
 
@@ -84,8 +85,10 @@ def _checked_tokens(tokens: Sequence[str]) -> tuple[str, ...]:
     return usable
 
 
-def create_app(warehouse_path: Path | str, tokens: Sequence[str]) -> FastAPI:
-    """The endpoint over the DuckDB file at `warehouse_path`, accepting any of `tokens`."""
+def create_app(warehouse_path: Path | str, tokens: Sequence[str],
+               web: WebFiles | None = None) -> FastAPI:
+    """The endpoint over the DuckDB file at `warehouse_path`, accepting any of `tokens`, with
+    the web view (reports/serving/web, reading `web`'s files) at `/` beside it."""
     accepted = [token.encode() for token in _checked_tokens(tokens)]
     warehouse = Path(warehouse_path)
     if not warehouse.is_file():
@@ -198,15 +201,17 @@ def create_app(warehouse_path: Path | str, tokens: Sequence[str]) -> FastAPI:
                 "rows": [_json_row(row) for row in rows],
                 "totals": [_json_row(totals[c]) for c in sorted(totals)]}
 
+    # Last: the routes above answer first; everything else is the web view (its own sign-in).
+    app.mount("/", create_web_app(warehouse, _checked_tokens(tokens), web))
     return app
 
 
 def run_server(warehouse_path: Path | str, tokens: Sequence[str], *, host: str = "127.0.0.1",
-               port: int = 8765) -> None:
+               port: int = 8765, web: WebFiles | None = None) -> None:
     """Serve until interrupted. uvicorn's access log is off: it would log `?token=` values."""
     import uvicorn
 
-    app = create_app(warehouse_path, tokens)
+    app = create_app(warehouse_path, tokens, web)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if not _is_loopback(host):
         log.warning("serving on %s over plain HTTP: put a TLS-terminating proxy in front of it "
