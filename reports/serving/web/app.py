@@ -29,10 +29,11 @@ from urllib.parse import parse_qs, quote, urlencode
 
 import duckdb
 import jinja2
-from markupsafe import Markup, escape
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from markupsafe import Markup, escape
 
 from costalloc.allocation.loader import load_rules
 from costalloc.allocation.model import RuleSet
@@ -167,6 +168,13 @@ def create_web_app(warehouse: Path, tokens: Sequence[str], files: WebFiles | Non
     def _page(request: Request, error: _Page) -> Response:
         return render(request, "message.html", error.status, title=error.title,
                       message=error.message)
+
+    @app.exception_handler(StarletteHTTPException)
+    def _not_found(request: Request, error: StarletteHTTPException) -> Response:
+        if keys.session(request.cookies.get(sessions.SESSION_COOKIE)) is None:
+            return RedirectResponse(f"/sign-in?next={quote(request.url.path, safe='')}", 303)
+        return render(request, "message.html", error.status_code, title="Not here",
+                      message="There is no such page. Pick a month from the list.")
 
     @app.exception_handler(WarehouseBusyError)
     def _busy(request: Request, error: WarehouseBusyError) -> Response:
@@ -337,7 +345,8 @@ def create_web_app(warehouse: Path, tokens: Sequence[str], files: WebFiles | Non
                 "a valid token is required: sign in, or pass `Authorization: Bearer <token>` "
                 "or `?token=<token>` (an API token or the pull token the web view shows)",
                 status_code=401, headers={"WWW-Authenticate": 'Bearer realm="costalloc"'})
-        if fmt not in pulls.FORMATS:
+        chosen = next((f for f in pulls.FORMATS if f == fmt), None)
+        if chosen is None:
             raise _Page(400, "Unknown format", f"`{fmt[:20]}`: downloads are csv, xlsx or parquet.")
         if name != "items" and name not in TABLES:
             raise _Page(404, "No such table", f"`{name[:40]}` is not a table; tables: items, "
@@ -351,12 +360,12 @@ def create_web_app(warehouse: Path, tokens: Sequence[str], files: WebFiles | Non
             if name == "items":
                 currency = _currency(request.query_params.get("currency"))
                 batches = drill.reader(con, wanted, currency, _cell(request.query_params))
-                return pulls.respond(batches, cast(pulls.Format, fmt), f"{stem}_{currency}",
+                return pulls.respond(batches, chosen, f"{stem}_{currency}",
                                      title="Line items", close=con.close)
             month = build_month(con, totals, runs, run, request.query_params.get("currency"),
                                 budgets=companions.budgets(), events=companions.events())
             table = TABLES[name](month)
-            return pulls.respond(pulls.reader(pulls.arrow(table)), cast(pulls.Format, fmt),
+            return pulls.respond(pulls.reader(pulls.arrow(table)), chosen,
                                  f"{stem}_{month.currency}", title=table.title, close=con.close)
         except BaseException:
             con.close()
@@ -432,9 +441,10 @@ def _run(runs: Sequence[Run], period: BillingPeriod) -> Run:
 def _basis(text: str | None) -> Basis:
     if text in (None, ""):
         return "EffectiveCost"
-    if text not in BASES:
-        raise _Page(400, "Unknown basis", "`basis` is BilledCost or EffectiveCost.")
-    return cast(Basis, text)
+    for basis in BASES:
+        if basis == text:
+            return basis
+    raise _Page(400, "Unknown basis", "`basis` is BilledCost or EffectiveCost.")
 
 
 def _currency(text: str | None) -> str:

@@ -145,7 +145,7 @@ def columns(labels: Sequence[str], stacks: Mapping[str, Sequence[Decimal]], *, t
         centre = left + slot * (i + 0.5)
         bar = min(slot * 0.6, 46)
         ahead, behind = Decimal(0), Decimal(0)
-        for series, values in stacks.items():
+        for stacked, values in stacks.items():
             value = values[i]
             if not value:
                 continue
@@ -156,8 +156,8 @@ def columns(labels: Sequence[str], stacks: Mapping[str, Sequence[Decimal]], *, t
                 behind += value
             y1, y2 = y(start + abs(value)), y(start)
             parts.append(f'<rect x="{centre - bar / 2:.1f}" y="{y1:.1f}" width="{bar:.1f}" '
-                         f'height="{max(y2 - y1, 0.5):.1f}" fill="{colour(series)}">'
-                         f'<title>{escape(name)} {escape(label(series))}: '
+                         f'height="{max(y2 - y1, 0.5):.1f}" fill="{colour(stacked)}">'
+                         f'<title>{escape(name)} {escape(label(stacked))}: '
                          f'{escape(_full(value))} {escape(unit)}</title></rect>')
         parts.append(f'<text x="{centre:.1f}" y="{height - bottom + 18}" class="tick" '
                      f'text-anchor="middle">{escape(name)}</text>')

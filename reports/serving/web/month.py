@@ -243,7 +243,7 @@ def build_month(con: duckdb.DuckDBPyConnection, totals: MonthTotals, runs: Seque
     spend = totals.spend(con, list(wanted.values()))
     own = spend.filter(pl.col("x_allocation_run_id") == run.run_id)
     currencies = {row["BillingCurrency"]: _amounts(row) for row in _summed(own, ["BillingCurrency"])}
-    chosen = currency if currency in currencies else max(
+    chosen: str = currency if currency is not None and currency in currencies else max(
         currencies, key=lambda c: (abs(currencies[c].billed), c), default=currency or "USD")
     mine = own.filter(pl.col("BillingCurrency") == chosen)
     unallocated = totals.unallocated(con, run).filter(pl.col("BillingCurrency") == chosen)

@@ -91,11 +91,20 @@ def serving(app: Any) -> Iterator[str]:
 
 
 def sign_in(driver: Any, base: str, token: str, target: str = "/") -> None:
-    from selenium.webdriver.common.by import By
+    """Fill in and send the sign-in form; returns once the next page has loaded."""
+    from urllib.parse import quote
 
-    driver.get(f"{base}/sign-in?next={target}")
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    driver.get(f"{base}/sign-in?next={quote(target, safe='')}")
     driver.find_element(By.ID, "token").send_keys(token)
+    page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.CSS_SELECTOR, "form[action='/sign-in'] button[type=submit]").click()
+    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 20).until(
+        lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def build_demo_warehouse(root: Path) -> Path:

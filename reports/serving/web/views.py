@@ -12,10 +12,9 @@ from urllib.parse import urlencode
 from markupsafe import Markup
 
 from costalloc.reports.planning.forecast import SCENARIOS
-from costalloc.reports.serving.web import amounts, charts
+from costalloc.reports.serving.web import amounts, charts, pulls
 from costalloc.reports.serving.web.month import Basis, Month
 from costalloc.reports.serving.web.month_tables import Table, trend_workstreams
-from costalloc.reports.serving.web.pulls import FORMATS
 
 
 @dataclass(frozen=True)
@@ -34,7 +33,7 @@ class ShownTable:
     table: Table
     rows: list[list[Shown]]
     footer: list[Shown] | None
-    downloads: dict[str, str]  # format → URL (signed-in session)
+    downloads: dict[pulls.Format, str]  # format → URL (signed-in session)
     pull_url: str  # absolute CSV URL with a pull token, for spreadsheets
 
     @property
@@ -74,7 +73,7 @@ def show(table: Table, *, drill: str | None, pull: str, base_url: str,
                      if table.columns[i].key in table.drill_columns and c.exact is not None
                      else c for i, c in enumerate(cells)]
         rows.append(cells)
-    downloads = {fmt: _with_format(pull, fmt) for fmt in FORMATS}
+    downloads = {fmt: _with_format(pull, fmt) for fmt in pulls.FORMATS}
     pull_url = base_url.rstrip("/") + _with_format(pull, "csv") + f"&token={pull_token}"
     return ShownTable(table, rows, footer, downloads, pull_url)
 
@@ -123,7 +122,7 @@ def capex_chart(month: Month, basis: Basis) -> Markup:
         groups[name][c.cost_type] += c.amounts.on(basis)
     items = [charts.Bar(name, tuple(charts.Segment(kind, amount)
                                     for kind, amount in sorted(parts.items())))
-             for name, parts in sorted(groups.items(), key=lambda g: -abs(sum(g[1].values())))]
+             for name, parts in sorted(groups.items(), key=lambda g: -abs(sum(g[1].values(), Decimal(0))))]
     return charts.bars(items, title=f"CapEx and OpEx by project, {basis}, {month.currency}",
                        description="One bar per capitalization project, split into CapEx and "
                        "OpEx; the table below has every number.", unit=month.currency,
