@@ -32,8 +32,8 @@ import jinja2
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from markupsafe import Markup, escape
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from costalloc.allocation.loader import load_rules
 from costalloc.allocation.model import RuleSet
@@ -312,7 +312,7 @@ def create_web_app(warehouse: Path, tokens: Sequence[str], files: WebFiles | Non
         for row, cells in zip(found.rows, shown.rows, strict=True):
             explain = (f"/month/{wanted}/items/{quote(row['x_source'], safe='')}/"
                        f"{row['x_line_item_id']}?{urlencode({'back': back})}")
-            cells[1] = dataclasses.replace(cells[1], href=explain)
+            cells[0] = dataclasses.replace(cells[0], href=explain)
         return render(request, "items.html", run=run, runs=runs, currency=currency, cell=cell,
                       page=found, table=shown, here=here, page_rows=drill.PAGE_ROWS,
                       month_url=f"/month/{wanted}?{urlencode({'currency': currency})}")
@@ -470,17 +470,17 @@ def _count(name: str, text: str | None) -> int | None:
 
 
 def _items_table(found: drill.Page) -> Table:
+    """The page's rows as shown (the download holds every column of the cell's rows)."""
     table = Table("items", "Allocated rows", [
-        Column("x_source", "Source"), Column("x_line_item_id", "Line item"),
-        Column("ChargePeriodStart", "Charge start"), Column("SubAccountName", "Account"),
-        Column("ServiceName", "Service"), Column("ChargeCategory", "Category"),
-        Column("environment", "Environment"), Column("workstream", "Workstream"),
-        Column("cost_type", "Cost type"), Column("x_split_rule", "Split"),
-        Column("BilledCost", "BilledCost", "money"),
+        Column("x_line_item_id", "Line item"), Column("ChargePeriodStart", "Charge day"),
+        Column("SubAccountName", "Account"), Column("ServiceName", "Service"),
+        Column("ChargeCategory", "Category"), Column("environment", "Environment"),
+        Column("workstream", "Workstream"), Column("cost_type", "Cost type"),
+        Column("x_split_rule", "Split"), Column("BilledCost", "BilledCost", "money"),
         Column("EffectiveCost", "EffectiveCost", "money")])
     for row in found.rows:
-        table.add([row["x_source"], row["x_line_item_id"],
-                   row["ChargePeriodStart"].strftime("%Y-%m-%d %H:%M"),
+        table.add([f"{row['x_source']} #{row['x_line_item_id']}",
+                   row["ChargePeriodStart"].strftime("%Y-%m-%d"),
                    row["SubAccountName"] or row["SubAccountId"], row["ServiceName"],
                    row["ChargeCategory"], row["environment"], row["workstream"],
                    row["cost_type"], row["x_split_rule"], row["BilledCost"],

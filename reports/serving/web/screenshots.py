@@ -184,6 +184,7 @@ def take(out: Path, *, width: int = 1366) -> list[Path]:
             saved.append(_save(driver, out / "sign-in.png"))
             sign_in(driver, base, DEMO_TOKEN, f"/month/{MONTHS[-1]}?currency=USD")
             driver.find_element(By.CSS_SELECTOR, "h1")
+            saved.append(_save(driver, out / "month-top.png"))
             saved.append(_save(driver, out / "month.png", full=True))
             for section in ("allocation", "capex", "unallocated", "trend", "budgets",
                             "forecast"):
