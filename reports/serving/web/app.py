@@ -270,8 +270,9 @@ def create_web_app(warehouse: Path, tokens: Sequence[str], files: WebFiles | Non
             runs = published_runs(con)
             run = _run(runs, wanted)
             month = build_month(con, totals, runs, run, request.query_params.get("currency"),
-                                budgets=companions.budgets(), events=companions.events())
-        query = {"period": str(wanted), "currency": month.currency}
+                                basis=basis, budgets=companions.budgets(),
+                                events=companions.events())
+        query = {"period": str(wanted), "currency": month.currency, "basis": basis}
         base = str(request.base_url)
         token = keys.pull_token(session)
         drill_url = f"/month/{wanted}/items?{urlencode({'currency': month.currency})}"
@@ -363,6 +364,7 @@ def create_web_app(warehouse: Path, tokens: Sequence[str], files: WebFiles | Non
                 return pulls.respond(batches, chosen, f"{stem}_{currency}",
                                      title="Line items", close=con.close)
             month = build_month(con, totals, runs, run, request.query_params.get("currency"),
+                                basis=_basis(request.query_params.get("basis")),
                                 budgets=companions.budgets(), events=companions.events())
             table = TABLES[name](month)
             return pulls.respond(pulls.reader(pulls.arrow(table)), chosen,

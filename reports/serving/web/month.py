@@ -10,6 +10,7 @@ only the page rounds them (`amounts.py`).
 from __future__ import annotations
 
 import json
+import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ import duckdb
 import polars as pl
 
 from costalloc.allocation.aggregates import MonthAggregates, compute_aggregates
-from costalloc.allocation.model import UNALLOCATED, RuleSet
+from costalloc.allocation.model import RuleSet
 from costalloc.core.period import BillingPeriod
 from costalloc.reports.planning.budgets import Budgets
 from costalloc.reports.planning.forecast import Events, Forecast, project_series
@@ -79,6 +80,7 @@ class MonthTotals:
     def __init__(self, ruleset: RuleSet | None) -> None:
         self._ruleset = ruleset
         self._computed: OrderedDict[str, MonthAggregates] = OrderedDict()
+        self._lock = threading.Lock()  # requests run in a thread pool
 
     def spend(self, con: duckdb.DuckDBPyConnection, runs: Sequence[Run]) -> pl.DataFrame:
         """The `month_spend` rows of `runs`."""
@@ -99,14 +101,16 @@ class MonthTotals:
         return _polars(self._aggregates(con, run).unallocated)
 
     def _aggregates(self, con: duckdb.DuckDBPyConnection, run: Run) -> MonthAggregates:
-        if run.run_id not in self._computed:
-            ruleset = (self._ruleset if self._ruleset is not None
-                       and self._ruleset.version == run.rules_version else None)
-            self._computed[run.run_id] = compute_aggregates(con, run.period, run.run_id, ruleset)
-            while len(self._computed) > _MEMO_RUNS:
-                self._computed.popitem(last=False)
-        self._computed.move_to_end(run.run_id)
-        return self._computed[run.run_id]
+        with self._lock:
+            if run.run_id not in self._computed:
+                ruleset = (self._ruleset if self._ruleset is not None
+                           and self._ruleset.version == run.rules_version else None)
+                self._computed[run.run_id] = compute_aggregates(con, run.period, run.run_id,
+                                                                ruleset)
+                while len(self._computed) > _MEMO_RUNS:
+                    self._computed.popitem(last=False)
+            self._computed.move_to_end(run.run_id)
+            return self._computed[run.run_id]
 
 
 def _frame(con: duckdb.DuckDBPyConnection, statement: str,
@@ -219,6 +223,7 @@ class Month:
     accounts: list[Unallocated]
     unallocated: Amounts
     trend: list[TrendMonth]
+    basis: Basis = "EffectiveCost"  # what the charts (and the trend table) show
     budgets: Budgets | None = None
     lines: list[LineReview] = field(default_factory=list)
     pilots: list[PilotReview] = field(default_factory=list)
@@ -231,8 +236,8 @@ class Month:
 
 
 def build_month(con: duckdb.DuckDBPyConnection, totals: MonthTotals, runs: Sequence[Run],
-                run: Run, currency: str | None, *, budgets: Budgets | None = None,
-                events: Events | None = None) -> Month:
+                run: Run, currency: str | None, *, basis: Basis = "EffectiveCost",
+                budgets: Budgets | None = None, events: Events | None = None) -> Month:
     """The month of `run` in `currency` (default: the period's largest currency)."""
     earlier = [r for r in runs if r.period <= run.period]
     window = earlier[-max(TREND_MONTHS, FORECAST_HISTORY):]
@@ -259,7 +264,8 @@ def build_month(con: duckdb.DuckDBPyConnection, totals: MonthTotals, runs: Seque
         services=_top_unallocated(unallocated, ["ServiceName"]),
         accounts=_top_unallocated(unallocated, ["SubAccountId", "SubAccountName"]),
         unallocated=_total(unallocated),
-        trend=_trend(spend, [r for r in earlier if r.run_id in wanted][-TREND_MONTHS:], chosen))
+        trend=_trend(spend, [r for r in earlier if r.run_id in wanted][-TREND_MONTHS:], chosen),
+        basis=basis)
     history_runs = earlier[-FORECAST_HISTORY:]
     month.forecast = project_series(
         _history(spend, history_runs), run.period.next(), FORECAST_MONTHS, events or Events(),
@@ -344,13 +350,18 @@ def _history(spend: pl.DataFrame, runs: Sequence[Run]) -> dict[tuple[str, str], 
 
 def spend_rows(spend: pl.DataFrame, names: Sequence[str]) -> list[SpendRow]:
     """Daily spend by the values of the dimensions `names` (what budgets and pilots read)."""
+    if spend.is_empty():
+        return []
+    columns = [f"_dimension_{i}" for i in range(len(names))]
+    keyed = spend.with_columns(
+        pl.col("x_dimensions").str.json_path_match(f"$.{name}").alias(column)
+        for name, column in zip(names, columns, strict=True))
     rows = []
-    for row in _summed(spend, ["x_billing_period", "BillingCurrency", "x_charge_day",
-                               "x_is_usage", "x_dimensions"]):
-        dimensions = json.loads(row["x_dimensions"])
+    for row in _summed(keyed, ["x_billing_period", "BillingCurrency", "x_charge_day",
+                               "x_is_usage", *columns]):
         rows.append(SpendRow(row["x_billing_period"], row["BillingCurrency"], row["x_charge_day"],
                              bool(row["x_is_usage"]),
-                             {n: dimensions.get(n) for n in names},
+                             {n: row[c] for n, c in zip(names, columns, strict=True)},
                              Decimal(row["BilledCost"]), Decimal(row["EffectiveCost"])))
     return rows
 
@@ -371,6 +382,3 @@ def _review(month: Month, spend: pl.DataFrame, budgets: Budgets, period: Billing
         started = pilot.start <= last_day(period)
         month.pilots.append(review_pilot(pilot, earlier + own if started else [], period, cutoff))
 
-
-def is_unallocated(cell: Cell) -> bool:
-    return UNALLOCATED in (cell.environment, cell.workstream, cell.cost_type)

@@ -140,16 +140,15 @@ def unallocated_accounts(month: Month) -> Table:
 
 def trend(month: Month) -> Table:
     workstreams = trend_workstreams(month)
-    table = Table("trend", "Allocated cost by month (BilledCost) and workstream", [
+    basis = month.basis
+    table = Table("trend", f"{basis} by month and workstream", [
         Column("x_billing_period", "Month"),
         *(Column(w, label(w).capitalize(), "money") for w in workstreams),
-        Column("BilledCost", "Total BilledCost", "money"),
-        Column("EffectiveCost", "Total EffectiveCost", "money")])
+        Column(basis, f"Total {basis}", "money")])
     for m in month.trend:
         zero = Decimal(0)
-        table.add([str(m.period), *(m.by_workstream[w].billed if w in m.by_workstream else zero
-                                    for w in workstreams),
-                   m.total("BilledCost"), m.total("EffectiveCost")])
+        table.add([str(m.period), *(m.by_workstream[w].on(basis) if w in m.by_workstream
+                                    else zero for w in workstreams), m.total(basis)])
     return table
 
 

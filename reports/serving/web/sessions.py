@@ -24,6 +24,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ class Keyring:
         self._pull = [_pull_token(token).encode() for token in self._tokens]
         self._secret = secrets.token_hex(32)
         self._signed_out: dict[str, int] = {}
+        self._lock = threading.Lock()  # requests run in a thread pool
         self.lifetime = lifetime
         self._clock = clock
 
@@ -89,15 +91,18 @@ class Keyring:
         session = Session(nonce, int(expires), int(slot))
         if not hmac.compare_digest(mac.encode(), self._mac(session).encode()):
             return None
-        if session.expires <= self._clock() or nonce in self._signed_out:
+        with self._lock:
+            signed_out = nonce in self._signed_out
+        if session.expires <= self._clock() or signed_out:
             return None
         return session
 
     def close(self, session: Session) -> None:
         """Sign `session` out: its cookie is refused until it would have expired anyway."""
         now = self._clock()
-        self._signed_out = {n: e for n, e in self._signed_out.items() if e > now}
-        self._signed_out[session.nonce] = session.expires
+        with self._lock:
+            self._signed_out = {n: e for n, e in self._signed_out.items() if e > now}
+            self._signed_out[session.nonce] = session.expires
 
     def sign_out_token(self, session: Session) -> str:
         """The value a sign-out form must carry for `session`."""

@@ -3,7 +3,6 @@ to drill-downs and downloads, and the charts. Pure: no I/O."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -200,10 +199,3 @@ def _order(value: str) -> tuple[int, str]:
     return (known.index(value) if value in known else len(known) + (value == "unallocated"),
             value)
 
-
-def share_text(part: Decimal, whole: Decimal) -> str:
-    return amounts.percent(part, whole)
-
-
-def money_columns(values: Sequence[Decimal]) -> list[str]:
-    return amounts.column(values)

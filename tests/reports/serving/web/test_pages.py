@@ -122,9 +122,10 @@ def test_unallocated_shows_top_services_and_accounts_with_the_rule_that_would_ca
 
 def test_the_trend_holds_every_published_month(client: Any,
                                                 con: duckdb.DuckDBPyConnection) -> None:
-    trend = _table(client.get("/month/2026-10?currency=USD").text, "trend")
-    assert ">2026-09<" in trend and ">2026-10<" in trend
-    assert _cells(trend, "BilledCost") == [totals(con, p)["USD"][0] for p in (SEPTEMBER, OCTOBER)]
+    for basis, index in (("BilledCost", 0), ("EffectiveCost", 1)):
+        trend = _table(client.get(f"/month/2026-10?currency=USD&basis={basis}").text, "trend")
+        assert ">2026-09<" in trend and ">2026-10<" in trend
+        assert _cells(trend, basis) == [totals(con, p)["USD"][index] for p in (SEPTEMBER, OCTOBER)]
 
 
 def test_budget_lines_and_pilots_are_what_costalloc_review_says(
@@ -239,11 +240,10 @@ def test_a_csv_cell_a_spreadsheet_would_run_is_quoted(client: Any) -> None:
 def test_every_table_has_its_download_links_and_spreadsheet_url(client: Any) -> None:
     page = client.get("/month/2026-10?currency=USD").text
     for name in TABLES:
-        assert f'href="/pull/{name}.csv?period=2026-10&amp;currency=USD"' in page
-        assert f'href="/pull/{name}.xlsx?period=2026-10&amp;currency=USD"' in page
-        assert f'href="/pull/{name}.parquet?period=2026-10&amp;currency=USD"' in page
-        assert (f'value="http://127.0.0.1:8765/pull/{name}.csv?period=2026-10&amp;currency=USD'
-                "&amp;token=pull-") in page
+        query = "period=2026-10&amp;currency=USD&amp;basis=EffectiveCost"
+        for fmt in ("csv", "xlsx", "parquet"):
+            assert f'href="/pull/{name}.{fmt}?{query}"' in page
+        assert f'value="http://127.0.0.1:8765/pull/{name}.csv?{query}&amp;token=pull-' in page
     assert TOKEN not in page  # the sign-in token is never written into a page
     assert page.count("<svg") >= 5 and page.count('role="img"') == page.count("<svg")
 
