@@ -5,8 +5,9 @@
                       [&limit=N][&offset=N]      rows (or groups) as CSV, streamed
     GET /allocated.xlsx?period=…[&to=…][&group_by=…]   the finance workbook, or the groups
     GET /summary.json?period=…[&to=…][&group_by=…]     groups and totals per currency, as JSON
+    anything else                                 the web view (reports/serving/web, docs/web.md)
 
-Every request needs a token: `Authorization: Bearer <token>` or `?token=<token>` (Google
+Every request above needs a token: `Authorization: Bearer <token>` or `?token=<token>` (Google
 Sheets' IMPORTDATA can't send headers). Tokens come from `COSTALLOC_API_TOKENS` and are compared
 in constant time. Nothing from a request reaches SQL except as a bound parameter: grouping
 columns are picked from a fixed list (`reports.tables.GROUPABLE_COLUMNS`) and switch flags in a

@@ -22,13 +22,16 @@ PALETTE = ("#1f5fa8", "#c25e00", "#2e7d32", "#7b3fa0", "#b3261e", "#00796b", "#8
 WIDTH = 1120  # drawn at its natural size on a wide screen, scaled down on a narrow one
 NEUTRAL = "#6b7280"  # unallocated, and anything outside a known order
 KNOWN = ("experimentation", "platform_build", "production_operations", "risk_compliance",
-         "development", "staging", "production", "capex", "opex")
+         "development", "staging", "production")
 _ids = itertools.count(1)
 
 
+FIXED = {"unallocated": NEUTRAL, "capex": "#00796b", "opex": "#4a5a70"}
+
+
 def colour(value: str, order: Sequence[str] = KNOWN) -> str:
-    if value == "unallocated":
-        return NEUTRAL
+    if value in FIXED:
+        return FIXED[value]
     if value in order:
         return PALETTE[order.index(value) % len(PALETTE)]
     return PALETTE[sum(value.encode()) % len(PALETTE)]

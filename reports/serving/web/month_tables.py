@@ -75,7 +75,7 @@ def capex(month: Month) -> Table:
     table = Table("capex", "CapEx and OpEx by capitalization project, phase and approval", [
         Column("cost_type", "Cost type"), Column("x_capex_project", "Project"),
         Column("x_capex_phase", "Phase"), Column("x_capex_approval", "Approval"),
-        Column("x_useful_life_months", "Useful life (months)", "count"),
+        Column("x_useful_life_months", "Life, months", "count"),
         Column("x_allocated_rows", "Rows", "count"),
         Column("BilledCost", "BilledCost", "money"),
         Column("EffectiveCost", "EffectiveCost", "money")])

@@ -4,8 +4,8 @@
 
 Builds a demo warehouse (six months of the demo's AWS CUR and asset register, allocated with
 the demo rules), serves it on 127.0.0.1 with the demo's budgets and events, signs in, and saves
-the sign-in page, the month page (whole and by section), a drill-down and an explain page as
-PNG. Needs Debian's `chromium` and `chromium-driver` (`make browser`) and Selenium (the test
+the sign-in page, the month page (its first screen and each section), a drill-down and an
+explain page as PNG. Needs Debian's `chromium` and `chromium-driver` (`make browser`) and Selenium (the test
 extra); no browser is downloaded. `chromium()` is also what the browser tests drive.
 """
 
@@ -185,7 +185,6 @@ def take(out: Path, *, width: int = 1366) -> list[Path]:
             sign_in(driver, base, DEMO_TOKEN, f"/month/{MONTHS[-1]}?currency=USD")
             driver.find_element(By.CSS_SELECTOR, "h1")
             saved.append(_save(driver, out / "month-top.png"))
-            saved.append(_save(driver, out / "month.png", full=True))
             for section in ("allocation", "capex", "unallocated", "trend", "budgets",
                             "forecast"):
                 saved.append(_element(driver, section, out / f"month-{section}.png"))
@@ -198,14 +197,8 @@ def take(out: Path, *, width: int = 1366) -> list[Path]:
     return saved
 
 
-def _save(driver: Any, target: Path, *, full: bool = False) -> Path:
-    if full:
-        height = driver.execute_script("return document.documentElement.scrollHeight")
-        width = driver.execute_script("return window.outerWidth")
-        driver.set_window_size(width, height + 120)
+def _save(driver: Any, target: Path) -> Path:
     driver.save_screenshot(str(target))
-    if full:
-        driver.set_window_size(driver.execute_script("return window.outerWidth"), 900)
     return target
 
 

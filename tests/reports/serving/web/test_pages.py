@@ -145,7 +145,7 @@ def test_budget_lines_and_pilots_are_what_costalloc_review_says(
     late = [p for p in expected.pilots if p.past_end]
     assert late, "the demo has a pilot past its end"
     for p in late:
-        assert f"Pilot <b>{p.pilot.id}</b> is past its end" in page
+        assert f"Pilot <b>{p.pilot.id}</b>: past its end ({p.pilot.end})" in page
 
 
 def test_the_forecast_is_what_costalloc_forecast_says(client: Any,
