@@ -305,7 +305,7 @@ def create_web_app(warehouse: Path, tokens: Sequence[str], files: WebFiles | Non
             run = _run(runs, wanted)
             found = drill.page(con, wanted, currency, cell, offset)
         query = {"period": str(wanted), "currency": currency, **cell.query()}
-        table = _items_table(found)
+        table = _items_table(found, cell)
         shown = views.show(table, drill=None, pull=f"/pull/items?{urlencode(query)}",
                            base_url=str(request.base_url), pull_token=keys.pull_token(session))
         here = f"/month/{wanted}/items?{urlencode({'currency': currency, **cell.query()})}"
@@ -471,22 +471,25 @@ def _count(name: str, text: str | None) -> int | None:
     return int(text)
 
 
-def _items_table(found: drill.Page) -> Table:
-    """The page's rows as shown (the download holds every column of the cell's rows)."""
+def _items_table(found: drill.Page, cell: drill.Cell) -> Table:
+    """The page's rows as shown, without the dimensions the cell pins (the download holds
+    every column of the cell's rows)."""
+    pinned = dict(cell.values)
+    dimensions = [(name, heading) for name, heading in (
+        ("environment", "Environment"), ("workstream", "Workstream"), ("cost_type", "Cost type"))
+        if name not in pinned]
     table = Table("items", "Allocated rows", [
         Column("x_line_item_id", "Line item"), Column("ChargePeriodStart", "Charge day"),
         Column("SubAccountName", "Account"), Column("ServiceName", "Service"),
-        Column("ChargeCategory", "Category"), Column("environment", "Environment"),
-        Column("workstream", "Workstream"), Column("cost_type", "Cost type"),
+        Column("ChargeCategory", "Category"), *(Column(name, heading) for name, heading in dimensions),
         Column("x_split_rule", "Split"), Column("BilledCost", "BilledCost", "money"),
         Column("EffectiveCost", "EffectiveCost", "money")])
     for row in found.rows:
         table.add([f"{row['x_source']} #{row['x_line_item_id']}",
                    row["ChargePeriodStart"].strftime("%Y-%m-%d"),
                    row["SubAccountName"] or row["SubAccountId"], row["ServiceName"],
-                   row["ChargeCategory"], row["environment"], row["workstream"],
-                   row["cost_type"], row["x_split_rule"], row["BilledCost"],
-                   row["EffectiveCost"]])
+                   row["ChargeCategory"], *(row[name] for name, _ in dimensions),
+                   row["x_split_rule"], row["BilledCost"], row["EffectiveCost"]])
     return table
 
 

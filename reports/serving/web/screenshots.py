@@ -191,10 +191,27 @@ def take(out: Path, *, width: int = 1366) -> list[Path]:
             link = driver.find_element(By.CSS_SELECTOR, "table[data-table=allocation] tbody a")
             driver.get(link.get_attribute("href"))
             saved.append(_save(driver, out / "line-items.png"))
-            driver.get(driver.find_element(By.CSS_SELECTOR, "table[data-table=items] tbody a")
-                       .get_attribute("href"))
+            source, line_item = _split_line_item(warehouse, MONTHS[-1])
+            driver.set_window_size(width, 1300)
+            driver.get(f"{base}/month/{MONTHS[-1]}/items/{source}/{line_item}")
             saved.append(_save(driver, out / "explain.png"))
     return saved
+
+
+def _split_line_item(warehouse: Path, period: str) -> tuple[str, int]:
+    """A line item a split cut into parts (the explain page shows them), its largest."""
+    from costalloc.warehouse.connection import connect
+
+    con = connect(warehouse, read_only=True)
+    try:
+        found = con.sql("select x_source, x_line_item_id from allocated_costs "
+                        "where x_billing_period = $period and x_split_rule is not null "
+                        "group by all having count(*) > 2 "
+                        "order by max(abs(BilledCost)) desc, 1, 2 limit 1",
+                        params={"period": period}).fetchall()
+    finally:
+        con.close()
+    return (str(found[0][0]), int(found[0][1])) if found else ("aws", 1)
 
 
 def _save(driver: Any, target: Path) -> Path:
