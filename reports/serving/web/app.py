@@ -60,6 +60,7 @@ _SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Cache-Control": "no-store",  # cost data stays out of shared and browser caches
 }
 
 
@@ -284,7 +285,7 @@ def create_web_app(warehouse: Path, tokens: Sequence[str], files: WebFiles | Non
             "capex": views.capex_chart(month, basis),
             "unallocated": views.unallocated_chart(month, basis) if month.services else None,
             "trend": views.trend_chart(month, basis),
-            "budgets": views.budget_chart(month) if month.lines else None,
+            "budgets": views.budget_chart(month),
             "forecast": views.forecast_chart(month) if month.forecast else None,
         }
         return render(request, "month.html", month=month, runs=runs, basis=basis, bases=BASES,

@@ -148,10 +148,13 @@ def trend_chart(month: Month, basis: Basis) -> Markup:
                           "number.", unit=month.currency)
 
 
-def budget_chart(month: Month) -> Markup:
+def budget_chart(month: Month) -> Markup | None:
+    """None when no budget line in the month's currency has a budget for the month."""
     items = [charts.Gauge(r.line.id, r.actual, r.budget, r.line.thresholds,
                           r.projection.curve if r.projection else None, bool(r.crossed))
              for r in month.lines if r.line.currency == month.currency and r.budget]
+    if not items:
+        return None
     return charts.gauges(items, title=f"Budget used per line, {month.currency}",
                          description="Each bar is a budget line's actual as a share of its "
                          "budget; ticks mark its thresholds, the diamond the month-end "

@@ -24,6 +24,7 @@ from costalloc.reports.planning.budgets import load_budgets
 from costalloc.reports.planning.forecast import forecast, load_events
 from costalloc.reports.planning.review import review
 from costalloc.reports.serving.endpoint import create_app
+from costalloc.reports.serving.web import WebFiles
 from costalloc.reports.serving.web.month_tables import TABLES
 from costalloc.warehouse.connection import connect
 from tests.reports.builders import OCTOBER, SEPTEMBER, totals
@@ -301,3 +302,18 @@ def test_shown_amounts_are_per_currency_sums(client: Any, con: duckdb.DuckDBPyCo
                                     "where x_billing_period = '2026-09'").fetchall():
         per_currency[currency] += billed
     assert dict(per_currency) == {c: b for c, (b, _) in totals(con, SEPTEMBER).items()}
+
+
+def test_without_companion_files_the_month_still_shows(web_warehouse: Path, tmp_path: Path,
+                                                       con: duckdb.DuckDBPyConnection) -> None:
+    broken = tmp_path / "budgets.yaml"
+    broken.write_text("lines:\n  - id: x\n    amounts: [{month: 2026-13, amount: 1}]\n")
+    for files, expected in ((WebFiles(), "No budgets file"),
+                            (WebFiles(FILES.rules, broken, tmp_path / "events.yaml"),
+                             f"{broken}:")):
+        with web_client(create_app(web_warehouse, [TOKEN], files)) as client:
+            sign_in(client)
+            page = client.get("/month/2026-10?currency=USD")
+        assert page.status_code == 200
+        assert expected in page.text
+        assert _exact(page.text, 'data-kpi="billed"') == [totals(con, OCTOBER)["USD"][0]]
