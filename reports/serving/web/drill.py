@@ -20,7 +20,7 @@ import pyarrow as pa
 from costalloc.allocation.explain import explain
 from costalloc.allocation.model import RuleSet
 from costalloc.core.period import BillingPeriod
-from costalloc.sql import load
+from costalloc.sql import fill, load
 
 FILTERS = ("environment", "workstream", "cost_type", "project", "phase", "service", "account")
 FILTER_NAMES = {"environment": "environment", "workstream": "workstream",
@@ -30,7 +30,6 @@ NO_PROJECT = "(none)"
 PAGE_ROWS = 50
 BATCH_ROWS = 50_000
 _MAX_TEXT = 300
-_TOTALS = ("x_cell_rows", "x_cell_billed_cost", "x_cell_effective_cost")
 
 
 class FilterError(ValueError):
@@ -89,36 +88,25 @@ class Page:
 def page(con: duckdb.DuckDBPyConnection, period: BillingPeriod, currency: str, cell: Cell,
          offset: int, limit: int = PAGE_ROWS) -> Page:
     """One page of the cell's rows (largest |BilledCost| first) and the cell's total."""
-    relation = con.sql(load("reports/web_line_items"), params={
-        **cell.params(period, currency), "limit": limit, "offset": offset})
+    params = cell.params(period, currency)
+    relation = con.sql(_with_cell("reports/web_line_items"),
+                       params={**params, "limit": limit, "offset": offset})
     names = relation.columns
     rows = [dict(zip(names, row, strict=True)) for row in relation.fetchall()]
-    if rows:
-        count, billed, effective = (rows[0][name] for name in _TOTALS)
-    else:
-        count, billed, effective = _total(con, period, currency, cell)
-    return Page([{k: v for k, v in row.items() if k not in _TOTALS} for row in rows],
-                int(count), Decimal(billed or 0), Decimal(effective or 0), offset)
-
-
-def _total(con: duckdb.DuckDBPyConnection, period: BillingPeriod, currency: str,
-           cell: Cell) -> tuple[int, Decimal, Decimal]:
-    """The cell's total when the page asked for is past its last row."""
-    rows = con.sql(load("reports/web_line_items"), params={
-        **cell.params(period, currency), "limit": 1, "offset": 0}).fetchall()
-    if not rows:
-        return 0, Decimal(0), Decimal(0)
-    return int(rows[0][-3]), Decimal(rows[0][-2]), Decimal(rows[0][-1])
+    count, billed, effective = con.sql(_with_cell("reports/web_cell_total"),
+                                       params=params).fetchall()[0]
+    return Page(rows, int(count), Decimal(billed), Decimal(effective), offset)
 
 
 def reader(con: duckdb.DuckDBPyConnection, period: BillingPeriod, currency: str,
            cell: Cell) -> pa.RecordBatchReader:
-    """Every row of the cell, streamed, without the per-cell totals."""
-    batches = con.sql(load("reports/web_line_items"), params={
-        **cell.params(period, currency), "limit": None, "offset": 0}).to_arrow_reader(BATCH_ROWS)
-    keep = [name for name in batches.schema.names if name not in _TOTALS]
-    schema = pa.schema([batches.schema.field(name) for name in keep])
-    return pa.RecordBatchReader.from_batches(schema, (batch.select(keep) for batch in batches))
+    """Every row of the cell, streamed as it is read (unordered)."""
+    return con.sql(load("reports/web_cell_rows"),
+                   params=cell.params(period, currency)).to_arrow_reader(BATCH_ROWS)
+
+
+def _with_cell(statement: str) -> str:
+    return fill(load(statement), cell=load("reports/web_cell_rows"))
 
 
 @dataclass(frozen=True)

@@ -230,7 +230,6 @@ def test_downloads_are_exact_and_tie_out(client: Any, con: duckdb.DuckDBPyConnec
     items = pq.read_table(io.BytesIO(client.get(
         "/pull/items.parquet?period=2026-10&currency=EUR").content))
     assert sum(items.column("BilledCost").to_pylist()) == billed
-    assert "x_cell_rows" not in items.column_names
 
 
 def test_a_csv_cell_a_spreadsheet_would_run_is_quoted(client: Any) -> None:
