@@ -9,7 +9,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 90
 
 BQ_VENV := .venv-bq
-.PHONY: install emulators demo test lint unit bench clean
+.PHONY: install emulators browser demo test lint unit bench screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,13 @@ $(FOCUS_VENV)/.installed:
 
 emulators: $(BQ_VENV)/.installed .node/.installed $(FOCUS_VENV)/.installed
 
+# The web view's browser tests drive Debian's headless Chromium through Debian's chromedriver
+# (Selenium): installed from apt when missing, never a browser downloaded by a test tool.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	fi
+
 demo: $(STAMP)
 	$(BIN)/costalloc demo --dir costalloc-demo
 
@@ -66,7 +73,7 @@ export TYPECHECK_TREE
 
 # The whole suite: lint, type check, then pytest (which starts the S3 emulator itself).
 # pytest's exit 5 ("no tests collected") is a failure here.
-test: lint emulators
+test: lint emulators browser
 	@$(BIN)/python -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc
@@ -76,6 +83,10 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Screenshots of the web view for docs/web.md (a demo warehouse, headless Chromium).
+screenshots: $(STAMP) browser
+	$(BIN)/python -m costalloc.reports.serving.web.screenshots --out docs/images
 
 clean:
 	rm -rf $(VENV) build .prefect costalloc-demo .pytest_cache .mypy_cache .ruff_cache

@@ -9,8 +9,8 @@ from decimal import Decimal
 import duckdb
 import polars as pl
 
-from costalloc.allocation.conditions import TAGS_LOWER, compile_condition, compile_effective
-from costalloc.allocation.engine import RULE_COLUMN, assign_dimensions
+from costalloc.allocation.engine import RULE_COLUMN
+from costalloc.allocation.matching import MATCH, matched_profiles
 from costalloc.allocation.model import UNALLOCATED, RuleSet
 from costalloc.allocation.profiles import profile_of
 from costalloc.allocation.publish import AllocationResult, allocate_period
@@ -64,11 +64,7 @@ def rule_statistics(con: duckdb.DuckDBPyConnection, ruleset: RuleSet,
     frame = pl.from_arrow(con.sql(statement, params=used_params(
         statement, {"period": str(period), **profile.params})).to_arrow_table())
     assert isinstance(frame, pl.DataFrame)
-    flags = [(compile_condition(rule.when, ruleset) & compile_effective(rule.effective))
-             .alias(f"_match_{index}") for index, rule in enumerate(ruleset.rules)]
-    assigned = assign_dimensions(frame.lazy(), ruleset).with_columns(
-        pl.col("Tags").cast(pl.String).str.to_lowercase().alias(TAGS_LOWER)
-    ).with_columns(flags).collect()
+    assigned = matched_profiles(frame, ruleset)
     line_items = assigned["line_item_count"]
     magnitude = assigned["billed_magnitude"]
     report.line_items = int(line_items.sum())
@@ -78,7 +74,7 @@ def rule_statistics(con: duckdb.DuckDBPyConnection, ruleset: RuleSet,
             magnitude.filter(assigned[dimension] != UNALLOCATED).sum() or 0)
     for index, rule in enumerate(ruleset.rules):
         use = report.uses[rule.id]
-        matched = assigned[f"_match_{index}"]
+        matched = assigned[MATCH.format(index=index)]
         fired = assigned.select(pl.any_horizontal(
             [pl.col(RULE_COLUMN.format(dimension=d)) == rule.id for d in rule.set])).to_series()
         left_open = assigned.select(pl.any_horizontal(

@@ -19,6 +19,7 @@ import duckdb
 import polars as pl
 
 from costalloc.allocation import splits
+from costalloc.allocation.aggregates import write_aggregates
 from costalloc.allocation.capitalization import CAPEX_COLUMNS
 from costalloc.allocation.engine import RULE_COLUMN, SPLIT_FLAG, assign_dimensions
 from costalloc.allocation.model import RuleSet
@@ -90,6 +91,7 @@ def _allocate(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, period: BillingP
             con.rollback()
             return result
         _record(con, run_id, period, ruleset, "published", line_item_rows, allocated_rows, totals)
+        write_aggregates(con, period, run_id, ruleset)
         con.commit()
     except BaseException as error:
         con.rollback()

@@ -64,6 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 bench.rerun_unchanged(case, config)
             if "reallocate" not in skipped:
                 bench.reallocate(case, config)
+            if "web" not in skipped:
+                bench.month_page(case, config)
         if case.dataset.kind == "legacy-csv" and "peer" not in skipped:
             bench.focus_converters(case)
 
@@ -107,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true",
                         help="one run, 1m Parquet and the legacy month only")
     parser.add_argument("--skip", default="",
-                        help="comma-separated: baseline, rerun, reallocate, peer")
+                        help="comma-separated: baseline, rerun, reallocate, web, peer")
     parser.add_argument("--data", type=Path, default=BENCH_DIR / "data",
                         help="where data sets, warehouses and logs go (default: bench/data)")
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "results" / "latest.json")

@@ -113,6 +113,29 @@ class Bench:
         warehouse = config.parent / "costalloc.duckdb"
         case.checks["reallocated"] = _allocation_state(warehouse)
 
+    def month_page(self, case: Case, config: Path) -> None:
+        """The web view's month page over the loaded month: each run a fresh process whose first
+        request is timed on the server (`bench.month_page`); the wall time recorded is that
+        server time, the peak RSS the process's."""
+        measured = measure.Measured()
+        runs = self.runs_for(case)
+        for index in range(runs):
+            result = config.parent / f"month-page-{index}.json"
+            self.say(f"  {case.name}: web month page, run {index + 1}/{runs} …")
+            process = measure.run([sys.executable, "-m", "bench.month_page", "--config",
+                                   str(config), "--period", PERIOD, "--out", str(result)],
+                                  log=config.parent / f"month-page-{index}.log", env=self.env,
+                                  cwd=_repo())
+            times = json.loads(result.read_text())["server_ms"]
+            measured.runs.append(measure.Run(times[0] / 1000, process.user_s, process.system_s,
+                                             process.peak_rss_mb, "Server-Timing"))
+            pages = case.checks.setdefault("month_page_server_ms", [])
+            assert isinstance(pages, list)
+            pages.append(times)
+            self.say(f"    first request {times[0]:.0f} ms, then "
+                     f"{', '.join(f'{t:.0f}' for t in times[1:])} ms")
+        case.tools["web month page"] = measured
+
     def focus_converters(self, case: Case) -> None:
         work = self._work_dir(case)
         executable = peer.ensure_installed(work / "focus-converter-install.log")

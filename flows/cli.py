@@ -136,8 +136,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="allocated only: the rows as FOCUS 1.3 with its allocation columns")
     export.set_defaults(command=_export)
 
-    serve = commands.add_parser("serve", help="a read-only HTTP endpoint over the warehouse for "
-                                "spreadsheets (tokens from COSTALLOC_API_TOKENS)")
+    serve = commands.add_parser("serve", help="the read-only web view and pull endpoint over the "
+                                "warehouse (tokens from COSTALLOC_API_TOKENS)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: "
                        "127.0.0.1; put a TLS proxy in front of anything else)")
     serve.add_argument("--port", type=_port, default=8765, help="port (default: 8765)")
@@ -387,11 +387,13 @@ def _export(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from costalloc.core.settings import load_settings
     from costalloc.reports.serving.endpoint import run_server, tokens_from_environment
+    from costalloc.reports.serving.web import web_files
 
     settings = load_settings(args.config)
     tokens = tokens_from_environment()
     _require_warehouse(args, settings.warehouse)
-    run_server(settings.warehouse, tokens, host=args.host, port=args.port)
+    run_server(settings.warehouse, tokens, host=args.host, port=args.port,
+               web=web_files(settings, args.config.parent))
     return 0
 
 

@@ -19,7 +19,8 @@ def load(name: str) -> str:
 # The warehouse's tables as they are now; warehouses made by earlier releases are brought here by
 # the migrations below (warehouse/migrations.py).
 SCHEMA = ("schema/line_items", "schema/ingest_log", "schema/allocated_costs", "schema/allocation_log",
-          "schema/partition_locks", "schema/budget_breaches", "schema/schema_version")
+          "schema/partition_locks", "schema/budget_breaches", "schema/schema_version",
+          "schema/month_spend", "schema/month_unallocated")
 
 
 def migration_scripts() -> dict[str, list[tuple[str, str]]]:

@@ -5,8 +5,9 @@
                       [&limit=N][&offset=N]      rows (or groups) as CSV, streamed
     GET /allocated.xlsx?period=…[&to=…][&group_by=…]   the finance workbook, or the groups
     GET /summary.json?period=…[&to=…][&group_by=…]     groups and totals per currency, as JSON
+    anything else                                 the web view (reports/serving/web, docs/web.md)
 
-Every request needs a token: `Authorization: Bearer <token>` or `?token=<token>` (Google
+Every request above needs a token: `Authorization: Bearer <token>` or `?token=<token>` (Google
 Sheets' IMPORTDATA can't send headers). Tokens come from `COSTALLOC_API_TOKENS` and are compared
 in constant time. Nothing from a request reaches SQL except as a bound parameter: grouping
 columns are picked from a fixed list (`reports.finance.tables.GROUPABLE_COLUMNS`) and switch
@@ -47,6 +48,7 @@ from costalloc.reports.finance.csv_text import csv_chunks
 from costalloc.reports.finance.sheets import Checkpoint
 from costalloc.reports.finance.tables import GROUPABLE_COLUMNS
 from costalloc.reports.finance.workbook import write_finance_workbook, write_table_workbook
+from costalloc.reports.serving.web import WebFiles, create_web_app
 from costalloc.sql import load
 from costalloc.warehouse.connection import connect
 
@@ -93,9 +95,11 @@ def _checked_tokens(tokens: Sequence[str]) -> tuple[str, ...]:
     return usable
 
 
-def create_app(warehouse_path: Path | str, tokens: Sequence[str], *,
+def create_app(warehouse_path: Path | str, tokens: Sequence[str],
+               web: WebFiles | None = None, *,
                on_checkpoint: Checkpoint | None = None) -> FastAPI:
-    """The endpoint over the DuckDB file at `warehouse_path`, accepting any of `tokens`.
+    """The endpoint over the DuckDB file at `warehouse_path`, accepting any of `tokens`, with
+    the web view (reports/serving/web, reading `web`'s files) at `/` beside it.
     `on_checkpoint` is called in a workbook build's thread each time it checks that its client
     is still there (tests pause a build with it)."""
     accepted = [token.encode() for token in _checked_tokens(tokens)]
@@ -217,6 +221,8 @@ def create_app(warehouse_path: Path | str, tokens: Sequence[str], *,
                 "rows": [_json_row(row) for row in rows],
                 "totals": [_json_row(totals[c]) for c in sorted(totals)]}
 
+    # Last: the routes above answer first; everything else is the web view (its own sign-in).
+    app.mount("/", create_web_app(warehouse, _checked_tokens(tokens), web))
     return app
 
 
@@ -277,11 +283,11 @@ async def _build_while_connected(request: Request, con: duckdb.DuckDBPyConnectio
 
 
 def run_server(warehouse_path: Path | str, tokens: Sequence[str], *, host: str = "127.0.0.1",
-               port: int = 8765) -> None:
+               port: int = 8765, web: WebFiles | None = None) -> None:
     """Serve until interrupted. uvicorn's access log is off: it would log `?token=` values."""
     import uvicorn
 
-    app = create_app(warehouse_path, tokens)
+    app = create_app(warehouse_path, tokens, web)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if not _is_loopback(host):
         log.warning("serving on %s over plain HTTP: put a TLS-terminating proxy in front of it "
