@@ -30,7 +30,13 @@ from urllib.parse import parse_qs, quote, urlencode
 import duckdb
 import jinja2
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from fastapi.staticfiles import StaticFiles
 from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -172,6 +178,8 @@ def create_web_app(warehouse: Path, tokens: Sequence[str], files: WebFiles | Non
 
     @app.exception_handler(StarletteHTTPException)
     def _not_found(request: Request, error: StarletteHTTPException) -> Response:
+        if "authorization" in request.headers:  # an API client: the answer the API always gave
+            return JSONResponse({"detail": error.detail}, status_code=error.status_code)
         if keys.session(request.cookies.get(sessions.SESSION_COOKIE)) is None:
             return RedirectResponse(f"/sign-in?next={quote(request.url.path, safe='')}", 303)
         return render(request, "message.html", error.status_code, title="Not here",
