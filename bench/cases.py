@@ -98,7 +98,7 @@ class Bench:
         """End to end on a fresh warehouse each run; the last run's warehouse stays."""
         config = self._config(case, case.rules)
         warehouse = config.parent / "costalloc.duckdb"
-        command = [*_costalloc(), "--config", str(config), "backfill", "--period", PERIOD]
+        command = [*costalloc_command(), "--config", str(config), "backfill", "--period", PERIOD]
         measured = measure.Measured()
         runs = self.runs_for(case)
         for index in range(runs):
@@ -109,30 +109,29 @@ class Bench:
                                              env=self.env, cwd=_repo()))
             self.say(f"    {measured.runs[-1].wall_s:.1f} s, {measured.runs[-1].peak_rss_mb:.0f} MB")
         case.tools["costalloc"] = measured
-        case.checks = _loaded(warehouse, case.dataset)
+        case.checks = loaded_state(warehouse, case.dataset)
         case.config = config
 
     def noop_backfill(self, case: Case) -> None:
         """`backfill` again on the loaded month: nothing to load, nothing to allocate."""
-        config = _loaded_config(case)
-        command = [*_costalloc(), "--config", str(config), "backfill", "--period", PERIOD]
-        case.tools["costalloc backfill no-op"] = self._repeat(
-            f"{case.name}: costalloc backfill (nothing to do)", command,
-            config.parent / "noop-backfill", self.runs_for(case))
+        self._nothing_to_do(case, "backfill", "costalloc backfill no-op")
 
     def noop_nightly(self, case: Case) -> None:
-        """The nightly job again on the loaded month: nothing to load, nothing to allocate."""
+        """The nightly job (`run`) again on the loaded month: nothing to do either."""
+        self._nothing_to_do(case, "run", "costalloc nightly no-op")
+
+    def _nothing_to_do(self, case: Case, command_name: str, tool: str) -> None:
         config = _loaded_config(case)
-        command = [*_costalloc(), "--config", str(config), "run", "--period", PERIOD]
-        case.tools["costalloc nightly no-op"] = self._repeat(
-            f"{case.name}: costalloc run (nothing to do)", command,
-            config.parent / "noop-nightly", self.runs_for(case))
+        command = [*costalloc_command(), "--config", str(config), command_name, "--period", PERIOD]
+        case.tools[tool] = self._repeat(f"{case.name}: costalloc {command_name} (nothing to do)",
+                                        command, config.parent / tool.replace(" ", "-"),
+                                        self.runs_for(case))
 
     def export_xlsx(self, case: Case) -> None:
         """The finance workbook of the loaded month's allocated rows."""
         config = _loaded_config(case)
         out = config.parent / "workbook"
-        command = [*_costalloc(), "--config", str(config), "export", "allocated", "--period",
+        command = [*costalloc_command(), "--config", str(config), "export", "allocated", "--period",
                    PERIOD, "--format", "xlsx", "--out", str(out)]
         case.tools["costalloc export xlsx"] = self._repeat(
             f"{case.name}: costalloc export allocated --format xlsx", command,
@@ -152,7 +151,7 @@ class Bench:
         changed = config.parent / "costalloc-changed.yaml"
         changed.write_text(config.read_text().replace(str(case.rules), str(_changed_rules(
             case.rules, case.change, config.parent))))
-        command = [*_costalloc(), "--config", str(changed), "reallocate", "--period", PERIOD]
+        command = [*costalloc_command(), "--config", str(changed), "reallocate", "--period", PERIOD]
         case.tools["costalloc reallocate"] = self._repeat(
             f"{case.name}: costalloc reallocate (rules changed)", command,
             config.parent / "reallocate", self.runs_for(case))
@@ -205,7 +204,7 @@ def _repo() -> Path:
     return BENCH_DIR.parent
 
 
-def _costalloc() -> list[str]:
+def costalloc_command() -> list[str]:
     script = Path(sys.executable).parent / "costalloc"
     return [str(script)] if script.exists() else [sys.executable, "-m", "costalloc.flows.cli"]
 
@@ -231,7 +230,7 @@ def _changed_rules(path: Path, change: RuleChange, folder: Path) -> Path:
     return changed
 
 
-def _loaded(warehouse: Path, dataset: Dataset) -> dict[str, object]:
+def loaded_state(warehouse: Path, dataset: Dataset) -> dict[str, object]:
     """What the last run left in the warehouse, to show the timed run did the whole job."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:

@@ -174,7 +174,7 @@ def _draw(seed: int, first: int, count: int, hours: int) -> pl.DataFrame:
         "project_value": d.choice("project-value", _shares(cat.PROJECTS)),
         "u_created_by": d.uniform("created-by-on"),
         "created_by": d.below("created-by", len(cat.CREATED_BY_USERS)),
-        "id_a": d.bits("line-item-id-a"), "id_b": d.bits("line-item-id-b"),
+        "line_item_id": d.bits("line-item-id"),  # opaque, as AWS's: one per row
     })
 
 
@@ -445,8 +445,7 @@ def _line_item_columns(month: Month) -> list[pl.Expr]:
         *_entries("discount", [(pl.lit("edp_discount"), pl.when(has_edp).then(-edp)),
                                (pl.lit("total_discount"), pl.when(has_edp).then(-edp))]),
         pl.when(has_edp).then(_units(-edp)).alias("discount_total_discount"),
-        pl.concat_str(pl.col("id_a").cast(pl.String), pl.col("id_b").cast(pl.String))
-        .alias("identity_line_item_id"),
+        pl.col("line_item_id").cast(pl.String).str.pad_start(20, "0").alias("identity_line_item_id"),
         interval.alias("identity_time_interval"),
         zone.alias("line_item_availability_zone"),
         _units(unblended).alias("line_item_blended_cost"),
