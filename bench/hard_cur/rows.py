@@ -100,8 +100,11 @@ def batch(month: Month, first: int, count: int) -> tuple[pa.Table, Totals]:
     draws = _draw(month.seed, first, count, month.hours)
     values = draws.lazy().select(_line_item_columns(month)).collect()
     columns = {name: _arrow(values, name, SCHEMA.field(name).type) for name in SCHEMA.names
-               if name != "product"}
-    columns["product"] = _product_maps(draws)
+               if name not in ("product", "cost_category")}
+    columns["product"] = _map_by(draws, ["type", "usage", "region"], "product",
+                                 _Product.of_row().map_entries())
+    columns["cost_category"] = _map_by(draws, ["type", "account"], "cost_category",
+                                       _cost_category(_account()))
     table = pa.table({name: columns[name] for name in SCHEMA.names}, schema=SCHEMA)
     sums = values.select(pl.col("_billed").cast(pl.Int128).sum(),
                          pl.col("_unblended").cast(pl.Int128).sum()).row(0)
@@ -230,6 +233,7 @@ def _arn_list(kind: str, count: int) -> list[str]:
     return found
 
 
+_MANAGEMENT_INDEX: Final = next(i for i, a in enumerate(ACCOUNTS) if a.name == _MANAGEMENT)
 _SP_ARNS: Final = _arn_list("savingsplan", cat.SAVINGS_PLANS)
 _RI_ARNS: Final = _arn_list("reservation", cat.RESERVATIONS)
 
@@ -306,7 +310,6 @@ def _line_item_columns(month: Month) -> list[pl.Expr]:
     usage_like = kind.is_in(_USAGE_LIKE)
     monthly = kind.is_in(_MONTHLY)
     discount = kind.is_in(_DISCOUNTS)
-    commitment_fee = _is("SavingsPlanRecurringFee", "SavingsPlanUpfrontFee", "RIFee")
     product = _Product.of_row()
     is_global, region_code = product.is_global, product.region_code
     product_code, service_name = product.product_code, product.service_name
@@ -366,8 +369,7 @@ def _line_item_columns(month: Month) -> list[pl.Expr]:
                    "SavingsPlanUpfrontFee")
 
     # who and when
-    management = next(i for i, a in enumerate(ACCOUNTS) if a.name == _MANAGEMENT)
-    account = pl.when(commitment_fee).then(pl.lit(management)).otherwise(pl.col("account"))
+    account = _account()
     account_id = account.replace_strict(list(range(len(ACCOUNTS))), [a.id for a in ACCOUNTS],
                                         return_dtype=pl.String)
     account_name = account.replace_strict(list(range(len(ACCOUNTS))),
@@ -441,7 +443,6 @@ def _line_item_columns(month: Month) -> list[pl.Expr]:
         entity.alias("bill_invoicing_entity"),
         pl.lit(cat.PAYER_ACCOUNT_ID).alias("bill_payer_account_id"),
         pl.lit(cat.PAYER_ACCOUNT_NAME).alias("bill_payer_account_name"),
-        *_cost_category(account),
         *_entries("discount", [(pl.lit("edp_discount"), pl.when(has_edp).then(-edp)),
                                (pl.lit("total_discount"), pl.when(has_edp).then(-edp))]),
         pl.when(has_edp).then(_units(-edp)).alias("discount_total_discount"),
@@ -603,7 +604,13 @@ def _tags() -> list[pl.Expr]:
     ])
 
 
-def _cost_category(account: pl.Expr) -> list[pl.Expr]:
+def _account() -> pl.Expr:
+    """The line item's account (its index): commitments are bought by the management account."""
+    commitment_fee = _is("SavingsPlanRecurringFee", "SavingsPlanUpfrontFee", "RIFee")
+    return pl.when(commitment_fee).then(pl.lit(_MANAGEMENT_INDEX)).otherwise(pl.col("account"))
+
+
+def _cost_category(account: pl.Expr) -> list[tuple[pl.Expr, pl.Expr]]:
     """AWS Cost Categories, computed per account: business unit, and team for team accounts."""
     indexes = list(range(len(ACCOUNTS)))
     unit = account.replace_strict(indexes, [cat.BUSINESS_UNITS[a.team] for a in ACCOUNTS],
@@ -611,18 +618,19 @@ def _cost_category(account: pl.Expr) -> list[pl.Expr]:
     team = account.replace_strict(
         indexes, [None if a.name.startswith("acme-") else a.team.title() for a in ACCOUNTS],
         return_dtype=pl.String)
-    return _entries("cost_category", [(pl.lit("BusinessUnit"), unit), (pl.lit("Team"), team)])
+    return [(pl.lit("BusinessUnit"), unit), (pl.lit("Team"), team)]
 
 
-def _product_maps(draws: pl.DataFrame) -> pa.MapArray:
-    """The `product` MAP, built once per distinct (type, usage type, region) and taken per row."""
-    combos = draws.select((pl.col("type") * 1_000_000 + pl.col("usage") * 100 + pl.col("region"))
-                          .alias("combo"), "type", "usage", "region")
-    distinct = combos.unique("combo").sort("combo").with_row_index("position")
-    maps = distinct.select(_entries("product", _Product.of_row().map_entries()))
-    position = combos.join(distinct.select("combo", "position"), on="combo", how="left",
-                           maintain_order="left").get_column("position")
-    return _arrow(maps, "product", SCHEMA.field("product").type).take(position.to_arrow())
+def _map_by(draws: pl.DataFrame, keys: list[str], name: str,
+            pairs: Sequence[tuple[pl.Expr, pl.Expr]]) -> pa.MapArray:
+    """A MAP column whose entries depend on `keys` only: built once per distinct key (a few
+    thousand in a batch) and taken for each row."""
+    rows = draws.select(keys)
+    distinct = rows.unique().with_row_index("position")
+    maps = distinct.select(_entries(name, pairs))
+    position = rows.join(distinct, on=keys, how="left", maintain_order="left")
+    return _arrow(maps, name, SCHEMA.field(name).type).take(
+        position.get_column("position").to_arrow())
 
 
 # --------------------------------------------------------------------------------------------
