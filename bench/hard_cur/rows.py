@@ -647,7 +647,7 @@ _SCALES: Final = {"line_item_usage_amount": AMOUNT_UNIT,
 
 def _arrow(values: pl.DataFrame, name: str, target: pa.DataType) -> pa.Array:
     if isinstance(target, pa.MapType):
-        pairs = []
+        pairs: list[tuple[pa.Array, pa.Array]] = []
         while f"{name}/{len(pairs)}/key" in values.columns:
             pairs.append((_arrow(values, f"{name}/{len(pairs)}/key", target.key_type),
                           _arrow(values, f"{name}/{len(pairs)}/value", target.item_type)))
@@ -657,8 +657,6 @@ def _arrow(values: pl.DataFrame, name: str, target: pa.DataType) -> pa.Array:
         arrow = arrow.combine_chunks()
     if pa.types.is_floating(target):
         return pc.divide(arrow.cast(pa.float64()), float(_SCALES.get(name, UNIT)))
-    if pa.types.is_timestamp(target):
-        return arrow.cast(target)
     return arrow.cast(target)
 
 
