@@ -1,7 +1,7 @@
 """What the hard month is made of: accounts, services, regions, line item types and tag spellings.
 
-Data only. The shares are those of a mid-size AWS Organization on hourly CUR 2.0: most rows are
-usage, a fifth are covered by commitments, and a long tail of fees, taxes, credits and
+Data only. The shares are chosen to look like a mid-size AWS Organization on hourly CUR 2.0: most
+rows are usage, a fifth are covered by commitments, and a long tail of fees, taxes, credits and
 discounts; tags are per resource in real life, per row here (the harder case for a loader).
 """
 
@@ -103,27 +103,27 @@ AMOUNTS: Final = {"Hrs": (0.25, 1.0), "GB-Mo": (0.0001, 40.0), "GB": (0.001, 250
 DEFAULT_AMOUNT: Final = (0.01, 1000.0)
 
 # --- line item types ------------------------------------------------------------------------
-# (type, share of rows, sign of the unblended cost, monthly: one row for the whole month)
+# (type, share of rows, monthly: one row for the whole month rather than one per hour)
 LINE_ITEM_TYPES: Final = (
-    ("Usage", 0.632, 1, False),
-    ("DiscountedUsage", 0.06, 0, False),  # covered by a reservation: unblended 0, see RIFee
-    ("SavingsPlanCoveredUsage", 0.1, 1, False),
-    ("SavingsPlanNegation", 0.1, -1, False),
-    ("SavingsPlanRecurringFee", 0.01, 1, False),
-    ("SavingsPlanUpfrontFee", 0.001, 1, True),
-    ("RIFee", 0.01, 1, False),
-    ("Fee", 0.004, 1, True),
-    ("Tax", 0.03, 1, True),
-    ("Credit", 0.008, -1, True),
-    ("Refund", 0.002, -1, True),
-    ("BundledDiscount", 0.01, -1, False),
-    ("EdpDiscount", 0.025, -1, False),
-    ("PrivateRateDiscount", 0.003, -1, False),
-    ("RiVolumeDiscount", 0.001, -1, False),
-    ("SppDiscount", 0.001, -1, False),
-    ("DistributorDiscount", 0.001, -1, False),
-    ("Discount", 0.001, -1, False),
-    ("FlatRateSubscription", 0.001, 1, True),
+    ("Usage", 0.632, False),
+    ("DiscountedUsage", 0.06, False),  # covered by a reservation: unblended 0, see RIFee
+    ("SavingsPlanCoveredUsage", 0.1, False),
+    ("SavingsPlanNegation", 0.1, False),
+    ("SavingsPlanRecurringFee", 0.01, False),
+    ("SavingsPlanUpfrontFee", 0.001, True),
+    ("RIFee", 0.01, False),
+    ("Fee", 0.004, True),
+    ("Tax", 0.03, True),
+    ("Credit", 0.008, True),
+    ("Refund", 0.002, True),
+    ("BundledDiscount", 0.01, False),
+    ("EdpDiscount", 0.025, False),
+    ("PrivateRateDiscount", 0.003, False),
+    ("RiVolumeDiscount", 0.001, False),
+    ("SppDiscount", 0.001, False),
+    ("DistributorDiscount", 0.001, False),
+    ("Discount", 0.001, False),
+    ("FlatRateSubscription", 0.001, True),
 )
 USAGE_LIKE: Final = ("Usage", "DiscountedUsage", "SavingsPlanCoveredUsage", "SavingsPlanNegation")
 SAVINGS_PLANS: Final = 6

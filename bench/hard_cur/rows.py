@@ -33,7 +33,7 @@ AMOUNT_UNIT: Final = 10**4  # usage amounts: 4 decimals
 
 TYPES: Final = tuple(name for name, *_ in cat.LINE_ITEM_TYPES)
 _T: Final = {name: index for index, name in enumerate(TYPES)}
-_MONTHLY: Final = [_T[name] for name, _, _, monthly in cat.LINE_ITEM_TYPES if monthly]
+_MONTHLY: Final = [_T[name] for name, _, monthly in cat.LINE_ITEM_TYPES if monthly]
 _USAGE_LIKE: Final = [_T[name] for name in cat.USAGE_LIKE]
 # Discount lines: share of the usage they discount, in percent. Their own net cost is 0: the
 # net columns of the usage they discount carry it.
@@ -155,7 +155,7 @@ def _draw(seed: int, first: int, count: int, hours: int) -> pl.DataFrame:
     usage_weights = [1 / (i + 4) for i in range(len(cat.USAGE_TYPES))]
     account_weights = [1 / (i + 3) ** 0.5 for i in range(len(ACCOUNTS))]
     return pl.DataFrame({
-        "type": d.choice("type", [share for _, share, _, _ in cat.LINE_ITEM_TYPES]),
+        "type": d.choice("type", [share for _, share, _ in cat.LINE_ITEM_TYPES]),
         "account": d.choice("account", account_weights),
         "usage": d.choice("usage", usage_weights),
         "region": d.choice("region", [r.share for r in cat.REGIONS]),
@@ -316,8 +316,6 @@ def _line_item_columns(month: Month) -> list[pl.Expr]:
     base_usage, usage_type = product.base_usage, product.usage_type
     operation, instance_type = product.operation, product.instance_type
     unit = _text("usage", [u.unit for u in _U])
-    instance_type = pl.when(usage_like).then(
-        _text("usage", [u.instance_type or None for u in _U]))
 
     # amounts and money, in integer units
     low = _lookup("usage", [cat.AMOUNTS.get(u.unit, cat.DEFAULT_AMOUNT)[0] for u in _U], pl.Float64())
