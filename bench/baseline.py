@@ -1,7 +1,9 @@
 """The floor: a bare DuckDB script that does the least a loader must do.
 
-It reads the same files costalloc reads, selects the CUR columns costalloc's normalizer uses,
-casts money to DECIMAL(38, 10) and writes one table into a fresh DuckDB file. No mapping, no
+It reads the same files costalloc reads, selects the CUR columns costalloc's normalizer uses
+(those of either generator's months: `tests/bench` checks the hard month's against
+`connectors.aws.columns.needed`), casts money to DECIMAL(38, 10) and writes one table into a
+fresh DuckDB file. No mapping, no
 checks, no allocation. Run as its own process:
 
     python -m bench.baseline --kind cur2-parquet --out /tmp/floor.duckdb FILE...
@@ -24,7 +26,7 @@ TEXT_COLUMNS = (
     "line_item_legal_entity", "line_item_line_item_description", "line_item_line_item_type",
     "line_item_operation", "line_item_product_code", "line_item_resource_id",
     "line_item_usage_account_id", "line_item_usage_account_name", "line_item_usage_type",
-    "pricing_rate_id", "pricing_term", "pricing_unit", "product_location",
+    "pricing_rate_code", "pricing_rate_id", "pricing_term", "pricing_unit", "product_location",
     "product_product_family", "product_region_code", "product_servicecode", "product_sku",
     "reservation_reservation_a_r_n", "savings_plan_savings_plan_a_r_n",
     "bill_billing_period_start_date", "bill_billing_period_end_date",
@@ -39,6 +41,7 @@ MONEY_COLUMNS = (
     "reservation_unused_recurring_fee", "reservation_net_unused_recurring_fee",
     "savings_plan_savings_plan_effective_cost", "savings_plan_net_savings_plan_effective_cost",
     "savings_plan_total_commitment_to_date", "savings_plan_used_commitment",
+    "line_item_blended_cost", "line_item_normalized_usage_amount",  # checked money, hard month
 )
 MAP_COLUMNS = ("product", "resource_tags", "cost_category")  # CUR 2.0; legacy has tag columns
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
@@ -46,7 +49,8 @@ _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.baseline", description=__doc__)
-    parser.add_argument("--kind", required=True, choices=["cur2-parquet", "cur2-csv", "legacy-csv"])
+    parser.add_argument("--kind", required=True,
+                        choices=["cur2-parquet", "cur2-csv", "legacy-csv", "hard-cur2-parquet"])
     parser.add_argument("--out", required=True, type=Path, help="DuckDB file to (re)create")
     parser.add_argument("files", nargs="+")
     args = parser.parse_args(argv)
@@ -64,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _reader(kind: str, files: list[str]) -> str:
     listed = "[" + ", ".join(_quote(f) for f in files) + "]"
-    if kind == "cur2-parquet":
+    if kind.endswith("parquet"):
         return f"read_parquet({listed})"
     return f"read_csv({listed}, header = true, all_varchar = true, compression = 'gzip')"
 
@@ -79,7 +83,7 @@ def _projection(kind: str, header: list[str]) -> str:
     for column in MONEY_COLUMNS:
         if column in by_cur2_name:
             value = _ident(by_cur2_name[column])
-            value = value if kind == "cur2-parquet" else f"trim({value})"
+            value = value if kind.endswith("parquet") else f"trim({value})"
             selected.append(f"cast({value} as decimal(38, 10)) as {_ident(column)}")
     if kind == "legacy-csv":
         selected += [_ident(n) for n in header if n.startswith(("resourceTags/", "costCategory/"))]

@@ -1,8 +1,11 @@
-"""The measured cases: each tool on each data set, as whole processes, several runs each.
+"""The measured steps: each tool on each data set, as whole processes, several runs each.
 
 costalloc runs through its command line exactly as a user runs it (`costalloc --config …
 backfill --period 2026-10` on a fresh warehouse each run), so its times include Prefect's
 start; that fixed cost is measured on its own (a no-op flow) and subtracted to compare work.
+
+`STEPS` names every step a plan (`bench.plans`) can ask for; a new kind of measurement is a
+method here and an entry there. Steps after `backfill` work on the warehouse it left.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -22,20 +25,30 @@ from bench import measure, peer
 from bench.datasets import PERIOD, Dataset
 
 BENCH_DIR = Path(__file__).parent
-RULES = BENCH_DIR / "rules.yaml"
 BIG_ROWS = 10_000_000
-CHANGED_RULE = "ws-project-forecasting"  # reallocation case: this rule moves to platform_build
 Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RuleChange:
+    """A new rules version for `reallocate`: rule `rule` sets `to` instead."""
+
+    rule: str
+    to: Mapping[str, str]
 
 
 @dataclass
 class Case:
-    """One data set and what each tool measured on it."""
+    """One data set, the rules it is allocated with, and what each tool measured on it."""
 
     name: str
     dataset: Dataset
+    rules: Path
+    steps: tuple[str, ...]
+    change: RuleChange | None = None  # for the `reallocate` step
     tools: dict[str, measure.Measured] = field(default_factory=dict)
     checks: dict[str, object] = field(default_factory=dict)
+    config: Path | None = None  # written by the `backfill` step
 
 
 @dataclass
@@ -76,11 +89,16 @@ class Bench:
                                               self.runs_for(case))
         out.unlink(missing_ok=True)
 
-    def costalloc_backfill(self, case: Case) -> Path:
-        """End to end on a fresh warehouse each run; returns the config of the last run."""
-        config = self._config(case, RULES)
+    def run(self, case: Case, step: str) -> None:
+        if step not in STEPS:
+            raise ValueError(f"step `{step}`: expected one of {', '.join(STEPS)}")
+        STEPS[step](self, case)
+
+    def costalloc_backfill(self, case: Case) -> None:
+        """End to end on a fresh warehouse each run; the last run's warehouse stays."""
+        config = self._config(case, case.rules)
         warehouse = config.parent / "costalloc.duckdb"
-        command = [*_costalloc(), "--config", str(config), "backfill", "--period", PERIOD]
+        command = [*costalloc_command(), "--config", str(config), "backfill", "--period", PERIOD]
         measured = measure.Measured()
         runs = self.runs_for(case)
         for index in range(runs):
@@ -91,32 +109,60 @@ class Bench:
                                              env=self.env, cwd=_repo()))
             self.say(f"    {measured.runs[-1].wall_s:.1f} s, {measured.runs[-1].peak_rss_mb:.0f} MB")
         case.tools["costalloc"] = measured
-        case.checks = _loaded(warehouse, case.dataset)
-        return config
+        case.checks = loaded_state(warehouse, case.dataset)
+        case.config = config
 
-    def rerun_unchanged(self, case: Case, config: Path) -> None:
-        """The nightly job again on the loaded month: nothing to load, nothing to allocate."""
-        command = [*_costalloc(), "--config", str(config), "run", "--period", PERIOD]
-        case.tools["costalloc rerun"] = self._repeat(
-            f"{case.name}: costalloc run (unchanged sources)", command,
-            config.parent / "rerun", self.runs_for(case))
+    def noop_backfill(self, case: Case) -> None:
+        """`backfill` again on the loaded month: nothing to load, nothing to allocate."""
+        self._nothing_to_do(case, "backfill", "costalloc backfill no-op")
 
-    def reallocate(self, case: Case, config: Path) -> None:
+    def noop_nightly(self, case: Case) -> None:
+        """The nightly job (`run`) again on the loaded month: nothing to do either."""
+        self._nothing_to_do(case, "run", "costalloc nightly no-op")
+
+    def _nothing_to_do(self, case: Case, command_name: str, tool: str) -> None:
+        config = _loaded_config(case)
+        command = [*costalloc_command(), "--config", str(config), command_name, "--period", PERIOD]
+        case.tools[tool] = self._repeat(f"{case.name}: costalloc {command_name} (nothing to do)",
+                                        command, config.parent / tool.replace(" ", "-"),
+                                        self.runs_for(case))
+
+    def export_xlsx(self, case: Case) -> None:
+        """The finance workbook of the loaded month's allocated rows."""
+        config = _loaded_config(case)
+        out = config.parent / "workbook"
+        command = [*costalloc_command(), "--config", str(config), "export", "allocated", "--period",
+                   PERIOD, "--format", "xlsx", "--out", str(out)]
+        case.tools["costalloc export xlsx"] = self._repeat(
+            f"{case.name}: costalloc export allocated --format xlsx", command,
+            config.parent / "export-xlsx", self.runs_for(case))
+        workbooks = sorted(out.glob("*.xlsx"))
+        if not workbooks:
+            raise measure.CommandFailed(f"{out}: `costalloc export` wrote no workbook")
+        case.checks["workbook"] = {"file": workbooks[-1].name,
+                                   "bytes": workbooks[-1].stat().st_size,
+                                   "allocated_rows": _allocated_rows(config.parent)}
+
+    def reallocate(self, case: Case) -> None:
         """Re-apply a changed rules file to the loaded month (no source is read)."""
+        config = _loaded_config(case)
+        if case.change is None:
+            raise ValueError(f"{case.name}: `reallocate` needs the plan's rule change")
         changed = config.parent / "costalloc-changed.yaml"
-        changed.write_text(config.read_text().replace(str(RULES), str(_changed_rules(
-            config.parent))))
-        command = [*_costalloc(), "--config", str(changed), "reallocate", "--period", PERIOD]
+        changed.write_text(config.read_text().replace(str(case.rules), str(_changed_rules(
+            case.rules, case.change, config.parent))))
+        command = [*costalloc_command(), "--config", str(changed), "reallocate", "--period", PERIOD]
         case.tools["costalloc reallocate"] = self._repeat(
             f"{case.name}: costalloc reallocate (rules changed)", command,
             config.parent / "reallocate", self.runs_for(case))
         warehouse = config.parent / "costalloc.duckdb"
         case.checks["reallocated"] = _allocation_state(warehouse)
 
-    def month_page(self, case: Case, config: Path) -> None:
+    def month_page(self, case: Case) -> None:
         """The web view's month page over the loaded month: each run a fresh process whose first
         request is timed on the server (`bench.month_page`); the wall time recorded is that
         server time, the peak RSS the process's."""
+        config = _loaded_config(case)
         measured = measure.Measured()
         runs = self.runs_for(case)
         for index in range(runs):
@@ -182,19 +228,25 @@ def _repo() -> Path:
     return BENCH_DIR.parent
 
 
-def _costalloc() -> list[str]:
+def costalloc_command() -> list[str]:
     script = Path(sys.executable).parent / "costalloc"
     return [str(script)] if script.exists() else [sys.executable, "-m", "costalloc.flows.cli"]
 
 
-def _changed_rules(folder: Path) -> Path:
-    """bench/rules.yaml with one project moved to another workstream (a new rules version)."""
-    rules = yaml.safe_load(RULES.read_text())
-    moved = [rule for rule in rules["rules"] if rule["id"] == CHANGED_RULE]
+def _loaded_config(case: Case) -> Path:
+    if case.config is None:
+        raise ValueError(f"{case.name}: this step needs the `backfill` step before it")
+    return case.config
+
+
+def _changed_rules(path: Path, change: RuleChange, folder: Path) -> Path:
+    """The rules file with one rule setting something else (a new rules version)."""
+    rules = yaml.safe_load(path.read_text())
+    moved = [rule for rule in rules["rules"] if rule["id"] == change.rule]
     if len(moved) != 1:
-        raise ValueError(f"{RULES}: expected one rule `{CHANGED_RULE}` to change")
-    moved[0]["set"] = {"workstream": "platform_build"}
-    for split in rules["splits"]:
+        raise ValueError(f"{path}: expected one rule `{change.rule}` to change")
+    moved[0]["set"] = dict(change.to)
+    for split in rules.get("splits", []):
         if "driver" in split:
             split["driver"]["file"] = str(BENCH_DIR / split["driver"]["file"])
     changed = folder / "rules-changed.yaml"
@@ -202,7 +254,7 @@ def _changed_rules(folder: Path) -> Path:
     return changed
 
 
-def _loaded(warehouse: Path, dataset: Dataset) -> dict[str, object]:
+def loaded_state(warehouse: Path, dataset: Dataset) -> dict[str, object]:
     """What the last run left in the warehouse, to show the timed run did the whole job."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
@@ -226,10 +278,36 @@ def _allocation_state(warehouse: Path) -> dict[str, object]:
         rows = con.sql("select status, rules_version, line_item_rows, allocated_rows, totals "
                        "from allocation_log where billing_period = $p order by finished_at desc "
                        "limit 1", params={"p": PERIOD}).fetchall()
+        split = con.sql("select count(distinct x_line_item_id) filter (where x_split_rule is not "
+                        "null) from allocated_costs where x_billing_period = $p",
+                        params={"p": PERIOD}).fetchall()[0][0]
     finally:
         con.close()
     if not rows:
         return {"allocation": "none"}
     status, version, line_items, allocated, totals = rows[0]
     return {"allocation": status, "rules_version": version, "allocated_line_items": line_items,
-            "allocated_rows": allocated, "allocated_totals": json.loads(totals)}
+            "allocated_rows": allocated, "allocated_totals": json.loads(totals),
+            "split_line_items": split,
+            "split_share_of_line_items": round(split / line_items, 4) if line_items else None}
+
+
+def _allocated_rows(folder: Path) -> int:
+    con = duckdb.connect(str(folder / "costalloc.duckdb"), read_only=True)
+    try:
+        return int(con.sql("select count(*) from allocated_costs where x_billing_period = $p",
+                           params={"p": PERIOD}).fetchall()[0][0])
+    finally:
+        con.close()
+
+
+STEPS: dict[str, Callable[[Bench, Case], None]] = {
+    "baseline": Bench.baseline,
+    "backfill": Bench.costalloc_backfill,
+    "noop-backfill": Bench.noop_backfill,
+    "noop-nightly": Bench.noop_nightly,
+    "reallocate": Bench.reallocate,
+    "export-xlsx": Bench.export_xlsx,
+    "web": Bench.month_page,
+    "peer": Bench.focus_converters,
+}

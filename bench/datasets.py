@@ -1,8 +1,10 @@
-"""The benchmark's billing months, written once by the project's generator and reused.
+"""The benchmark's billing months, written once and reused.
 
-Each data set is a local copy of a bucket in AWS's own layout (manifest included) under
-`bench/data/<name>/`, with `dataset.json` saying how it was made; a data set whose recipe
-matches is reused as is (`--regenerate` writes it again).
+Two generators: the project's own (`costalloc.demo.aws_cur`: `cur2-parquet`, `cur2-csv`,
+`legacy-csv`, the "old" cases) and the bench's harder one (`bench.hard_cur`:
+`hard-cur2-parquet`). Each data set is a local copy of a bucket in AWS's own layout (manifest
+included) under `bench/data/<name>/`, with `dataset.json` saying how it was made; a data set
+whose recipe matches is reused as is (`--regenerate` writes it again).
 """
 
 from __future__ import annotations
@@ -15,19 +17,24 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
+import polars as pl
 import pyarrow.fs as pafs
 
+from bench.hard_cur import write_month
 from costalloc.demo.aws_cur import write_cur2_export, write_legacy_cur
 
-Kind = Literal["cur2-parquet", "cur2-csv", "legacy-csv"]
-KINDS: tuple[Kind, ...] = ("cur2-parquet", "cur2-csv", "legacy-csv")
+Kind = Literal["cur2-parquet", "cur2-csv", "legacy-csv", "hard-cur2-parquet"]
+KINDS: tuple[Kind, ...] = ("cur2-parquet", "cur2-csv", "legacy-csv", "hard-cur2-parquet")
+PARQUET_KINDS: tuple[Kind, ...] = ("cur2-parquet", "hard-cur2-parquet")
 PERIOD = "2026-10"
 SEED = 2026
 BUCKET = "acme-billing"
 PREFIX = "cur"
 EXPORT = "acme-cur2"
+HARD_EXPORT = "acme-cur2-hard"
 REPORT = "acme-legacy-cur"
 ROWS_PER_PART = 2_000_000  # CUR 2.0 splits a month into parts; ours are ~150 MB of Parquet
+HARD_ROWS_PER_PART = 1_000_000  # 10 files for 10M rows, as the export issue 17 measured
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)([km]?)$")
 
 
@@ -78,6 +85,7 @@ def ensure(data_dir: Path, kind: Kind, rows: int, *, regenerate: bool = False) -
             return existing
     if folder.exists():
         shutil.rmtree(folder)
+    _keep_out_of_git(data_dir.resolve())
     bucket = folder / "bucket"
     bucket.mkdir(parents=True)
     started = time.monotonic()
@@ -87,6 +95,14 @@ def ensure(data_dir: Path, kind: Kind, rows: int, *, regenerate: bool = False) -
                 "files": [_relative(folder, f) for f in dataset.files]}
     described.write_text(json.dumps(relative, indent=2) + "\n")
     return dataset
+
+
+def _keep_out_of_git(data_dir: Path) -> None:
+    """Gigabytes of generated months never belong in a commit."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    ignore = data_dir / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("*\n")
 
 
 def _under(folder: Path, dataset: Dataset) -> Dataset:
@@ -101,20 +117,33 @@ def _relative(folder: Path, path: str) -> str:
 
 def _recipe(kind: Kind, rows: int) -> dict[str, object]:
     recipe: dict[str, object] = {"kind": kind, "rows": rows, "period": PERIOD, "seed": SEED}
-    if kind.startswith("cur2"):
+    if kind == "hard-cur2-parquet":
+        # rows are drawn from polars' hash: another polars may draw other rows
+        recipe |= {"parts": _parts(rows, HARD_ROWS_PER_PART), "generator": "bench.hard_cur",
+                   "polars": pl.__version__}
+    elif kind.startswith("cur2"):
         recipe |= {"parts": _parts(rows), "with_net_columns": True, "granularity": "daily"}
     else:
         recipe |= {"parts": 1, "granularity": "hourly"}  # one file: what focus_converters reads
     return recipe
 
 
-def _parts(rows: int) -> int:
-    return max(1, -(-rows // ROWS_PER_PART))
+def _parts(rows: int, per_part: int = ROWS_PER_PART) -> int:
+    return max(1, -(-rows // per_part))
 
 
 def _write(name: str, kind: Kind, rows: int, bucket: Path, recipe: dict[str, object]) -> Dataset:
     filesystem = pafs.LocalFileSystem()
     root = str(bucket / PREFIX)
+    if kind == "hard-cur2-parquet":
+        hard = write_month(bucket / PREFIX, bucket=BUCKET, prefix=PREFIX, export_name=HARD_EXPORT,
+                           period=PERIOD, rows=rows, parts=_parts(rows, HARD_ROWS_PER_PART),
+                           seed=SEED)
+        return Dataset(name=name, kind=kind, rows=hard.totals.rows, export_dir=str(hard.export_dir),
+                       files=[str(f) for f in hard.data_files], fingerprint=hard.execution_id,
+                       billed_total=str(hard.totals.billed),
+                       bytes=sum(f.stat().st_size for f in hard.data_files), generated_in_s=0.0,
+                       recipe=recipe)
     if kind == "legacy-csv":
         written = write_legacy_cur(filesystem, root, bucket=BUCKET, prefix=PREFIX,
                                    report_name=REPORT, period=PERIOD, rows=rows, flavour="csv",
