@@ -32,7 +32,7 @@ import duckdb
 import pyarrow.fs as pafs
 
 from costalloc import sql
-from costalloc.connectors.delivery import Connector, Delivery, check_file_list
+from costalloc.connectors.delivery import Connector, Delivery, RefusedDelivery, check_file_list
 from costalloc.connectors.normalized import normalized
 from costalloc.connectors.registry import connector_for
 from costalloc.connectors.storage import open_location
@@ -186,9 +186,10 @@ def stage(source: SourceSettings | Connector, period: BillingPeriod, run_id: str
         parts = store.write(source.name, period, run_id, normalized(connector, delivery, load))
     except CostallocError as error:
         kind = TransientPartitionFailed if isinstance(error, TransientError) else PartitionFailed
-        raise kind(str(error), kind=type(error).__name__,
-                   fingerprint=delivery.fingerprint if delivery else None,
-                   files=delivery.files if delivery else ()) from error
+        found = (delivery.fingerprint, delivery.files) if delivery else (
+            (error.fingerprint, error.files) if isinstance(error, RefusedDelivery) else (None, ()))
+        raise kind(str(error), kind=type(error).__name__, fingerprint=found[0],
+                   files=found[1]) from error
     return Staged(source.name, period, "staged", delivery.fingerprint, delivery.files,
                   tuple(parts), load.raw_rows, load.emitted_rows, dict(load.raw_totals),
                   started_at, delivery.declared_empty, tuple(load.origins))

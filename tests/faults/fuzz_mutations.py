@@ -47,7 +47,7 @@ class Example:
     root: Path
     current: Current
     files: list[Path] = field(default_factory=list)
-    touched_manifest: bool = False  # the load may fail before it finds a delivery
+    unfound: bool = False  # the load may fail before it finds a delivery to log against
     hid_delivery: bool = False  # the load may find the published delivery (or none) instead
     copies: int = 0  # data files copied under another name and listed
 
@@ -77,12 +77,12 @@ class Example:
     def write_manifest(self, document: Any) -> None:
         assert self.current.manifest is not None
         self.current.manifest.write_text(json.dumps(document))
-        self.touched_manifest = True
+        self.unfound = True
 
     def write_manifest_bytes(self, data: bytes) -> None:
         assert self.current.manifest is not None
         self.current.manifest.write_bytes(data)
-        self.touched_manifest = True
+        self.unfound = True
 
     def entry_name(self, entry: Any) -> Any:
         return entry.get("blobName") if isinstance(entry, dict) else entry
@@ -369,6 +369,9 @@ class LinkedOut(Mutation):
         outside = example.outside / example.current.files[0].name
         path.unlink(missing_ok=True)
         os.symlink(outside, path)
+        # a source that lists its folder refuses the link while listing, before any delivery
+        example.unfound = example.unfound or not example.layout.has_manifest \
+            or example.layout.entries_key == "blobs"
 
 
 # --- rows and cells ---------------------------------------------------------------------------
@@ -738,7 +741,7 @@ class ManifestGone(Mutation):
     def apply(self, example: Example) -> None:
         if example.current.manifest is not None:
             example.current.manifest.unlink(missing_ok=True)
-            example.touched_manifest = True
+            example.unfound = True
             example.hid_delivery = True
 
 

@@ -176,7 +176,7 @@ def _assert_refused(error: CostallocError, example: Example, con: duckdb.DuckDBP
     new = after.log[len(before.log):]
     assert after.log[:len(before.log)] == before.log
     assert len(new) <= 1, new
-    if not example.touched_manifest:
+    if not example.unfound:
         assert len(new) == 1, f"a found delivery's refusal is logged: {message[:200]}"
     for run_id, status, _, logged in new:
         assert (run_id, status, logged) == (RUN, "failed", message)

@@ -1,0 +1,152 @@
+"""What the fuzz suite (`test_fuzz.py`) found, each pinned by a plain regression test through
+the production loading path (`flows.loading.load_partition`)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow.fs as pafs
+import pytest
+
+from costalloc.core.errors import CostallocError, SourceError
+from costalloc.core.period import BillingPeriod
+from costalloc.core.settings import SourceSettings
+from costalloc.demo.aws_cur import WrittenDelivery, write_cur2_export
+from costalloc.demo.azure_exports import EA_SCOPE, FolderSink, WrittenRun, cost_rows, write_export_run
+from costalloc.flows.loading import load_partition
+
+OCTOBER = BillingPeriod(2026, 10)
+LOCAL = pafs.LocalFileSystem()
+
+
+class Published:
+    """A source with one delivery published; `refused` loads the next one and checks the
+    refusal: one paragraph, the publication as it was, and what `ingest_log` says."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, source: SourceSettings) -> None:
+        self.con, self.source = con, source
+        assert load_partition(con, source, OCTOBER, "good").outcome == "loaded"
+        self.before = self.state()
+
+    def state(self) -> list[tuple[object, ...]]:
+        return self.con.sql("select count(*), sum(BilledCost), string_agg(distinct "
+                            "x_ingest_run_id) from line_items").fetchall()
+
+    def refused(self) -> tuple[str, list[tuple[object, ...]]]:
+        with pytest.raises(CostallocError) as raised:
+            load_partition(self.con, self.source, OCTOBER, "bad")
+        message = str(raised.value)
+        assert isinstance(raised.value, SourceError), type(raised.value)
+        assert message.startswith(f"{self.source.name} 2026-10: "), message
+        assert "\n" not in message and "Traceback" not in message
+        assert message.endswith("the previous load stays published"), message
+        assert self.state() == self.before
+        logged = self.con.sql("select fingerprint, status, message from ingest_log "
+                              "where run_id = 'bad'").fetchall()
+        return message, logged
+
+
+def _cur2(root: Path, execution_id: str, file_format: str = "parquet") -> WrittenDelivery:
+    return write_cur2_export(LOCAL, str(root), bucket="b", prefix="cur", export_name="exp",
+                             period="2026-10", rows=90, parts=2, seed=3,
+                             execution_id=execution_id, file_format=file_format)  # type: ignore[arg-type]
+
+
+def _aws(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> Published:
+    _cur2(tmp_path, "published")
+    return Published(con, SourceSettings(name="aws", kind="aws-cur", uri=str(tmp_path / "exp")))
+
+
+def _azure_run(folder: Path, day: int) -> WrittenRun:
+    rows = cost_rows("ea", "ActualCost", "2026-10").slice(day * 50, 60)
+    return write_export_run(FolderSink(folder), export_name="ea", scope=EA_SCOPE,
+                            dataset="ActualCost", period="2026-10", rows=rows, parts=2,
+                            file_format="csv", submitted=datetime(2026, 11, day, tzinfo=UTC))
+
+
+def _azure(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> Published:
+    _azure_run(tmp_path, 1)
+    return Published(con, SourceSettings(name="azure", kind="azure-export", uri=str(tmp_path)))
+
+
+# A delivery found (its manifest read) but refused as listed was not logged: a missing data
+# file, or an entry outside the export, failed before `stage` knew the fingerprint.
+
+def test_an_aws_delivery_missing_a_listed_file_is_logged_against_its_execution_id(
+        tmp_path: Path, warehouse: duckdb.DuckDBPyConnection) -> None:
+    published = _aws(warehouse, tmp_path)
+    newer = _cur2(tmp_path, "newer")
+    (tmp_path / newer.data_keys[1]).unlink()
+    message, logged = published.refused()
+    assert "manifest lists 2 files, 1 found" in message and "-00002.snappy.parquet" in message
+    assert logged == [("newer", "failed", message)]
+
+
+def test_an_aws_manifest_entry_outside_the_export_is_logged_against_its_execution_id(
+        tmp_path: Path, warehouse: duckdb.DuckDBPyConnection) -> None:
+    published = _aws(warehouse, tmp_path)
+    newer = _cur2(tmp_path, "newer")
+    manifest = tmp_path / newer.manifest_key
+    document = json.loads(manifest.read_text())
+    document["dataFiles"][0] = "s3://b/cur/exp/data/../../../../../etc/passwd"
+    manifest.write_text(json.dumps(document))
+    message, logged = published.refused()
+    assert "names a data file outside the export" in message
+    assert logged == [("newer", "failed", message)]
+    files = warehouse.sql("select files from ingest_log where run_id = 'bad'").fetchall()[0][0]
+    assert json.loads(files)[0] == "s3://b/cur/exp/data/../../../../../etc/passwd"
+
+
+def test_an_azure_run_missing_a_listed_blob_is_logged_against_its_run_id(
+        tmp_path: Path, warehouse: duckdb.DuckDBPyConnection) -> None:
+    published = _azure(warehouse, tmp_path)
+    newer = _azure_run(tmp_path, 2)
+    (tmp_path / newer.blobs[0]).unlink()
+    message, logged = published.refused()
+    assert "lists 2 blobs, 1 found; missing:" in message
+    assert logged == [(newer.run_id, "failed", message)]
+
+
+# A manifest whose delivery id was `null` (or a number, or empty) loaded under the id "None":
+# every later delivery with a `null` id would then have looked already loaded.
+
+@pytest.mark.parametrize("value", [None, 12345, "", {"id": "x"}])
+def test_an_aws_manifest_whose_execution_id_is_not_text_is_refused(
+        tmp_path: Path, warehouse: duckdb.DuckDBPyConnection, value: object) -> None:
+    published = _aws(warehouse, tmp_path)
+    manifest = tmp_path / _cur2(tmp_path, "newer").manifest_key
+    document = json.loads(manifest.read_text())
+    document["executionId"] = value
+    manifest.write_text(json.dumps(document))
+    message, logged = published.refused()
+    assert f"`executionId` is `{json.dumps(value)}`, not the delivery's id (text)" in message
+    assert logged == []  # no id to log against
+
+
+def test_an_azure_manifest_whose_run_id_is_not_text_is_refused(
+        tmp_path: Path, warehouse: duckdb.DuckDBPyConnection) -> None:
+    published = _azure(warehouse, tmp_path)
+    manifest = tmp_path / str(_azure_run(tmp_path, 2).manifest)
+    document = json.loads(manifest.read_text())
+    document["runInfo"]["runId"] = 7
+    manifest.write_text(json.dumps(document))
+    message, _ = published.refused()
+    assert "`runInfo.runId` is `7`, not text" in message
+
+
+# A CSV whose header is not UTF-8 escaped as a `UnicodeDecodeError` traceback.
+
+def test_a_csv_whose_header_is_not_utf8_is_refused_with_the_file(
+        tmp_path: Path, warehouse: duckdb.DuckDBPyConnection) -> None:
+    published = _aws(warehouse, tmp_path)
+    newer = _cur2(tmp_path, "newer", file_format="csv")
+    part = tmp_path / newer.data_keys[0]
+    part.write_bytes(gzip.compress(b"\x80line_item_unblended_cost\n1\n"))
+    message, logged = published.refused()
+    assert f"cannot read `{part}` before its first data row: its header row is not UTF-8 " \
+           "text (invalid start byte)" in message
+    assert logged == [("newer", "failed", message)]
