@@ -116,7 +116,10 @@ class Connector(Protocol):
         """Stream the delivery's rows in bounded batches, file by file."""
 
     def money_columns(self, raw: pl.DataFrame) -> list[str]:
-        """Raw columns whose values must all be numbers."""
+        """Raw columns whose values must all be numbers (DECIMAL(38, 10) money at most)."""
+
+    def quantity_columns(self, raw: pl.DataFrame) -> list[str]:
+        """Raw columns read as a quantity or unit price: DECIMAL(38, 18) must hold them."""
 
     def control_totals(self, raw: pl.DataFrame) -> dict[str, Decimal]:
         """Per currency, the export's own cost total for these raw rows."""

@@ -52,6 +52,7 @@ from costalloc.core.settings import SourceSettings
 
 _PERIOD_FOLDER = re.compile(r"(?i)billing_period=(\d{4}-\d{2})")
 _NUMERIC = [name for name, dtype in FOCUS_COLUMNS.items() if isinstance(dtype, pl.Decimal)]
+_QUANTITIES = [name for name in _NUMERIC if FOCUS_COLUMNS[name] != MONEY]  # DECIMAL(38, 18)
 NULL_TEXT = "NULL"
 # What a line item cannot be stored without, after every derivation above.
 REQUIRED = ("BilledCost", "BillingAccountId", "BillingCurrency", "BillingPeriodStart",
@@ -136,6 +137,9 @@ class FocusFilesConnector:
 
     def money_columns(self, raw: pl.DataFrame) -> list[str]:
         return [c for c in _NUMERIC if c in raw.columns]
+
+    def quantity_columns(self, raw: pl.DataFrame) -> list[str]:
+        return [c for c in _QUANTITIES if c in raw.columns]
 
     def control_totals(self, raw: pl.DataFrame) -> dict[str, Decimal]:
         return totals_by_currency(raw, money("BilledCost", raw.schema), pl.col("BillingCurrency"))

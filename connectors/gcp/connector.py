@@ -41,6 +41,11 @@ class BigQueryExportConnector:
     def money_columns(self, raw: pl.DataFrame) -> list[str]:
         return normalize.money_columns(raw)
 
+    def quantity_columns(self, raw: pl.DataFrame) -> list[str]:
+        # `usage.amount` and `usage.amount_in_pricing_units` sit inside the `usage` record,
+        # which the check (top-level columns) does not reach.
+        return []
+
     def control_totals(self, raw: pl.DataFrame) -> dict[str, Decimal]:
         return normalize.control_totals(raw)
 

@@ -3,16 +3,22 @@ the production loading path (`flows.loading.load_partition`)."""
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import polars as pl
+import pyarrow as pa
 import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 import pytest
 
-from costalloc.core.errors import CostallocError, SourceError
+from costalloc.core.errors import CostallocError, DataError, SourceError
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
 from costalloc.demo.aws_cur import WrittenDelivery, write_cur2_export
@@ -21,6 +27,7 @@ from costalloc.flows.loading import load_partition
 
 OCTOBER = BillingPeriod(2026, 10)
 LOCAL = pafs.LocalFileSystem()
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 
 class Published:
@@ -150,3 +157,78 @@ def test_a_csv_whose_header_is_not_utf8_is_refused_with_the_file(
     assert f"cannot read `{part}` before its first data row: its header row is not UTF-8 " \
            "text (invalid start byte)" in message
     assert logged == [("newer", "failed", message)]
+
+
+# A quantity of 1e20 or more (beyond DECIMAL(38, 18)) was read as null without a word: the
+# line item loaded with no ConsumedQuantity / PricingQuantity.
+
+def _set_cell(path: Path, column: str, row: int, value: str) -> None:
+    text = gzip.decompress(path.read_bytes()).decode() if path.suffix == ".gz" else \
+        path.read_text(encoding="utf-8-sig")
+    records = list(csv.reader(io.StringIO(text)))
+    records[row][records[0].index(column)] = value
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(records)
+    data = out.getvalue().encode()
+    path.write_bytes(gzip.compress(data) if path.suffix == ".gz" else data)
+
+
+@pytest.mark.parametrize("value", ["100000000000000000000", "1e20", "-123456789012345678901.5"])
+def test_an_aws_usage_amount_beyond_decimal_38_18_is_refused_with_column_and_row(
+        tmp_path: Path, warehouse: duckdb.DuckDBPyConnection, value: str) -> None:
+    published = _aws(warehouse, tmp_path)
+    newer = _cur2(tmp_path, "newer", file_format="csv")
+    _set_cell(tmp_path / newer.data_keys[1], "line_item_usage_amount", 7, value)
+    message, logged = published.refused()
+    assert (f"-00002.csv.gz` data row 7: column `line_item_usage_amount` holds `{value}`, which "
+            "is beyond DECIMAL(38, 18): a quantity or unit price has at most 20 integer digits"
+            ) in message
+    assert logged == [("newer", "failed", message)]
+
+
+def test_a_parquet_usage_amount_of_1e21_is_refused(
+        tmp_path: Path, warehouse: duckdb.DuckDBPyConnection) -> None:
+    published = _aws(warehouse, tmp_path)
+    part = tmp_path / _cur2(tmp_path, "newer").data_keys[0]
+    table = pq.read_table(part)
+    amounts = table.column("line_item_usage_amount").to_pylist()
+    amounts[4] = 1e21
+    index = table.column_names.index("line_item_usage_amount")
+    pq.write_table(table.set_column(index, "line_item_usage_amount",
+                                    pa.array(amounts, pa.float64())), part)
+    message, _ = published.refused()
+    assert "data row 5: column `line_item_usage_amount` holds `1e+21`, which is beyond" in message
+
+
+def test_an_azure_quantity_beyond_decimal_38_18_is_refused(
+        tmp_path: Path, warehouse: duckdb.DuckDBPyConnection) -> None:
+    published = _azure(warehouse, tmp_path)
+    blob = tmp_path / _azure_run(tmp_path, 2).blobs[1]
+    _set_cell(blob, "Quantity", 3, "250000000000000000000")
+    message, _ = published.refused()
+    assert "part_1_0002.csv` data row 3: column `Quantity` holds `250000000000000000000`, " \
+           "which is beyond DECIMAL(38, 18)" in message
+
+
+def test_a_focus_consumed_quantity_beyond_decimal_38_18_is_refused_and_one_below_loads(
+        tmp_path: Path, warehouse: duckdb.DuckDBPyConnection) -> None:
+    sample = pl.read_csv(SAMPLES / "focus" / "1.0" / "focus_sample.csv", infer_schema=False)
+    rows = sample.slice(0, 40)
+    rows.write_csv(tmp_path / "focus.csv")
+    source = SourceSettings(name="focus", kind="focus", uri=str(tmp_path))
+    september = BillingPeriod(2024, 9)
+    largest = "99999999999999999999.999999999999999999"
+    rows.with_columns(pl.when(pl.int_range(pl.len()) == 2).then(pl.lit(largest))
+                      .otherwise(pl.col("ConsumedQuantity")).alias("ConsumedQuantity")
+                      ).write_csv(tmp_path / "focus.csv")
+    assert load_partition(warehouse, source, september, "r1").outcome == "loaded"
+    held = warehouse.sql("select max(ConsumedQuantity) from line_items").fetchall()[0][0]
+    assert held == Decimal(largest)
+    rows.with_columns(pl.when(pl.int_range(pl.len()) == 2).then(pl.lit("1e20"))
+                      .otherwise(pl.col("ConsumedQuantity")).alias("ConsumedQuantity")
+                      ).write_csv(tmp_path / "focus.csv")
+    with pytest.raises(DataError, match=r"`focus\.csv` data row 3: column `ConsumedQuantity` "
+                                        r"holds `1e20`, which is beyond DECIMAL\(38, 18\)"):
+        load_partition(warehouse, source, september, "r2")
+    assert warehouse.sql("select max(ConsumedQuantity) from line_items").fetchall()[0][0] == \
+        Decimal(largest)
