@@ -22,7 +22,9 @@ What the reader does with what providers actually ship (docs/conformance.md has 
   types and names, region names, resource types, quantities FOCUS says are null; one
   ServiceCategory per ServiceName (the delivery's most frequent, a first pass over two columns);
 - a row still missing a column the warehouse cannot hold without (`REQUIRED`) is refused with
-  the column, the first row and how many rows; the previous load stays published.
+  the column, the first row and how many rows; so is a row whose `BillingPeriodStart` is
+  empty or not a time (its period can't be told, so no period's load would hold it); the
+  previous load stays published.
 """
 
 from __future__ import annotations
@@ -109,8 +111,9 @@ class FocusFilesConnector:
             for first_row, rows in stream_file(self.location.filesystem, self.location.path(file),
                                                source=self.name, period=delivery.period):
                 rows = _one_category_per_service(without_null_text(rows), categories)
-                in_period = rows.with_row_index("_row").filter(
-                    utc_time("BillingPeriodStart", rows.schema) == start)
+                starts = rows.select(utc_time("BillingPeriodStart", rows.schema)).to_series()
+                _check_period_known(starts, delivery, file, first_row)
+                in_period = rows.with_row_index("_row").filter(starts == start)
                 if in_period.height:
                     _check_required(self.to_focus(in_period.lazy()), in_period, delivery, file,
                                     first_row)
@@ -229,6 +232,22 @@ def _derived(focus: pl.LazyFrame, version: focus_versions.Version) -> pl.LazyFra
                              ("PricingCurrencyListUnitPrice", "ListUnitPrice")):
             filled[name] = pl.coalesce(col(name), col(source))
     return focus.with_columns(value.alias(name) for name, value in filled.items())
+
+
+def _check_period_known(starts: pl.Series, delivery: Delivery, file: str,
+                        first_row: int) -> None:
+    """A row is loaded with the period its BillingPeriodStart names; a row whose start is
+    missing or not a time belongs to no period that can be told, so it is refused rather than
+    left out of every period's load."""
+    unknown = starts.is_null()
+    count = int(unknown.sum())
+    if not count:
+        return
+    row = first_row + int(unknown.arg_true()[0])
+    raise DataError(delivery.source, delivery.period,
+                    f"`{file}` data row {row}: column `BillingPeriodStart` is empty or not a "
+                    f"date ({count} row(s) of this batch), so the row's billing period is "
+                    "unknown; the previous load stays published")
 
 
 def _check_required(focus: pl.LazyFrame, rows: pl.DataFrame, delivery: Delivery, file: str,

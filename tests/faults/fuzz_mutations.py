@@ -269,6 +269,8 @@ class Missing(Mutation):
 
     def apply(self, example: Example) -> None:
         example.file(self.file).unlink(missing_ok=True)
+        if not example.layout.has_manifest and not any(p.exists() for p in example.files):
+            example.hid_delivery = True  # a folder with no file for the month: none yet
 
 
 @dataclass(frozen=True)

@@ -88,17 +88,23 @@ def expected(files: Iterable[tuple[str, Path]], rules: RowRules, period_start: d
 
 
 def _rows(path: Path, rules: RowRules) -> Iterator[dict[str, Any]]:
+    """The file's rows, as the wanted columns' values."""
     try:
         if is_parquet(path):
             table = read_parquet(path)
-            header, rows = table.column_names, table.to_pylist()
+            header, count = table.column_names, table.num_rows
+
+            def column(index: int) -> list[Any]:
+                return list(table.column(index).to_pylist())
         else:
-            table = read_csv(path)
-            header = table.header
-            rows = [dict(zip(header, row, strict=True)) for row in table.rows]
+            text = read_csv(path)
+            header, count = text.header, len(text.rows)
+
+            def column(index: int) -> list[Any]:
+                return [row[index] for row in text.rows]
     except Unreadable as error:
         raise MustRefuse(str(error)) from None
-    if not rows:
+    if not count:
         raise MustRefuse(f"{path.name} has no data rows")
     names = _names(header, rules)
     for needed in (rules.cost, rules.currency, *rules.times, *rules.required):
@@ -106,8 +112,9 @@ def _rows(path: Path, rules: RowRules) -> Iterator[dict[str, Any]]:
             raise MustRefuse(f"{path.name} lacks `{needed}`")
     if rules.period not in names and rules.period_fallback is None:
         raise MustRefuse(f"{path.name} lacks `{rules.period}`")
-    for row in rows:
-        yield {wanted: row[names[wanted]] if wanted in names else None
+    columns = {wanted: column(index) for wanted, index in names.items()}
+    for row in range(count):
+        yield {wanted: columns[wanted][row] if wanted in columns else None
                for wanted in _wanted(rules)}
 
 
@@ -117,17 +124,18 @@ def _wanted(rules: RowRules) -> tuple[str, ...]:
             *((rules.period_fallback,) if rules.period_fallback else ()))
 
 
-def _names(header: list[str], rules: RowRules) -> dict[str, str]:
-    """Wanted column → the header's spelling of it: exactly, around whitespace (legacy CUR
-    headers are converted to Athena's snake_case, which drops it), or in any case (Azure)."""
-    names: dict[str, str] = {}
-    for name in header:
+def _names(header: list[str], rules: RowRules) -> dict[str, int]:
+    """Wanted column → its index in the header, compared exactly, around whitespace (legacy
+    CUR headers are converted to Athena's snake_case, which drops it), or in any case (Azure).
+    A wanted column spelled twice is ambiguous."""
+    names: dict[str, int] = {}
+    for index, name in enumerate(header):
         key = name if rules.header == "exact" else name.strip().removeprefix("\ufeff")
         for wanted in set(_wanted(rules)):
             if key == wanted or (rules.header == "any-case" and key.lower() == wanted.lower()):
                 if wanted in names:
                     raise MustRefuse(f"two columns spell `{wanted}`")
-                names[wanted] = name
+                names[wanted] = index
     return names
 
 
