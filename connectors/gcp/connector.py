@@ -42,9 +42,7 @@ class BigQueryExportConnector:
         return normalize.money_columns(raw)
 
     def quantity_columns(self, raw: pl.DataFrame) -> list[str]:
-        # `usage.amount` and `usage.amount_in_pricing_units` sit inside the `usage` record,
-        # which the check (top-level columns) does not reach.
-        return []
+        return normalize.quantity_columns(raw)
 
     def control_totals(self, raw: pl.DataFrame) -> dict[str, Decimal]:
         return normalize.control_totals(raw)

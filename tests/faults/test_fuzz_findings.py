@@ -23,6 +23,7 @@ from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import SourceSettings
 from costalloc.demo.aws_cur import WrittenDelivery, write_cur2_export
 from costalloc.demo.azure_exports import EA_SCOPE, FolderSink, WrittenRun, cost_rows, write_export_run
+from costalloc.demo.gcp_billing import generate_month, write_parquet_dump
 from costalloc.flows.loading import load_partition
 
 OCTOBER = BillingPeriod(2026, 10)
@@ -260,3 +261,19 @@ def test_focus_rows_whose_billing_period_is_unknown_are_refused_not_left_out(
         load_partition(warehouse, source, september, "bad")
     assert warehouse.sql("select count(*), string_agg(distinct x_ingest_run_id) from line_items"
                          ).fetchall() == [(60, "good")]
+
+
+def test_a_gcp_usage_amount_beyond_decimal_38_18_is_refused(
+        tmp_path: Path, warehouse: duckdb.DuckDBPyConnection) -> None:
+    # (a dump's fingerprint is its rows, export time and cost, so this is its first load)
+    month = generate_month("2026-10", seed=5, rows=120, late_rows=0)
+    usage = month.first.column("usage").to_pylist()
+    usage[9] = {**usage[9], "amount": 3.5e21}
+    table = month.first.set_column(month.first.column_names.index("usage"), "usage",
+                                   pa.array(usage, month.first.schema.field("usage").type))
+    write_parquet_dump(tmp_path / "dump", [table])
+    source = SourceSettings(name="gcp", kind="gcp-bigquery", uri=str(tmp_path / "dump"))
+    with pytest.raises(DataError, match=r"data row 10: column `usage\.amount` holds `3\.5e\+21`, "
+                                        r"which is beyond DECIMAL\(38, 18\)"):
+        load_partition(warehouse, source, OCTOBER, "bad")
+    assert warehouse.sql("select count(*) from line_items").fetchall() == [(0,)]
