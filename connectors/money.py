@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import polars as pl
 
+from costalloc.core.confinement import shown
 from costalloc.core.focus import MONEY, QUANTITY, UNIT_PRICE
 
 
@@ -50,14 +51,13 @@ def as_decimal(value: pl.Expr, source: pl.DataType, dtype: pl.Decimal) -> pl.Exp
 NOT_A_NUMBER = "which is not a number"
 BEYOND_QUANTITY = ("which is beyond DECIMAL(38, 18): a quantity or unit price has at most 20 "
                    "integer digits")
-_SHOWN = 60  # characters of a bad value quoted in a message
 
 
 @dataclass(frozen=True)
 class BadValue:
     column: str
     row: int  # 0-based within the frame
-    value: str  # as the file holds it, cut to `_SHOWN` characters
+    value: str  # as the file holds it, as a message quotes it (`shown`: cut short, escaped)
     problem: str = NOT_A_NUMBER
 
 
@@ -83,8 +83,7 @@ def _first(raw: pl.DataFrame, columns: list[str], dtype: pl.Decimal,
         if bad.any():
             row = int(bad.arg_true()[0])
             text = str(raw.get_column(column).cast(pl.String).str.strip_chars()[row])
-            shown = text if len(text) <= _SHOWN else text[:_SHOWN] + "…"
-            return BadValue(column, row, shown, problem)
+            return BadValue(column, row, shown(text), problem)
     return None
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from costalloc.connectors.delivery import Delivery, RefusedDelivery
+from costalloc.connectors.manifest_json import NotJson
 from costalloc.connectors.storage import Location
 from costalloc.core.confinement import OutsideRoot, shown
 from costalloc.core.errors import SourceError
@@ -80,12 +81,12 @@ class Found:
 def _read(source: str, period: BillingPeriod, location: Location, path: str) -> dict[str, Any]:
     try:
         manifest = location.read_json(path)
-    except json.JSONDecodeError as error:
-        raise SourceError(source, period,
-                          f"manifest `{location.path(path)}` is not JSON ({error.msg} at line "
-                          f"{error.lineno}); the previous load stays published") from None
+    except NotJson as error:
+        raise SourceError(source, period, f"manifest `{location.path(path)}` is not JSON "
+                          f"({error}); the previous load stays published") from None
     if not isinstance(manifest, dict):
-        raise SourceError(source, period, f"manifest `{location.path(path)}` is not an object")
+        raise SourceError(source, period, f"manifest `{location.path(path)}` is not a JSON "
+                          "object; the previous load stays published")
     return manifest
 
 

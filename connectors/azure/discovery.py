@@ -18,7 +18,6 @@ a hash of their sorted ids (the delivery's details list them).
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -39,6 +38,7 @@ from costalloc.connectors.azure.manifests import (
 )
 from costalloc.connectors.azure.options import Choice, choose, legacy_dataset
 from costalloc.connectors.delivery import RefusedDelivery
+from costalloc.connectors.manifest_json import NotJson, manifest_json
 from costalloc.core.confinement import OutsideRoot, shown
 from costalloc.core.errors import SourceError
 from costalloc.core.period import BillingPeriod
@@ -143,11 +143,11 @@ def plan_month(source: str, period: BillingPeriod, runs: list[Run], entries: lis
 def _parse(store: BlobStore, entry: BlobEntry, source: str, period: BillingPeriod) -> Run | None:
     where = f"manifest `{store.description}/{entry.name}`"
     try:
-        document = json.loads(store.read_bytes(entry.name).decode("utf-8-sig"))
+        document = manifest_json(store.read_bytes(entry.name))
         if entry.name.endswith(LEGACY_MANIFEST):
             return parse_legacy_manifest(entry.name, document, entry.last_modified)
         return parse_export_manifest(entry.name, document)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    except NotJson as error:
         raise SourceError(source, period, f"{where} is not JSON ({error}); the previous load "
                           "stays published") from None
     except ManifestError as error:

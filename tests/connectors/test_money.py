@@ -69,7 +69,9 @@ def test_a_float_quantity_is_bad_exactly_when_quantity_cannot_read_it() -> None:
         assert (first_bad_money(frame, [], ["usage"]) is not None) == unreadable, value
 
 
-def test_a_long_bad_value_is_quoted_cut_short() -> None:
-    frame = pl.DataFrame({"cost": ["1", "x" * 100_000]})
+def test_a_bad_value_is_quoted_cut_short_with_control_characters_escaped() -> None:
+    frame = pl.DataFrame({"cost": ["1", "x" * 100_000, "1\n2"]})
     bad = first_bad_money(frame, ["cost"])
-    assert bad is not None and bad.value == "x" * 60 + "…"
+    assert bad is not None and bad.value == "x" * 120 + "…"
+    bad = first_bad_money(frame.slice(2), ["cost"])
+    assert bad is not None and bad.value == "1\\x0a2"

@@ -79,7 +79,7 @@ def write_csv(path: Path, table: CsvTable) -> None:
 
 def read_parquet(path: Path) -> pa.Table:
     try:
-        return pq.read_table(path)
+        return pq.ParquetFile(path).read()  # read_table refuses a repeated column name
     except (OSError, pa.ArrowException) as error:
         raise Unreadable(f"{path.name}: {error}") from None
 

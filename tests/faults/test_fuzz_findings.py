@@ -277,3 +277,46 @@ def test_a_gcp_usage_amount_beyond_decimal_38_18_is_refused(
                                         r"which is beyond DECIMAL\(38, 18\)"):
         load_partition(warehouse, source, OCTOBER, "bad")
     assert warehouse.sql("select count(*) from line_items").fetchall() == [(0,)]
+
+
+# A manifest nested deeper than Python's JSON parser recurses escaped as a `RecursionError`
+# traceback; one that is not UTF-8 as a `UnicodeDecodeError` (AWS).
+
+NESTED = b"[" * 100_000 + b"]" * 100_000
+
+
+@pytest.mark.parametrize(("data", "why"), [
+    (NESTED, "nested deeper than the parser follows"),
+    (b"\xff\xfe{}", "not UTF-8 text: invalid start byte at byte 0")])
+def test_an_aws_manifest_that_cannot_be_parsed_is_one_paragraph(
+        tmp_path: Path, warehouse: duckdb.DuckDBPyConnection, data: bytes, why: str) -> None:
+    published = _aws(warehouse, tmp_path)
+    manifest = tmp_path / _cur2(tmp_path, "newer").manifest_key
+    manifest.write_bytes(data)
+    message, logged = published.refused()
+    assert f"exp-Manifest.json` is not JSON ({why}); the previous load stays published" in message
+    assert logged == []
+
+
+def test_an_azure_manifest_nested_too_deep_is_one_paragraph(
+        tmp_path: Path, warehouse: duckdb.DuckDBPyConnection) -> None:
+    published = _azure(warehouse, tmp_path)
+    (tmp_path / str(_azure_run(tmp_path, 2).manifest)).write_bytes(NESTED)
+    message, _ = published.refused()
+    assert "manifest.json` is not JSON (nested deeper than the parser follows)" in message
+
+
+# A bad cell was quoted whole: a 5,000-character currency made a 5,000-character message, and
+# a quoted newline would have split the paragraph.
+
+def test_a_huge_or_multiline_bad_cell_is_quoted_cut_short_on_one_line(
+        tmp_path: Path, warehouse: duckdb.DuckDBPyConnection) -> None:
+    published = _azure(warehouse, tmp_path)
+    newer = _azure_run(tmp_path, 2)
+    _set_cell(tmp_path / newer.blobs[0], "BillingCurrencyCode", 2, "U" * 5000)
+    message, _ = published.refused()
+    assert f"BillingCurrency is not an ISO 4217 code (found `{'U' * 120}…`)" in message
+    assert len(message) < 500
+    _set_cell(tmp_path / newer.blobs[0], "BillingCurrencyCode", 2, "US\nD")
+    message, _ = published.refused()
+    assert "(found `US\\x0aD`)" in message
