@@ -23,8 +23,8 @@ What the reader does with what providers actually ship (docs/conformance.md has 
   ServiceCategory per ServiceName (the delivery's most frequent, a first pass over two columns);
 - a row still missing a column the warehouse cannot hold without (`REQUIRED`) is refused with
   the column, the first row and how many rows; so is a row whose `BillingPeriodStart` is
-  empty or not a time (its period can't be told, so no period's load would hold it); the
-  previous load stays published.
+  empty, not a time, or not the first instant of a month (no period's load would hold it);
+  the previous load stays published.
 """
 
 from __future__ import annotations
@@ -237,17 +237,20 @@ def _derived(focus: pl.LazyFrame, version: focus_versions.Version) -> pl.LazyFra
 def _check_period_known(starts: pl.Series, delivery: Delivery, file: str,
                         first_row: int) -> None:
     """A row is loaded with the period its BillingPeriodStart names; a row whose start is
-    missing or not a time belongs to no period that can be told, so it is refused rather than
-    left out of every period's load."""
-    unknown = starts.is_null()
+    missing, not a time, or not the first instant of a month belongs to no period's load, so
+    it is refused rather than left out of every one."""
+    unknown = starts.is_null() | (starts != starts.dt.truncate("1mo"))
     count = int(unknown.sum())
     if not count:
         return
-    row = first_row + int(unknown.arg_true()[0])
+    index = int(unknown.arg_true()[0])
+    found = starts[index]
+    what = ("is empty or not a date" if found is None else
+            f"is {found:%Y-%m-%d %H:%M:%S}, not the first instant of a month")
     raise DataError(delivery.source, delivery.period,
-                    f"`{file}` data row {row}: column `BillingPeriodStart` is empty or not a "
-                    f"date ({count} row(s) of this batch), so the row's billing period is "
-                    "unknown; the previous load stays published")
+                    f"`{file}` data row {first_row + index}: column `BillingPeriodStart` {what} "
+                    f"({count} row(s) of this batch), so the row's billing period is unknown; "
+                    "the previous load stays published")
 
 
 def _check_required(focus: pl.LazyFrame, rows: pl.DataFrame, delivery: Delivery, file: str,

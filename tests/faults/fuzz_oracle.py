@@ -10,7 +10,8 @@ The rules are the providers' documented meanings, written down independently her
 - a cost cell may not be empty (a line item without a cost is not a line item);
 - the currency is an ISO 4217 code (pycountry's list), case aside;
 - a row's billing period start must be the period's first instant (a row of another period is
-  refused, or — for FOCUS files in a shared folder — belongs to another period's load);
+  refused, or — for FOCUS files in a shared folder — belongs to another month's load; a start
+  that is no month's first instant belongs to no load and is refused);
 - a time is ISO 8601 (date, or date and time with `T` or a space, optional fraction and
   offset) or `MM/dd/yyyy`, as exports write them;
 - a part with no data row is a failed upload.
@@ -145,7 +146,7 @@ def _row(row: dict[str, Any], rules: RowRules, period_start: datetime, into: Exp
            for k, v in row.items()}
     start = _period_start(row, rules)
     if start != period_start:
-        if rules.other_periods == "skip":
+        if rules.other_periods == "skip" and start == _month_start(start):
             return False
         raise MustRefuse(f"a row of the billing period starting {start}")
     for name in rules.times:
@@ -168,6 +169,10 @@ def _row(row: dict[str, Any], rules: RowRules, period_start: datetime, into: Exp
     return True
 
 
+def _month_start(moment: datetime) -> datetime:
+    return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
 def _period_start(row: dict[str, Any], rules: RowRules) -> datetime:
     given = row[rules.period]
     start = moment(given)
@@ -175,8 +180,7 @@ def _period_start(row: dict[str, Any], rules: RowRules) -> datetime:
         start = moment(row[rules.period_fallback])
     if start is None:
         raise MustRefuse(f"billing period start `{given!r:.40}` is not a time")
-    return start.replace(day=1, hour=0, minute=0, second=0, microsecond=0) \
-        if rules.period_month else start
+    return _month_start(start) if rules.period_month else start
 
 
 def number(value: Any, limit: Decimal) -> Decimal | None:

@@ -238,7 +238,7 @@ def test_a_focus_consumed_quantity_beyond_decimal_38_18_is_refused_and_one_below
 # FOCUS rows whose BillingPeriodStart was missing or not a time were left out of the load
 # without a word (they matched no period), so a file without the column loaded nothing.
 
-@pytest.mark.parametrize("broken", ["column dropped", "not a time", "empty"])
+@pytest.mark.parametrize("broken", ["column dropped", "not a time", "empty", "mid-month"])
 def test_focus_rows_whose_billing_period_is_unknown_are_refused_not_left_out(
         tmp_path: Path, warehouse: duckdb.DuckDBPyConnection, broken: str) -> None:
     sample = pl.read_csv(SAMPLES / "focus" / "1.0" / "focus_sample.csv", infer_schema=False)
@@ -250,12 +250,15 @@ def test_focus_rows_whose_billing_period_is_unknown_are_refused_not_left_out(
     rows = sample.slice(30, 31)
     rows = (rows.drop("BillingPeriodStart") if broken == "column dropped" else
             rows.with_columns(pl.when(pl.int_range(pl.len()) == 4).then(
-                pl.lit("2024-09-01 00:00" if broken == "not a time" else ""))
+                pl.lit({"not a time": "2024-09-01 00:00", "empty": "",
+                        "mid-month": "2024-09-15 06:00:00"}[broken]))
                 .otherwise(pl.col("BillingPeriodStart")).alias("BillingPeriodStart")))
     rows.write_csv(tmp_path / "b.csv")
     row = 1 if broken == "column dropped" else 5
+    what = ("is 2024-09-15 06:00:00, not the first instant of a month" if broken == "mid-month"
+            else "is empty or not a date")
     with pytest.raises(DataError, match=rf"`b\.csv` data row {row}: column `BillingPeriodStart` "
-                                        r"is empty or not a date \(\d+ row\(s\) of this batch\), "
+                                        rf"{what} \(\d+ row\(s\) of this batch\), "
                                         r"so the row's billing period is unknown; the previous "
                                         r"load stays published$"):
         load_partition(warehouse, source, september, "bad")
