@@ -12,6 +12,7 @@ broke the manifest) does nothing.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import random
@@ -343,7 +344,6 @@ class Emptied(Mutation):
             data = {"zero-bytes": b"", "compressed-nothing": b"", "bom-only": b"\xef\xbb\xbf",
                     "blank-lines": b"\n\n\n"}[self.how]
             if is_gzip(path) and self.how != "zero-bytes":
-                import gzip
                 data = gzip.compress(data, mtime=0)
             path.write_bytes(data)
         example.recount(path)
