@@ -613,9 +613,10 @@ class ReorderedColumns(Mutation):
                 table.rows[:] = [[row[i] for i in indices] for row in table.rows]
 
             def in_parquet(table: pa.Table) -> pa.Table:
-                names = list(table.column_names)
-                order.shuffle(names)
-                return table.select(names)
+                # by index: a column an earlier mutation repeated is no ambiguity here
+                indices = list(range(table.num_columns))
+                order.shuffle(indices)
+                return table.select(indices)
 
             edit(path, csv_edit=in_csv, parquet_edit=in_parquet)
 
