@@ -40,6 +40,7 @@ from pydantic import Field, field_validator
 
 from costalloc.connectors import focus_versions, tags
 from costalloc.connectors.delivery import Delivery, RawBatch
+from costalloc.connectors.derived_cost import LIMIT, QUANTITY_COLUMN, first_underivable, product
 from costalloc.connectors.files import is_data_file, stream_file
 from costalloc.connectors.focus_consistency import consistent
 from costalloc.connectors.money import decimal, money, totals_by_currency
@@ -115,6 +116,7 @@ class FocusFilesConnector:
                 _check_period_known(starts, delivery, file, first_row)
                 in_period = rows.with_row_index("_row").filter(starts == start)
                 if in_period.height:
+                    _check_derivable(in_period, delivery, file, first_row)
                     _check_required(self.to_focus(in_period.lazy()), in_period, delivery, file,
                                     first_row)
                     yield RawBatch(file, first_row, in_period.drop("_row"))
@@ -217,10 +219,10 @@ def _derived(focus: pl.LazyFrame, version: focus_versions.Version) -> pl.LazyFra
         "PricingCurrency": same_currency,
         "ServiceCategory": pl.coalesce(col("ServiceCategory"), pl.lit("Other")),
         "ContractedCost": pl.coalesce(
-            col("ContractedCost"),
-            (col("ContractedUnitPrice") * col("PricingQuantity")).cast(MONEY), billed),
+            col("ContractedCost"), product(col("ContractedUnitPrice"), col("PricingQuantity")),
+            billed),
         "ListCost": pl.coalesce(
-            col("ListCost"), (col("ListUnitPrice") * col("PricingQuantity")).cast(MONEY), billed),
+            col("ListCost"), product(col("ListUnitPrice"), col("PricingQuantity")), billed),
     }
     filled.update({name: focus_unit(pl.col(name), "any") for name in ("ConsumedUnit", "PricingUnit")
                    if name in present})
@@ -251,6 +253,17 @@ def _check_period_known(starts: pl.Series, delivery: Delivery, file: str,
                     f"`{file}` data row {first_row + index}: column `BillingPeriodStart` {what} "
                     f"({count} row(s) of this batch), so the row's billing period is unknown; "
                     "the previous load stays published")
+
+
+def _check_derivable(rows: pl.DataFrame, delivery: Delivery, file: str, first_row: int) -> None:
+    underivable = first_underivable(rows)
+    if underivable is None:
+        return
+    raise DataError(delivery.source, delivery.period,
+                    f"`{file}` data row {first_row + int(rows['_row'][underivable.row])}: column "
+                    f"`{underivable.cost}` is empty and `{underivable.price}` × "
+                    f"`{QUANTITY_COLUMN}` is {LIMIT:.0e} or more, beyond any cost this reader "
+                    "derives; the previous load stays published")
 
 
 def _check_required(focus: pl.LazyFrame, rows: pl.DataFrame, delivery: Delivery, file: str,

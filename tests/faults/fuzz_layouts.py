@@ -347,7 +347,9 @@ def _focus() -> Layout:
                                  "ContractedUnitPrice"),
                      required=("BillingAccountId", "ChargeCategory", "ProviderName",
                                "ServiceName"),
-                     null_text=("NULL",), other_periods="skip")
+                     null_text=("NULL",), other_periods="skip",
+                     derived=(("ListCost", "ListUnitPrice", "PricingQuantity"),
+                              ("ContractedCost", "ContractedUnitPrice", "PricingQuantity")))
     return Layout(
         name="focus-csv", source="focus", period=BillingPeriod(2024, 9), roles=roles,
         rules=rules, folder="focus", kind="focus", write_published=write_published,

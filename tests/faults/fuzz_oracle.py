@@ -7,6 +7,8 @@ The rules are the providers' documented meanings, written down independently her
   anything else that is not empty — `12,50`, `NaN`, `1e400`, `١٢`, `$5` — is not a number;
 - money is DECIMAL(38, 10): each amount is rounded half-even to 10 places and must have at most
   28 integer digits; quantities and unit prices are DECIMAL(38, 18): at most 20 integer digits;
+- a cost FOCUS derives (ListCost = ListUnitPrice × PricingQuantity, ContractedCost likewise)
+  where the file leaves it empty is refused from 9e19 up (DECIMAL(38, 18) products end at 1e20);
 - a cost cell may not be empty (a line item without a cost is not a line item);
 - the currency is an ISO 4217 code (pycountry's list), case aside;
 - a row's billing period start must be the period's first instant (a row of another period is
@@ -24,7 +26,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,6 +38,7 @@ CURRENCIES = frozenset(currency.alpha_3 for currency in pycountry.currencies)
 MONEY_PLACES = Decimal("1e-10")
 MONEY_LIMIT = Decimal("1e28")  # DECIMAL(38, 10): 28 integer digits
 QUANTITY_LIMIT = Decimal("1e20")  # DECIMAL(38, 18): 20 integer digits
+DERIVED_LIMIT = Decimal("9e19")  # a derived cost is refused from here (docs/reliability.md)
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?"
                   r"(Z|[+-]\d{2}:?\d{2})?", re.ASCII)
@@ -62,6 +65,8 @@ class RowRules:
     period_fallback: str | None = None  # where the period is read from when `period` is empty
     period_month: bool = False  # any day of the period's month names it (Azure)
     header: Literal["exact", "stripped", "any-case"] = "exact"  # how header names compare
+    # (cost, unit price, quantity): FOCUS's cost = unit price × quantity where the cost is empty
+    derived: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass
@@ -156,6 +161,13 @@ def _row(row: dict[str, Any], rules: RowRules, period_start: datetime, into: Exp
         number(row[name], MONEY_LIMIT)
     for name in rules.quantities:
         number(row[name], QUANTITY_LIMIT)
+    for cost_column, price, amount in rules.derived:
+        factors = number(row[price], QUANTITY_LIMIT), number(row[amount], QUANTITY_LIMIT)
+        if number(row[cost_column], MONEY_LIMIT) is None and None not in factors:
+            with localcontext(prec=80):
+                if (factors[0] * factors[1]).copy_abs() >= DERIVED_LIMIT:
+                    raise MustRefuse(f"`{cost_column}` is empty and {price} × {amount} is "
+                                     "beyond any cost a reader derives")
     for name in rules.required:
         if row[name] is None or not str(row[name]).strip():
             raise MustRefuse(f"`{name}` is empty")
@@ -206,7 +218,7 @@ def number(value: Any, limit: Decimal) -> Decimal | None:
             exact = Decimal(text)
         except InvalidOperation:
             raise MustRefuse(f"`{text:.40}` is not a number") from None
-    if abs(exact) >= limit:
+    if exact.copy_abs() >= limit:  # abs() would round to the context's 28 digits first
         raise MustRefuse(f"`{value!s:.40}` is beyond {limit} in magnitude")
     return exact
 
