@@ -54,8 +54,8 @@ def test_rules_check_reports_coverage_and_rules_that_do_nothing(
     _load(warehouse)
     ruleset = _ruleset()
     report = rule_statistics(warehouse, ruleset, OCTOBER)
-    assert report.line_items == 3 and report.cost == Decimal(100)
-    assert report.coverage("environment") == Decimal("0.9")  # the shared row has no env tag
+    assert report.line_items == 3 and report.cost == {"USD": Decimal(100)}
+    assert report.coverage("environment", "USD") == Decimal("0.9")  # the shared row: no env tag
     assert report.never_matched == ["nothing-is-like-this"]
     assert report.shadowed == ["also-env-from-tag"]
     assert report.fruitless == ["team-typo"]  # `payments` is not a declared workstream
