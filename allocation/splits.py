@@ -2,9 +2,13 @@
 
 Each split, in file order, takes the rows flagged for it while tagging (its `when`) and
 replaces each with one part per target, weighted evenly, by fixed shares, proportionally to
-the basis the targets already carry (within the period, optionally within a provider,
-account, currency...), or by a usage driver the user supplies. Targets with zero weight get
-nothing; rows whose targets all weigh zero fail the allocation unless `fallback: even`.
+the basis the targets already carry (within the period and the row's billing currency,
+optionally within a provider, account...), or by a usage driver the user supplies. Targets
+with zero weight get nothing; rows whose targets all weigh zero fail the allocation unless
+`fallback: even`.
+
+Proportional weights are always per currency: a target's USD and EUR cost are never added
+into one weight, so a EUR row is split by what the targets carry in EUR.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from costalloc.sql import fill, load, used_params
 from costalloc.warehouse.connection import append
 
 STANDARD_DIMENSIONS = ("environment", "workstream", "cost_type")
+CURRENCY = "BillingCurrency"
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
@@ -61,7 +66,10 @@ def _apply(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, split: Split, index
                     params).fetchall()
     if stranded:
         key, rows, billed = stranded[0]
-        where = f" in partition `{key}`" if key else ""
+        columns = _partition_columns(split)
+        where = " in partition " + ", ".join(
+            f"{column}={value}" for column, value in zip(columns, key.split("|"), strict=False)
+        ) if columns else ""
         raise ConservationError(
             f"{period}: split `{split.id}` takes {rows} row(s) (BilledCost {billed}){where} but "
             f"its targets {targets} carry no {_weight_name(split)} there; add `fallback: even` "
@@ -142,8 +150,17 @@ def read_driver(split: Split, period: BillingPeriod, drivers_root: Path) -> dict
     return {str(t): Decimal(q) for t, q in totals.iter_rows()}
 
 
-def _partition_key(split: Split) -> str:
+def _partition_columns(split: Split) -> list[str]:
+    """What the split's weights are computed within: its `within`, and for a proportional split
+    the billing currency too (weights in two currencies are never added)."""
     columns = [c for c in split.within if c in SPLIT_PARTITIONS]  # checked at load, again here
+    if split.method == "proportional" and CURRENCY not in columns:
+        columns.append(CURRENCY)
+    return columns
+
+
+def _partition_key(split: Split) -> str:
+    columns = _partition_columns(split)
     if not columns:
         return "''"
     return "concat_ws('|', " + ", ".join(f"coalesce(a.{c}, '')" for c in columns) + ")"

@@ -21,6 +21,7 @@ from costalloc.flows.hints import DEFAULT_CONFIG, command
 if TYPE_CHECKING:
     import duckdb
 
+    from costalloc.core.exchange import ExchangeRates
     from costalloc.core.settings import Settings
     from costalloc.reports.planning.forecast import Events
 
@@ -151,6 +152,7 @@ def _parser() -> argparse.ArgumentParser:
                                   "cost type")
     summary.add_argument("--period", required=True, type=_period)
     summary.add_argument("--to", type=_period)
+    _rate_options(summary)
     summary.set_defaults(command=_summary)
 
     review = commands.add_parser("review", help="the monthly review: actual vs budget per budget "
@@ -183,6 +185,7 @@ def _parser() -> argparse.ArgumentParser:
                            default="EffectiveCost")
     unit_cost.add_argument("--format", choices=["table", "csv"], default="table")
     unit_cost.add_argument("--out", type=Path, default=None)
+    _rate_options(unit_cost)
     unit_cost.set_defaults(command=_unit_cost)
 
     forecast = commands.add_parser("forecast", help="spend per workstream for the coming months in "
@@ -211,6 +214,7 @@ def _parser() -> argparse.ArgumentParser:
         "coverage, rules never matched and rules shadowed on the loaded data")
     check.add_argument("file", type=Path)
     check.add_argument("--period", type=_period, help="a loaded billing period to test against")
+    _rate_options(check)
     check.set_defaults(command=_rules_check)
     diff = rules_commands.add_parser("diff", help="how totals per dimension value move between "
                                      "two rules versions (dry run, nothing is published)")
@@ -412,10 +416,14 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _summary(args: argparse.Namespace) -> int:
+    from costalloc.core.settings import load_settings
     from costalloc.reports.finance.summary import allocation_summary, render
 
+    settings = load_settings(args.config)
+    _require_warehouse(args, settings.warehouse)  # before asking for anything else
+    rates = _exchange_rates(args, settings)
     with _warehouse(args, read_only=True) as con:
-        print(render(allocation_summary(con, args.period, args.to)))
+        print(render(allocation_summary(con, args.period, args.to, rates)))
     return 0
 
 
@@ -477,6 +485,34 @@ def _options(pairs: list[str]) -> dict[str, object]:
             raise ConfigurationError(f"--option `{pair}` is not KEY=VALUE")
         options[key.strip()] = yaml.safe_load(value) if value.strip() else ""
     return options
+
+
+def _rate_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rates", type=Path, default=None, help="exchange rates (CSV/Parquet: "
+                        "period or date, from_currency, to_currency, rate) to also show figures "
+                        "converted into --currency (default: `exchange_rates` in the "
+                        "configuration; see docs/currencies.md)")
+    parser.add_argument("--currency", type=str.upper, default=None, help="the reporting "
+                        "currency to convert into (default: `reporting_currency` in the "
+                        "configuration)")
+
+
+def _exchange_rates(args: argparse.Namespace, settings: Settings) -> ExchangeRates | None:
+    """`--rates` / `--currency`, each falling back on the configuration's `exchange_rates` /
+    `reporting_currency`; None when neither names anything (figures stay per currency)."""
+    from costalloc.core.exchange import read_rates
+
+    path = args.rates or settings.exchange_rates
+    currency = args.currency or settings.reporting_currency
+    if path is None and currency is None:
+        return None
+    if path is None:
+        raise UsageError(f"--currency {currency} needs exchange rates: pass --rates FILE or set "
+                         "`exchange_rates` in the configuration (see docs/currencies.md)")
+    if currency is None:
+        raise UsageError("--rates needs the currency to convert into: pass --currency CODE or "
+                         "set `reporting_currency` in the configuration")
+    return read_rates(path, currency)
 
 
 def _day(text: str) -> date:
@@ -549,11 +585,12 @@ def _unit_cost(args: argparse.Namespace) -> int:
     units_file = args.units or ((settings.rules.parent if settings.rules else args.config.parent)
                                 / "units.csv")
     units = read_units(units_file)
+    rates = _exchange_rates(args, settings)
     with _warehouse(args, read_only=True) as con:
         results = unit_costs(con, units, args.period, args.to or args.period,
-                             dimension=args.dimension, basis=args.basis)
+                             dimension=args.dimension, basis=args.basis, rates=rates)
     if args.format == "table":
-        print(render(results, args.dimension, args.basis))
+        print(render(results, args.dimension, args.basis, rates))
         return 0
     out = _out_folder(args, settings.reports_dir)
     target = out / f"unit_cost_{args.period}.csv"
@@ -604,8 +641,13 @@ def _rules_check(args: argparse.Namespace) -> int:
           f"{len(ruleset.capitalization)} capitalization entr(ies); dimensions "
           f"{', '.join(ruleset.dimension_order())}; version {ruleset.version}")
     if args.period is not None:
+        from costalloc.core.settings import load_settings
+
+        settings = load_settings(args.config)
+        _require_warehouse(args, settings.warehouse)  # before asking for anything else
+        rates = _exchange_rates(args, settings)
         with _warehouse(args, read_only=True) as con:
-            print(render_report(rule_statistics(con, ruleset, args.period), ruleset))
+            print(render_report(rule_statistics(con, ruleset, args.period), ruleset, rates))
     return 0
 
 

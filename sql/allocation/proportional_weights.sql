@@ -1,9 +1,10 @@
 -- Proportional split: each target's weight is the basis it already carries in the period
--- (within the partition), counting only rows this split does not take. `allocated_costs`
+-- (within the partition: the split's `within` columns and always BillingCurrency, so amounts in
+-- two currencies never add up to one weight), counting only rows this split does not take. `allocated_costs`
 -- holds no row any split may take until the splits are done; `split_rows` holds those.
 -- grain: one row per (partition, target)
 -- {basis}, {target} and {partition_key} are checked identifiers (Split.basis, the dimension's
--- column, SPLIT_PARTITIONS).
+-- column, SPLIT_PARTITIONS; see allocation/splits.py `_partition_columns`).
 insert into split_weights
 with
 carried as (

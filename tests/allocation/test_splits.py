@@ -30,6 +30,15 @@ rules:
 """
 
 
+NETWORK_BY_SPEND = """
+splits:
+  - id: network
+    when: {ServiceName: AWS Transit Gateway}
+    method: proportional
+    across: {workstream: [platform_build, production_operations]}
+"""
+
+
 def _rules(splits: str, base_dir: Path | None = None) -> RuleSet:
     document = yaml.safe_load(TAGGING + splits)
     if base_dir is not None:
@@ -122,18 +131,54 @@ splits:
 
 def test_zero_basis_fails_unless_the_split_falls_back(warehouse: duckdb.DuckDBPyConnection) -> None:
     load_line_items(warehouse, [line_item("10", ServiceName="AWS Transit Gateway")])
-    split = """
-splits:
-  - id: network
-    when: {ServiceName: AWS Transit Gateway}
-    method: proportional
-    across: {workstream: [platform_build, production_operations]}
-"""
+    split = NETWORK_BY_SPEND
     with pytest.raises(ConservationError, match=r"split `network` takes 1 row.*fallback: even"):
         allocate_period(warehouse, _rules(split), OCTOBER, "r")
     allocate_period(warehouse, _rules(split + "    fallback: even\n"), OCTOBER, "r")
     assert allocated(warehouse, "workstream", "BilledCost") == [
         ("platform_build", Decimal("5")), ("production_operations", Decimal("5"))]
+
+
+def test_proportional_weights_never_add_two_currencies(
+        warehouse: duckdb.DuckDBPyConnection) -> None:
+    """Without `within`, a EUR row is split by what the targets carry in EUR only: platform
+    carries USD 900 and EUR 10, operations USD 100 and EUR 30. Adding the currencies would give
+    910 : 130; per currency the EUR weights are 10 : 30 and the USD weights 900 : 100."""
+    load_line_items(warehouse, [
+        line_item("40", ServiceName="AWS Transit Gateway", BillingCurrency="EUR"),
+        line_item("50", ServiceName="AWS Transit Gateway"),
+        line_item("900", tags={"workstream": "platform_build"}),
+        line_item("100", tags={"workstream": "production_operations"}),
+        line_item("10", tags={"workstream": "platform_build"}, BillingCurrency="EUR"),
+        line_item("30", tags={"workstream": "production_operations"}, BillingCurrency="EUR"),
+    ])
+    split = """
+splits:
+  - id: network
+    when: {ServiceName: AWS Transit Gateway}
+    method: proportional
+    basis: BilledCost
+    across: {workstream: [platform_build, production_operations]}
+"""
+    allocate_period(warehouse, _rules(split), OCTOBER, "r")
+    parts = [row for row in allocated(warehouse, "x_line_item_id", "BillingCurrency",
+                                      "workstream", "BilledCost") if row[0] in (1, 2)]
+    assert parts == [(1, "EUR", "platform_build", Decimal("10.0000000000")),
+                     (1, "EUR", "production_operations", Decimal("30.0000000000")),
+                     (2, "USD", "platform_build", Decimal("45.0000000000")),
+                     (2, "USD", "production_operations", Decimal("5.0000000000"))]
+
+
+def test_a_currency_without_weights_is_named(warehouse: duckdb.DuckDBPyConnection) -> None:
+    """The targets carry only USD: a EUR row has nothing to be weighted by in EUR."""
+    load_line_items(warehouse, [
+        line_item("40", ServiceName="AWS Transit Gateway", BillingCurrency="EUR"),
+        line_item("900", tags={"workstream": "platform_build"}),
+    ])
+    split = NETWORK_BY_SPEND + "    within: [ProviderName]\n"
+    with pytest.raises(ConservationError, match=r"split `network` takes 1 row\(s\) \(BilledCost "
+                       r"40\.0+\) in partition ProviderName=AWS, BillingCurrency=EUR but"):
+        allocate_period(warehouse, _rules(split), OCTOBER, "r")
 
 
 def test_chained_splits_multiply_ratios_and_keep_lineage(
