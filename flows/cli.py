@@ -85,8 +85,12 @@ class _Commands:
         self._common = argparse.ArgumentParser(add_help=False)
         _global_options(self._common, defaults=False)
 
-    def add_parser(self, name: str, *, help: str) -> argparse.ArgumentParser:
-        return self._actions.add_parser(name, parents=[self._common], help=help)
+    def add_parser(self, name: str, *, help: str, description: str | None = None
+                   ) -> argparse.ArgumentParser:
+        """`help` is the command's line in `costalloc --help`, and its own `--help` unless a
+        longer `description` is given."""
+        return self._actions.add_parser(name, parents=[self._common], help=help,
+                                        description=description or help)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -266,7 +270,13 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="write demo billing from every source kind (AWS, GCP, "
                                "Azure, an asset register), run the nightly flow over it and "
-                               "print the summary")
+                               "print the summary", description=(
+        "Write a realistic October 2026 from four sources, each in its provider's real layout: "
+        "AWS CUR 2.0 (with a superseded delivery and two earlier months), a GCP billing export "
+        "dump (with a late adjustment in November), Azure Cost Management exports (EA and MCA, "
+        "ActualCost and AmortizedCost) and an on-premises asset register; with rules, budgets, "
+        "events and units beside them. Then run the nightly flow over 2026-08..2026-11 and print "
+        "October's allocation per currency, where the files are, and commands to try next."))
     demo.add_argument("--dir", type=Path, default=Path("costalloc-demo"),
                       help="where to write the demo: a new or empty folder, or one an earlier "
                       "demo made (files you edited there are kept) (default: ./costalloc-demo)")
@@ -550,7 +560,7 @@ def _review(args: argparse.Namespace) -> int:
     path = args.budgets or budgets_path_beside(settings.rules, args.config.parent)
     if args.budgets is None and not path.is_file():
         raise ConfigurationError(f"no budgets file: `{path}` does not exist; write one beside the "
-                                 "rules (see docs/budgets.md) or pass --budgets FILE")
+                                 "rules (see docs/planning.md) or pass --budgets FILE")
     budgets = load_budgets(path, dimensions)
     if args.as_of is not None and args.as_of < args.period.first_day:
         raise UsageError(f"--as-of {args.as_of} is before the period {args.period}")
