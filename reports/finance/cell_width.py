@@ -95,11 +95,12 @@ def header_width(text: str) -> int:
     return len(text)
 
 
-def batch_width(column: pa.Array, num_format: str | None) -> int:
-    """The widest value of an Arrow column under `num_format`, without a Python loop.
+def batch_width(column: pa.Array, code: str | None) -> int:
+    """The widest value of an Arrow column under `code`, without a Python loop.
 
     Decimals and floats are measured from their text: the integer digits with separators, and
-    the decimals the format shows (its minimum, up to its maximum when the value has them)."""
+    the decimals the format shows (its minimum, up to its maximum when the value has them).
+    Exact for amounts the format shows in full; a character or two wider when it rounds them."""
     if len(column) == column.null_count:
         return 0
     kind = column.type
@@ -108,11 +109,11 @@ def batch_width(column: pa.Array, num_format: str | None) -> int:
     if pa.types.is_boolean(kind):
         return 5
     if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
-        return len(num_format or "yyyy-mm-dd hh:mm")
-    number = NumberFormat.parse(num_format)
+        return len(code or "yyyy-mm-dd hh:mm")
+    number = NumberFormat.parse(code)
     if pa.types.is_integer(kind):
         extremes = pc.min_max(column).as_py()
-        return max(shown_width(v, num_format) for v in extremes.values() if v is not None)
+        return max(shown_width(v, code) for v in extremes.values() if v is not None)
     if not (pa.types.is_decimal(kind) or pa.types.is_floating(kind)):
         return int(pc.max(pc.utf8_length(pc.cast(column, pa.string()))).as_py() or 0)
     if number is None:
@@ -121,19 +122,31 @@ def batch_width(column: pa.Array, num_format: str | None) -> int:
         extremes = pc.min_max(column).as_py()
         return max(len(number.text(v)) for v in extremes.values() if v is not None)
     text = pc.cast(column, pa.string())
-    if pa.types.is_floating(kind):  # 1e-05 and friends: their decimals are in the exponent
-        text = pc.if_else(pc.match_substring(text, "e"), pa.scalar("0." + "1" * 10), text)
+    if pa.types.is_decimal(kind):  # Arrow writes a zero of scale 10 as 0E-10
+        text = pc.if_else(pc.equal(column, 0), pa.scalar("0"), text)
+    # Arrow writes tiny decimals (1E-7) and large or tiny floats (1e+10) in scientific
+    # notation: those few are measured one by one
+    scientific = pc.match_substring(text, "e", ignore_case=True)
+    odd = max((shown_width(v, code) for v in pc.filter(column, scientific).to_pylist()
+               if v is not None), default=0)
+    text = pc.filter(text, pc.invert(scientific))
+    if len(text) == 0:
+        return odd
     dot = pc.find_substring(text, ".")
     length = pc.utf8_length(text)
-    whole = pc.if_else(pc.less(dot, 0), length, dot)  # with the sign
+    whole = pc.if_else(pc.less(dot, 0), length, dot)  # digits before the point, and the sign
+    sign = pc.if_else(pc.starts_with(text, "-"), 1, 0)
     trimmed = pc.utf8_length(pc.utf8_rtrim(text, characters="0"))
     decimals = pc.if_else(pc.less(dot, 0), 0, pc.subtract(pc.subtract(trimmed, dot), 1))
     shown_decimals = pc.min_element_wise(pc.max_element_wise(decimals, number.min_decimals),
                                          number.max_decimals)
-    separators = pc.divide(pc.subtract(whole, 1), 3) if number.grouped else pc.multiply(whole, 0)
+    # rounding away decimals can carry into a new digit (99.995 → 100.00): room for one
+    carry = pc.if_else(pc.greater(decimals, number.max_decimals), 1, 0)
+    digits = pc.add(pc.subtract(whole, sign), carry)
+    separators = pc.divide(pc.subtract(digits, 1), 3) if number.grouped else pc.multiply(whole, 0)
     point = pc.if_else(pc.greater(shown_decimals, 0), 1, 0)
-    widths = pc.add(pc.add(pc.add(whole, separators), point), shown_decimals)
-    return len(number.prefix) + int(pc.max(widths).as_py() or 0)
+    widths = pc.add(pc.add(pc.add(pc.add(whole, carry), separators), point), shown_decimals)
+    return max(odd, len(number.prefix) + int(pc.max(widths).as_py() or 0))
 
 
 def column_width(characters: float) -> float:

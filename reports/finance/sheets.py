@@ -229,7 +229,7 @@ _NUMBER_FORMATS: dict[str, str] = {
     "datetime": "yyyy-mm-dd hh:mm",
 }
 NOTE_WIDTH = 110  # characters per line of a note: about a landscape page at full size
-CHART_ROWS = 16  # rows a chart takes under its table
+CHART_ROWS = 14  # rows a chart takes under its table: a dozen rows and their chart fit a page
 _CUT_MARK = ("[cut: {length:,} characters, more than the {limit:,} an Excel cell holds; the "
              "full value is in the CSV / Parquet extract] ")
 
@@ -252,8 +252,9 @@ class Sheet:
     next worksheet of the same title (`Detail`, `Detail 2`, …).
 
     Every value written is measured, so each column ends as wide as its widest value under its
-    number format (`cell_width`); a line of text alone in its row (a title, a note) runs over
-    the empty cells beside it and does not widen its column."""
+    number format (`cell_width`). Text that ends its row (a title, a note, a status) runs over
+    the empty cells to its right, so it widens its column only by what the columns to its
+    right, up to the sheet's last, can't hold: it shows whole on screen and on paper."""
 
     def __init__(self, book: Book, worksheet: StreamingWorksheet, title: str) -> None:
         self.book = book
@@ -264,6 +265,7 @@ class Sheet:
         self._parts = [_Part(worksheet)]
         self._text: dict[int, int] = {}  # column → characters of its widest text
         self._numbers: dict[int, int] = {}  # column → characters of its widest number
+        self._trailing: dict[int, int] = {}  # column → characters of its widest row-ending text
 
     @property
     def name(self) -> str:
@@ -282,11 +284,18 @@ class Sheet:
         if self.row >= EXCEL_MAX_ROWS:
             self._continue()
         row = self.row
-        alone = sum(c is not None for c in cells) == 1 and isinstance(cells[0], str)
+        last = max((col for col, value in enumerate(cells) if value is not None), default=-1)
+        alone = last == 0  # a title or a note: written whole, never cut
         for col, value in enumerate(cells):
             cell_format = formats[col] if formats is not None and col < len(formats) else fmt
             self._put(row, col, value, cell_format)
-            if measure and value is not None and not alone:
+            if not measure or value is None:
+                continue
+            if col == last and isinstance(value, str):
+                width = _drawn(shown_width(value, None), cell_format)
+                self._trailing[col] = max(self._trailing.get(col, 0),
+                                          width if alone else min(width, MAX_TEXT_WIDTH))
+            else:
                 self._measure(col, value, cell_format)
         self._wrote(row, len(cells) - 1)
         size = getattr(fmt, "font_size", 11) if fmt is not None else 11
@@ -379,6 +388,12 @@ class Sheet:
         widths = {col: column_width(max(min(self._text.get(col, 0), MAX_TEXT_WIDTH),
                                         self._numbers.get(col, 0)))
                   for col in self._text.keys() | self._numbers.keys()}
+        last_col = max(part.last_col for part in self._parts)
+        for col in sorted(self._trailing, reverse=True):  # a column widens those to its left
+            right = sum(widths.get(c, DEFAULT_WIDTH) for c in range(col + 1, last_col + 1))
+            need = column_width(self._trailing[col]) - right
+            if need > widths.get(col, DEFAULT_WIDTH):
+                widths[col] = need
         for part in self._parts:
             for col, width in widths.items():
                 part.worksheet.set_column(col, col, width)
@@ -407,9 +422,7 @@ class Sheet:
 
     def _measure(self, col: int, value: object, fmt: Format | None) -> None:
         code = getattr(fmt, "num_format", None) if fmt is not None else None
-        width = shown_width(value, code)
-        if fmt is not None and getattr(fmt, "bold", False):
-            width = math.ceil(width * BOLD)
+        width = _drawn(shown_width(value, code), fmt)
         target = self._text if isinstance(value, str) else self._numbers
         if width > target.get(col, 0):
             target[col] = width
@@ -455,6 +468,15 @@ class Sheet:
         self.part += 1
         self.worksheet, self.row = self.book.worksheet(f"{self.title} {self.part}"), 0
         self._parts.append(_Part(self.worksheet))
+
+
+def _drawn(characters: int, fmt: Format | None) -> int:
+    """Characters of the default font that `characters` in `fmt` take: bold and larger type
+    are wider."""
+    if fmt is None:
+        return characters
+    scale = getattr(fmt, "font_size", 11) / 11 * (BOLD if getattr(fmt, "bold", False) else 1)
+    return math.ceil(characters * scale)
 
 
 def _utf16_length(text: str) -> int:

@@ -133,8 +133,9 @@ def _status(r: LineReview, review: Review) -> str:
 
 
 def _pilots(book: Book, sheet: Sheet, review: Review) -> None:
-    sheet.line("Pilots (time-boxed experiments): spend from the start date counts against the "
-               "cap; spend on days after the end date is flagged", fmt=book.bold)
+    sheet.line("Pilots (time-boxed experiments)", fmt=book.bold)
+    sheet.note("Spend from the start date counts against the cap; spend on days after the end "
+               "date is flagged.")
     sheet.header("Pilot", "Owner", "Dimensions", "Currency", "Basis", "Start", "End", "Cap",
                  "Spend to date", f"Spend in {review.period}", "Used", "Spent after end",
                  "Last day with spend", "Flagged", "Thresholds", "Crossed", "Status")
@@ -158,9 +159,9 @@ def _pilots(book: Book, sheet: Sheet, review: Review) -> None:
 
 def _movers(book: Book, sheet: Sheet, review: Review) -> None:
     previous = review.period.previous()
-    sheet.line(f"Largest movers since {previous} ({review.basis}): per currency and dimension, "
-               "the values whose cost changed most, with the services that drove the change",
-               fmt=book.bold)
+    sheet.line(f"Largest movers since {previous} ({review.basis})", fmt=book.bold)
+    sheet.note("Per currency and dimension, the values whose cost changed most, with the "
+               "services that drove the change.")
     sheet.header("Currency", "Dimension", "Value", f"{previous}", f"{review.period}", "Change",
                  "Change %", "What", "What changed (by service)")
     sheet.repeat_header()  # the sheet's last table, and its longest
