@@ -57,7 +57,7 @@ def test_labels_and_amounts_print_whole(pages: list[Page]) -> None:
 
 
 def test_every_page_says_what_it_is(pages: list[Page]) -> None:
-    assert [p.sheet for p in pages][0] == "Summary"
+    assert pages[0].sheet == "Summary"
     assert {p.sheet for p in pages} == {"Summary", "Detail", "Unallocated", "CapEx",
                                         "Reconciliation", "About"}
     for page in pages:
