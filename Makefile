@@ -9,7 +9,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 90
 
 BQ_VENV := .venv-bq
-.PHONY: install emulators demo test lint unit bench clean
+.PHONY: install emulators print-tools demo test lint unit bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,18 @@ $(FOCUS_VENV)/.installed:
 
 emulators: $(BQ_VENV)/.installed .node/.installed $(FOCUS_VENV)/.installed
 
+# The print tests render the workbook to PDF as a month-end pack is printed: LibreOffice Calc
+# headless, poppler's pdftotext, and Carlito (Calibri's metrics, so columns measure as in Excel).
+# Debian / Ubuntu packages, installed (as root, or with sudo) only when one of them is missing.
+PRINT_PACKAGES := libreoffice-calc-nogui poppler-utils fonts-crosextra-carlito
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+print-tools:
+	@if ! command -v soffice >/dev/null || ! command -v pdftotext >/dev/null \
+	    || ! fc-list 2>/dev/null | grep -qi carlito; then \
+	  $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $(PRINT_PACKAGES); \
+	fi
+
 demo: $(STAMP)
 	$(BIN)/costalloc demo --dir costalloc-demo
 
@@ -66,7 +78,7 @@ export TYPECHECK_TREE
 
 # The whole suite: lint, type check, then pytest (which starts the S3 emulator itself).
 # pytest's exit 5 ("no tests collected") is a failure here.
-test: lint emulators
+test: lint emulators print-tools
 	@$(BIN)/python -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc

@@ -14,6 +14,8 @@ from costalloc.reports.finance.rounding import round_half_up
 from tests.reports.builders import OCTOBER
 from tests.reports.printed import Page, printed_pages
 
+pytestmark = pytest.mark.slow  # LibreOffice renders the workbook: seconds, and a real install
+
 
 @pytest.fixture(scope="module")
 def pages(published: duckdb.DuckDBPyConnection,

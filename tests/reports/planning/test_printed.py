@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from costalloc.core.period import BillingPeriod
 from costalloc.reports.planning.budgets import budgets_from_mapping
@@ -16,6 +17,8 @@ from costalloc.reports.planning.forecast import Events, project_series
 from costalloc.reports.planning.review import review
 from tests.reports.planning.test_review import BUDGETS, _month
 from tests.reports.printed import printed_pages
+
+pytestmark = pytest.mark.slow  # LibreOffice renders the workbooks: seconds, and a real install
 
 NOV = BillingPeriod(2026, 11)
 HISTORY = [BillingPeriod(2026, m) for m in range(5, 11)]
