@@ -439,17 +439,16 @@ class Sheet:
                 continue
             currency = (values[column.currency_column]
                         if column.currency_column is not None else None)
-            self._put(row, col, value,
-                      self.book.format(column.kind, currency if isinstance(currency, str) else None),
-                      column.header)
+            if isinstance(value, str) and _too_long(value):  # inline: a million cells a month
+                value = self._cut(row, col, value, column.header)
+            _write(self.worksheet, row, col, value,
+                   self.book.format(column.kind, currency if isinstance(currency, str) else None))
         self._wrote(row, len(columns) - 1)
         self.row += 1
 
-    def _put(self, row: int, col: int, value: object, fmt: Format | None,
-             column: str | None = None) -> None:
-        if isinstance(value, str) and len(value) > EXCEL_MAX_CHARS // 2 and (
-                _utf16_length(value) > EXCEL_MAX_CHARS):
-            value = self._cut(row, col, value, column)
+    def _put(self, row: int, col: int, value: object, fmt: Format | None) -> None:
+        if isinstance(value, str) and _too_long(value):
+            value = self._cut(row, col, value, None)
         _write(self.worksheet, row, col, value, fmt)
 
     def _cut(self, row: int, col: int, value: str, column: str | None) -> str:
@@ -477,6 +476,11 @@ def _drawn(characters: int, fmt: Format | None) -> int:
         return characters
     scale = getattr(fmt, "font_size", 11) / 11 * (BOLD if getattr(fmt, "bold", False) else 1)
     return math.ceil(characters * scale)
+
+
+def _too_long(text: str) -> bool:
+    """More characters than a cell holds (counting as Excel does; only long text is encoded)."""
+    return len(text) > EXCEL_MAX_CHARS // 2 and _utf16_length(text) > EXCEL_MAX_CHARS
 
 
 def _utf16_length(text: str) -> int:
