@@ -185,4 +185,7 @@ def _by_value(result: AllocationResult) -> dict[tuple[str, str, str], tuple[Deci
 
 
 def _cents(amount: Decimal) -> str:
-    return f"{amount.quantize(Decimal('0.01')):,}"
+    """`amount` to the cent, halves away from zero; a change that rounds to nothing is 0.00,
+    never -0.00."""
+    cents = amount.quantize(Decimal("0.01"), ROUND_HALF_UP)
+    return f"{cents.copy_abs() if cents.is_zero() else cents:,}"

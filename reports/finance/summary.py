@@ -16,7 +16,7 @@ import duckdb
 from costalloc.allocation.model import UNALLOCATED
 from costalloc.core.exchange import ExchangeRates, Rate
 from costalloc.core.period import BillingPeriod
-from costalloc.reports.finance.rounding import largest_remainder, quantum
+from costalloc.reports.finance.rounding import quantum, round_with_part
 from costalloc.reports.finance.tables import SUMMARY
 from costalloc.sql import load
 
@@ -111,8 +111,11 @@ def _converted(con: duckdb.DuckDBPyConnection, summary: Summary, rates: Exchange
 
 
 def render(summary: Summary) -> str:
-    """A fixed-width table for the terminal. Amounts are rounded for display with largest
-    remainder, so the rows of each currency add up to the total printed under them."""
+    """A fixed-width table for the terminal. Amounts are rounded as the workbook's Summary
+    rounds them (`round_with_part`): each currency's total and unallocated amount are their
+    exact amounts rounded half-up, the rows add up to both, and every subtotal (by cost type,
+    environment, workstream) is a sum of the rows shown, so a figure printed twice is the same
+    twice."""
     span = str(summary.first) if summary.first == summary.last else (
         f"{summary.first} to {summary.last}")
     if not summary.rows:
@@ -133,8 +136,9 @@ def _block(summary: Summary, currency: str) -> list[str]:
              f"{'effective':>16} {'share':>7}"
     rows = [r for r in summary.rows if r.currency == currency]
     step = quantum(currency)
-    billed = largest_remainder([r.billed_cost for r in rows], step)
-    effective = largest_remainder([r.effective_cost for r in rows], step)
+    part = [r.unallocated for r in rows]
+    billed = round_with_part([r.billed_cost for r in rows], part, step)
+    effective = round_with_part([r.effective_cost for r in rows], part, step)
     unallocated = sum((b for r, b in zip(rows, billed, strict=True) if r.unallocated),
                       Decimal(0))
     total = summary.total(currency)
@@ -147,13 +151,13 @@ def _block(summary: Summary, currency: str) -> list[str]:
               f"{'total':<48} {sum(billed, Decimal(0)):>16,} "
               f"{sum(effective, Decimal(0)):>16,} {'100.0%':>7}"]
     for dimension in ("cost_type", "environment", "workstream"):
-        marginal = summary.marginal(currency, dimension)
-        rounded = largest_remainder([m[1] for m in marginal], step)
-        rounded_effective = largest_remainder([m[2] for m in marginal], step)
         lines.append(f"by {dimension.replace('_', ' ')}:")
-        for (value, exact, _), b, e in zip(marginal, rounded, rounded_effective, strict=True):
+        for value, exact, _ in summary.marginal(currency, dimension):
+            shown = [(b, e) for r, b, e in zip(rows, billed, effective, strict=True)
+                     if str(getattr(r, dimension)) == value]
             share = exact / total * 100 if total else Decimal(0)
-            lines.append(f"  {value:<46} {b:>16,} {e:>16,} {share:>6.1f}%")
+            lines.append(f"  {value:<46} {sum((b for b, _ in shown), Decimal(0)):>16,} "
+                         f"{sum((e for _, e in shown), Decimal(0)):>16,} {share:>6.1f}%")
     lines += [f"unallocated: {unallocated:,} {currency} "
               f"({summary.unallocated_share(currency) * 100:.1f}% of billed cost)"]
     return lines

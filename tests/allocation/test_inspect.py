@@ -81,6 +81,18 @@ def test_rules_diff_shows_how_totals_move_and_publishes_nothing(
     assert warehouse.sql("select count(*) from allocation_log").fetchall() == [(0,)]
 
 
+def test_rules_diff_never_prints_a_negative_zero(warehouse: duckdb.DuckDBPyConnection) -> None:
+    # a third of a cent of shared cost moves: -0.0015 rounds to 0.00, not to -0.00
+    load_line_items(warehouse, [line_item("0.003", ServiceName="Shared")])
+    old = _ruleset()
+    new = _ruleset(RULES.replace("[platform_build, production_operations]",
+                                 "[platform_build, risk_compliance]"))
+    text = diff_rules(warehouse, old, new, OCTOBER)
+    moved = next(line for line in text.splitlines() if "production_operations" in line)
+    assert moved.split()[-3:] == ["0.00", "0.00", "0.00"]
+    assert "-0.00" not in text
+
+
 def test_explain_tells_the_chain_of_reasons(warehouse: duckdb.DuckDBPyConnection) -> None:
     _load(warehouse)
     ruleset = _ruleset()

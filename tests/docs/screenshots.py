@@ -117,8 +117,8 @@ def build_demo_warehouse(root: Path) -> Path:
     from costalloc.connectors.aws import AwsCurConnector
     from costalloc.core.period import BillingPeriod
     from costalloc.core.settings import SourceSettings
-    from costalloc.flows.loading import load_partition
     from costalloc.demo.aws_cur import write_cur2_export
+    from costalloc.flows.loading import load_partition
     from costalloc.warehouse.connection import connect
 
     demo = resources.files("costalloc.demo")
