@@ -22,7 +22,7 @@ select
     BillingCurrency,
     BilledCost,
     EffectiveCost
-from allocated_costs
+from allocated_line_items
 where x_billing_period = $period
   and BillingCurrency = $currency
   and ($environment is null or environment = $environment)
