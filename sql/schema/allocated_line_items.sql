@@ -1,10 +1,11 @@
--- THE table for readers of allocated cost: each allocated row with its line item's attributes,
+-- THE table for readers of allocated cost: every allocated row with its line item's attributes,
 -- joined at read time (allocated_costs keeps only what the allocation decides). Its columns are
 -- those allocated_costs had before it became narrow, in the same order, so a query written for
 -- that table reads the same rows here. A line item's other columns are one join away on
--- (x_source, x_billing_period, x_line_item_id). Rows allocated from line items a later load has
--- replaced are left out until their period is allocated again: their ids now name other rows.
--- grain: one row per (line item, allocation target)
+-- (x_source, x_billing_period, x_line_item_id). A row allocated from a line item that a later
+-- load has replaced (its period not allocated again yet) keeps its amounts and lineage and shows
+-- no attributes: its id now names another line item.
+-- grain: one row per (line item, allocation target), exactly the rows of allocated_costs
 create view if not exists allocated_line_items as
 select
     a.x_source,
@@ -48,7 +49,7 @@ select
     a.x_allocation_run_id,
     a.x_allocated_at
 from allocated_costs a
-join line_items li
+left join line_items li
   on li.x_source = a.x_source
  and li.x_billing_period = a.x_billing_period
  and li.x_line_item_id = a.x_line_item_id

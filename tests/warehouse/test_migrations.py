@@ -106,7 +106,11 @@ def _contents(con: duckdb.DuckDBPyConnection,
 
 
 def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
-    return {table: [r[0] for r in con.sql(f"describe {table}").fetchall()] for table in TABLES}
+    return {table: _columns_of(con, table) for table in TABLES}
+
+
+def _columns_of(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [r[0] for r in con.sql(f"describe {table}").fetchall()]
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> list[tuple[object, ...]]:
@@ -144,16 +148,20 @@ def test_a_version_1_warehouse_opens_with_its_data_intact_and_the_current_tables
 
     # version 4: the allocated rows read through allocated_line_items exactly as the wide table
     # held them, column for column; what allocated_costs keeps of every row is intact
-    assert con.sql("select * from allocated_line_items order by all").fetchall() == [
-        row for row in wide_before if row[2] == 1]
+    view = con.sql("select * from allocated_line_items order by all").fetchall()
+    assert view[:2] == [row for row in wide_before if row[2] == 1]
     assert con.sql(f"select {_NARROW} from allocated_costs order by all").fetchall() == (
         narrow_before)
-    # the row allocated from a replaced line item keeps its amounts but leaves the view (its id
-    # now names another line item) until the period is allocated again
+    # the row allocated from a replaced line item keeps its amounts and lineage but shows no
+    # attributes (its id now names another line item) until the period is allocated again
     assert con.sql("select x_line_item_id, x_ingest_run_id, BilledCost from allocated_costs "
                    "order by all").fetchall() == [
         (1, "run-1", Decimal("0.0000000617")), (1, "run-1", Decimal("0.0000000617")),
         (2, "(replaced)", Decimal("99"))]
+    stale = dict(zip(_columns_of(con, "allocated_line_items"), view[2], strict=True))
+    assert (stale["x_line_item_id"], stale["BilledCost"], stale["x_rules_version"]) == (
+        2, Decimal("99"), "v0")
+    assert stale["ServiceName"] is None and stale["ChargePeriodStart"] is None
 
     # the migrated columns now keep what version 1 cut off
     con.execute("update line_items set PricingQuantity = 9.115e-09 where x_line_item_id = 1")

@@ -1,7 +1,8 @@
 -- Every allocated row, its amounts and lineage intact. The load it was allocated from is the
 -- current one when the row still describes the line item of its id (the attributes it copied
 -- are the line item's); otherwise a later load replaced that line item before the period was
--- allocated again, and '(replaced)' keeps the row out of allocated_line_items until it is.
+-- allocated again, and `(replaced)` pairs the row with no line item in allocated_line_items (it
+-- keeps its amounts and lineage) until it is.
 insert into allocated_costs_narrow by name
 select
     a.x_source,
