@@ -13,9 +13,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from costalloc.allocation.model import RuleSet
+from costalloc.allocation.model import SPLIT_PARTITIONS, RuleSet
 from costalloc.allocation.publish import allocate_period
+from costalloc.allocation.splits import SPLIT_ROW_COLUMNS
 from costalloc.core.errors import ConservationError
+from costalloc.sql import load
 from costalloc.warehouse.connection import connect
 from tests.allocation.builders import OCTOBER, allocated, line_item, load_line_items, total
 
@@ -120,6 +122,13 @@ splits:
         ("111", "platform_build", Decimal("75")), ("111", "production_operations", Decimal("25")),
         ("222", "platform_build", Decimal("25")), ("222", "production_operations", Decimal("75"))]
     assert total(warehouse, "allocated_costs") == total(warehouse, "line_items") == Decimal(260)
+
+
+def test_split_rows_carry_what_a_split_may_partition_by_that_allocated_costs_does_not() -> None:
+    con = duckdb.connect()
+    con.execute(load("schema/allocated_costs"))
+    kept = {row[0] for row in con.sql("describe allocated_costs").fetchall()}
+    assert set(SPLIT_ROW_COLUMNS) == set(SPLIT_PARTITIONS) - kept
 
 
 def test_usage_driver_records_quantities_and_ratio(warehouse: duckdb.DuckDBPyConnection,
