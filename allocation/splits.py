@@ -30,11 +30,25 @@ from costalloc.warehouse.connection import append
 
 STANDARD_DIMENSIONS = ("environment", "workstream", "cost_type")
 CURRENCY = "BillingCurrency"
+# The line-item columns a split's `within` may partition by (SPLIT_PARTITIONS) that the narrow
+# `allocated_costs` does not keep: `split_rows` carries them while the splits run, and a
+# proportional split partitioned by one of them joins them onto the rows it weighs.
+SPLIT_ROW_COLUMNS = ("ProviderName", "BillingAccountId", "SubAccountId", "RegionId")
+
+
+def split_columns() -> str:
+    """`, li.<column>` for each of SPLIT_ROW_COLUMNS: what `split_rows` adds to a select list."""
+    return "".join(f", li.{column}" for column in SPLIT_ROW_COLUMNS)
+
+
+def split_columns_excluded() -> str:
+    """What takes them out again of a `split_rows` select list bound for `allocated_costs`."""
+    return f"exclude ({', '.join(SPLIT_ROW_COLUMNS)})"
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(load("allocation/create_split_candidates"))
-    con.execute(load("allocation/create_split_rows"))
+    con.execute(fill(load("allocation/create_split_rows"), split_columns=split_columns()))
 
 
 def apply_splits(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, period: BillingPeriod,
@@ -42,7 +56,8 @@ def apply_splits(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, period: Billi
     """Run the splits over `split_rows`, then add what they leave to `allocated_costs`."""
     for index, split in enumerate(ruleset.splits):
         _apply(con, ruleset, split, index, period, drivers_root)
-    con.execute(load("allocation/publish_split_rows"))
+    con.execute(fill(load("allocation/publish_split_rows"),
+                     split_columns_excluded=split_columns_excluded()))
 
 
 def _apply(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, split: Split, index: int,
@@ -57,7 +72,8 @@ def _apply(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, split: Split, index
     con.execute(load("allocation/create_split_weights"))
     if split.method == "proportional":
         _run(con, _with(load("allocation/proportional_weights"), partition_key,
-                        basis=_checked_basis(split), target=_target_column(split)), params)
+                        basis=_checked_basis(split), target=_target_column(split),
+                        allocated_rows=_allocated_rows(split)), params)
     else:
         _fixed_weights(con, split, targets, period, drivers_root)
     if split.fallback == "even":
@@ -77,9 +93,11 @@ def _apply(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, split: Split, index
     _run(con, load("allocation/split_taken"), params)
     con.execute(load("allocation/split_lineages"))
     _run(con, _with(load("allocation/split_part_amounts"), partition_key), params)
-    for target, taken_again in (("split_rows", "true"), ("allocated_costs", "false")):
+    for target, taken_again, excluded in (("split_rows", "true", ""),
+                                          ("allocated_costs", "false", split_columns_excluded())):
         _run(con, _with(load("allocation/insert_split_parts"), partition_key, target=target,
-                        taken_again=taken_again, dimension_replace=_dimension_replace(split)),
+                        taken_again=taken_again, dimension_replace=_dimension_replace(split),
+                        split_columns_excluded=excluded),
              params)
     con.execute(load("allocation/delete_split_taken"))
 
@@ -164,6 +182,15 @@ def _partition_key(split: Split) -> str:
     if not columns:
         return "''"
     return "concat_ws('|', " + ", ".join(f"coalesce(a.{c}, '')" for c in columns) + ")"
+
+
+def _allocated_rows(split: Split) -> str:
+    """What a proportional split weighs besides `split_rows`: `allocated_costs`, joined with the
+    line items' columns when its `within` partitions by one that table does not keep."""
+    if not set(split.within) & set(SPLIT_ROW_COLUMNS):
+        return "allocated_costs"
+    rows = fill(load("allocation/allocated_with_split_columns"), split_columns=split_columns())
+    return f"(\n{rows})"
 
 
 def _checked_basis(split: Split) -> str:

@@ -13,9 +13,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from costalloc.allocation.model import RuleSet
+from costalloc.allocation.model import SPLIT_PARTITIONS, RuleSet
 from costalloc.allocation.publish import allocate_period
+from costalloc.allocation.splits import SPLIT_ROW_COLUMNS
 from costalloc.core.errors import ConservationError
+from costalloc.sql import load
 from costalloc.warehouse.connection import connect
 from tests.allocation.builders import OCTOBER, allocated, line_item, load_line_items, total
 
@@ -101,6 +103,41 @@ splits:
     assert [r for r in rows if r[0] == "aws-support"] == [
         ("aws-support", 1, "production_operations", Decimal("6"), "fixed", "fixed shares"),
         ("aws-support", 1, "risk_compliance", Decimal("2"), "fixed", "fixed shares")]
+
+
+def test_a_proportional_split_within_an_account_weighs_that_accounts_spend_only(
+        warehouse: duckdb.DuckDBPyConnection) -> None:
+    # SubAccountId is a line item's, not allocated_costs': the weights join it from line_items,
+    # and the shared rows carry it while the split runs.
+    load_line_items(warehouse, [
+        line_item("100", ServiceName="AWS Transit Gateway", SubAccountId="111"),
+        line_item("30", tags={"workstream": "platform_build"}, SubAccountId="111"),
+        line_item("10", tags={"workstream": "production_operations"}, SubAccountId="111"),
+        line_item("100", ServiceName="AWS Transit Gateway", SubAccountId="222"),
+        line_item("5", tags={"workstream": "platform_build"}, SubAccountId="222"),
+        line_item("15", tags={"workstream": "production_operations"}, SubAccountId="222"),
+    ])
+    allocate_period(warehouse, _rules("""
+splits:
+  - id: network-by-account-spend
+    when: {ServiceName: AWS Transit Gateway}
+    method: proportional
+    basis: BilledCost
+    within: [SubAccountId]
+    across: {workstream: [platform_build, production_operations]}
+"""), OCTOBER, "r")
+    assert warehouse.sql("select SubAccountId, workstream, BilledCost from allocated_line_items "
+                         "where x_split_rule is not null order by all").fetchall() == [
+        ("111", "platform_build", Decimal("75")), ("111", "production_operations", Decimal("25")),
+        ("222", "platform_build", Decimal("25")), ("222", "production_operations", Decimal("75"))]
+    assert total(warehouse, "allocated_costs") == total(warehouse, "line_items") == Decimal(260)
+
+
+def test_split_rows_carry_what_a_split_may_partition_by_that_allocated_costs_does_not() -> None:
+    con = duckdb.connect()
+    con.execute(load("schema/allocated_costs"))
+    kept = {row[0] for row in con.sql("describe allocated_costs").fetchall()}
+    assert set(SPLIT_ROW_COLUMNS) == set(SPLIT_PARTITIONS) - kept
 
 
 def test_usage_driver_records_quantities_and_ratio(warehouse: duckdb.DuckDBPyConnection,

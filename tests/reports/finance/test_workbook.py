@@ -219,7 +219,7 @@ def test_a_value_longer_than_a_cell_holds_is_cut_visibly_and_listed_on_the_about
         warehouse_file: Path, tmp_path: Path) -> None:
     huge = json.dumps({f"team-{i:05d}": "x" * 20 for i in range(1_500)})  # 43,501 characters
     con = connect(warehouse_file)
-    con.execute("update allocated_costs set Tags = $tags where x_billing_period = '2026-10' "
+    con.execute("update line_items set Tags = $tags where x_billing_period = '2026-10' "
                 "and x_source = 'aws' and x_line_item_id = 7", {"tags": huge})
     path = export(con, "allocated", OCTOBER, "xlsx", tmp_path)
     con.close()
