@@ -18,8 +18,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from costalloc.core.errors import ConfigurationError
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import load_settings
-from costalloc.flows.nightly import RunReport, Step, announce, config_path, run_checked, run_log
+from costalloc.flows.nightly import announce, config_path, run_checked, run_log
 from costalloc.flows.plan import parse_periods, plan
+from costalloc.flows.run_report import RunReport, Step
 from costalloc.flows.runners import DEFAULT_MAX_WORKERS
 
 _listeners: list[Callable[[Step], None]] = []

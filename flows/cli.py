@@ -305,17 +305,28 @@ def _periods(args: argparse.Namespace) -> list[BillingPeriod]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from costalloc.flows.nothing_to_do import finished_without_prefect
+
+    periods = sorted(set(args.period)) if args.period else None
+    if finished_without_prefect(args.config, periods, args.source, force=False,
+                                tell=lambda step: print(step.message, flush=True)):
+        return 0
     from costalloc.flows.nightly import nightly
 
-    periods = [str(p) for p in args.period] if args.period else None
     _start_flows(args)
-    nightly(config=str(args.config), periods=periods, sources=args.source,
-            task_runner=args.task_runner, dask_address=args.dask_address,
+    nightly(config=str(args.config), periods=[str(p) for p in periods] if periods else None,
+            sources=args.source, task_runner=args.task_runner, dask_address=args.dask_address,
             max_workers=args.max_workers)
     return 0
 
 
 def _backfill(args: argparse.Namespace) -> int:
+    from costalloc.flows.nothing_to_do import finished_without_prefect
+
+    if finished_without_prefect(args.config, _periods(args), args.source, force=args.force,
+                                tell=lambda step: print(step.message, file=sys.stderr,
+                                                        flush=True)):
+        return 0
     from costalloc.flows.backfill import backfill_with_progress
 
     _start_flows(args)
@@ -337,7 +348,8 @@ def _runner_options(command: argparse.ArgumentParser) -> None:
 
 def _start_flows(args: argparse.Namespace) -> None:
     """Before a flow runs: a broken configuration fails now, before a Prefect server is started
-    for nothing; then the server Prefect would start is started and tied to this process."""
+    for nothing; then the server Prefect would start is started and tied to this process. (`run`
+    and `backfill` first see whether there is anything to do: `flows.nothing_to_do`.)"""
     from costalloc.core.settings import load_settings
     from costalloc.flows.server_guard import guard_ephemeral_server
 
