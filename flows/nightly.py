@@ -40,7 +40,7 @@ from costalloc.flows.plan import Partition, parse_periods
 from costalloc.flows.publish import publish_run_outputs
 from costalloc.flows.retries import BUSY_RETRIES, retry_transient, with_backoff
 from costalloc.flows.run_report import Progress, RunReport, Step
-from costalloc.flows.runners import DEFAULT_MAX_WORKERS, task_runner
+from costalloc.flows.runners import DEFAULT_MAX_WORKERS, RunnerChoice, task_runner
 from costalloc.flows.triage import NO_RULES_NOTE, allocation_state, ruleset_of, triage
 from costalloc.warehouse import locks
 
@@ -148,24 +148,27 @@ def run_pipeline(settings: Settings, periods: list[BillingPeriod] | None, *,
 @flow(name="costalloc-nightly")
 def nightly(config: str | None = None, periods: list[str] | None = None,
             sources: list[str] | None = None, force: bool = False, task_runner: str = "threads",
-            dask_address: str | None = None,
-            max_workers: int = DEFAULT_MAX_WORKERS) -> RunReport:
+            dask_address: str | None = None, max_workers: int = DEFAULT_MAX_WORKERS,
+            dask_cluster: str | None = None,
+            dask_cluster_options: dict[str, Any] | None = None) -> RunReport:
     """Every source's current billing period, and the previous one while its provider may still
-    restate it (or exactly `periods`: `YYYY-MM` or `YYYY-MM..YYYY-MM`). Fails if any step did."""
-    return run_checked("nightly", config, periods, sources, force, task_runner, dask_address,
-                       max_workers, progress=lambda step: announce(step.message))
+    restate it (or exactly `periods`: `YYYY-MM` or `YYYY-MM..YYYY-MM`). Fails if any step did.
+    The task runner: `flows.runners.task_runner`."""
+    runner = RunnerChoice(task_runner, dask_address, dask_cluster, dask_cluster_options or {},
+                          max_workers)
+    return run_checked("nightly", config, periods, sources, force, runner,
+                       progress=lambda step: announce(step.message))
 
 
 def run_checked(what: str, config: str | None, periods: list[str] | None,
-                sources: list[str] | None, force: bool, kind: str, dask_address: str | None,
-                max_workers: int, progress: Progress) -> RunReport:
+                sources: list[str] | None, force: bool, runner: RunnerChoice,
+                progress: Progress) -> RunReport:
     """Run the pipeline with the chosen task runner; raise if any step failed (the run ends
     failed in Prefect, and the command line exits non-zero with every failure listed)."""
     settings = load_settings(config_path(config))
     chosen = parse_periods(periods) if periods else None
-    runner = task_runner(kind, dask_address=dask_address, max_workers=max_workers)
     report = run_pipeline(settings, chosen, sources=sources, force=force, progress=progress,
-                          runner=runner)
+                          runner=runner.build())
     published = sorted({a.period for a in report.allocations})
     outputs = publish_run_outputs(settings, config_path(config), published, report.run_id,
                                   run_log())

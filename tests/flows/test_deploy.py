@@ -263,13 +263,13 @@ def _deployment(env: dict[str, str], name: str) -> dict[str, Any]:
 
 def _run_deployment(env: dict[str, str], name: str, parameters: dict[str, Any]) -> str:
     """Start a run of deployment `name` through the API; its final state type."""
-    api = env["PREFECT_API_URL"]
-    created = api("POST", f"{api}/deployments/{_deployment(env, name)['id']}/create_flow_run",
-                   {"parameters": parameters})
+    base = env["PREFECT_API_URL"]
+    created = api("POST", f"{base}/deployments/{_deployment(env, name)['id']}/create_flow_run",
+                  {"parameters": parameters})
     final: list[str] = []
 
     def finished() -> bool:
-        state = api("GET", f"{api}/flow_runs/{created['id']}")["state"]["type"]
+        state = api("GET", f"{base}/flow_runs/{created['id']}")["state"]["type"]
         if state in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
             final.append(state)
         return bool(final)

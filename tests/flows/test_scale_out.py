@@ -114,8 +114,13 @@ def test_one_task_per_file_on_dask_equals_the_default_path(tmp_path: Path,
     nightly(config=str(default_config), periods=["2026-10"])
 
     scaled, scaled_config = _hard_estate(tmp_path / "scaled", **({"lake": lake} if lake else {}))
+    # With a lake: the default local cluster; without: the same cluster named by its class, as
+    # a `coiled.Cluster` or a `KubeCluster` would be (`--dask-cluster`, `--dask-option`).
+    cluster = {} if lake else {"dask_cluster": "distributed.LocalCluster", "dask_cluster_options": {
+        "n_workers": 2, "threads_per_worker": 1, "processes": True, "dashboard_address": None,
+        "host": "127.0.0.1"}}
     report = nightly(config=str(scaled_config), periods=["2026-10"], task_runner="dask",
-                     max_workers=2)
+                     max_workers=2, **cluster)
     assert [r.outcome for r in report.loads] == ["loaded"]
 
     for table in ("line_items", "allocated_costs"):
