@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from costalloc.core.exchange import ExchangeRates
     from costalloc.core.settings import Settings
+    from costalloc.flows.runners import RunnerChoice
     from costalloc.reports.planning.forecast import Events
 
 Command = Callable[[argparse.Namespace], int]
@@ -319,23 +320,35 @@ def _periods(args: argparse.Namespace) -> list[BillingPeriod]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from costalloc.flows.nothing_to_do import finished_without_prefect
+
+    periods = sorted(set(args.period)) if args.period else None
+    runner = _runner(args)
+    if finished_without_prefect(args.config, periods, args.source, force=False,
+                                tell=lambda step: print(step.message, flush=True)):
+        return 0
     from costalloc.flows.nightly import nightly
 
-    periods = [str(p) for p in args.period] if args.period else None
     _start_flows(args)
-    nightly(config=str(args.config), periods=periods, sources=args.source,
-            task_runner=args.task_runner, dask_address=args.dask_address,
-            max_workers=args.max_workers)
+    nightly(config=str(args.config), periods=[str(p) for p in periods] if periods else None,
+            sources=args.source, task_runner=runner.kind, dask_address=runner.dask_address,
+            max_workers=runner.max_workers, dask_cluster=runner.dask_cluster,
+            dask_cluster_options=runner.dask_cluster_options or None)
     return 0
 
 
 def _backfill(args: argparse.Namespace) -> int:
+    from costalloc.flows.nothing_to_do import finished_without_prefect
+
+    runner = _runner(args)
+    if finished_without_prefect(args.config, _periods(args), args.source, force=args.force,
+                                tell=lambda step: print(step.message, file=sys.stderr,
+                                                        flush=True)):
+        return 0
     from costalloc.flows.backfill import backfill_with_progress
 
     _start_flows(args)
-    return backfill_with_progress(args.config, _periods(args), args.source, args.force,
-                                  task_runner=args.task_runner, dask_address=args.dask_address,
-                                  max_workers=args.max_workers)
+    return backfill_with_progress(args.config, _periods(args), args.source, args.force, runner)
 
 
 def _runner_options(command: argparse.ArgumentParser) -> None:
@@ -347,11 +360,28 @@ def _runner_options(command: argparse.ArgumentParser) -> None:
                          "processes)")
     command.add_argument("--max-workers", type=int, default=2, help="partitions read at once "
                          "(threads), or local Dask worker processes (default: 2)")
+    command.add_argument("--dask-cluster", help="a Dask cluster class to start (or reconnect "
+                         "to) instead, e.g. coiled.Cluster or "
+                         "dask_kubernetes.operator.KubeCluster")
+    command.add_argument("--dask-option", action="append", default=[], metavar="KEY=VALUE",
+                         help="a keyword argument of --dask-cluster (repeatable), e.g. "
+                         "n_workers=8")
+
+
+def _runner(args: argparse.Namespace) -> RunnerChoice:
+    """The task runner the options name; a mistake in them is said before anything is read."""
+    from costalloc.flows.runners import RunnerChoice
+
+    choice = RunnerChoice(args.task_runner, args.dask_address, args.dask_cluster,
+                          _options(args.dask_option, "--dask-option"), args.max_workers)
+    choice.check()
+    return choice
 
 
 def _start_flows(args: argparse.Namespace) -> None:
     """Before a flow runs: a broken configuration fails now, before a Prefect server is started
-    for nothing; then the server Prefect would start is started and tied to this process."""
+    for nothing; then the server Prefect would start is started and tied to this process. (`run`
+    and `backfill` first see whether there is anything to do: `flows.nothing_to_do`.)"""
     from costalloc.core.settings import load_settings
     from costalloc.flows.server_guard import guard_ephemeral_server
 
@@ -485,14 +515,14 @@ def _init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _options(pairs: list[str]) -> dict[str, object]:
+def _options(pairs: list[str], option: str = "--option") -> dict[str, object]:
     import yaml
 
     options: dict[str, object] = {}
     for pair in pairs:
         key, equals, value = pair.partition("=")
         if not equals or not key.strip():
-            raise ConfigurationError(f"--option `{pair}` is not KEY=VALUE")
+            raise ConfigurationError(f"{option} `{pair}` is not KEY=VALUE")
         options[key.strip()] = yaml.safe_load(value) if value.strip() else ""
     return options
 

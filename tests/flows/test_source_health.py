@@ -17,7 +17,8 @@ import duckdb
 import pytest
 
 from costalloc.core.errors import CostallocError
-from costalloc.flows.nightly import Step, run_checked
+from costalloc.flows.nightly import run_checked
+from costalloc.flows.run_report import Step
 from tests.flows.workspace import Workspace
 
 COSTALLOC = Path(sys.executable).parent / "costalloc"
