@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
 PERIODS = ["2026-10", "2026-11"]
 SOURCES = ("aws-main", "aws-data")
 VOLATILE = {"line_items": ["x_ingest_run_id"],
-            "allocated_costs": ["x_allocation_run_id", "x_allocated_at"]}
+            "allocated_costs": ["x_ingest_run_id", "x_allocation_run_id", "x_allocated_at"]}
 HARD_RULES = Path(__file__).parents[2] / "bench" / "rules-hard.yaml"
 INGEST_TOTALS = ("select source, billing_period, fingerprint, files, row_count, raw_totals, "
                  "loaded_totals, duplicate_rows from ingest_log where status = 'loaded' "
