@@ -9,7 +9,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 90
 
 BQ_VENV := .venv-bq
-.PHONY: install emulators browser demo test lint unit bench bench-large screenshots clean
+.PHONY: install emulators browser print-tools demo test lint docs unit bench bench-large screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,21 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
 	fi
 
+# The print tests render the workbook to PDF as a month-end pack is printed: LibreOffice Calc
+# headless, poppler's pdftotext, and Carlito (Calibri's metrics, so columns measure as in Excel).
+# Debian / Ubuntu packages, installed (as root, or with sudo) only when one of them is missing.
+PRINT_PACKAGES := libreoffice-calc-nogui poppler-utils fonts-crosextra-carlito
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+print-tools:
+	@if ! command -v soffice >/dev/null || ! command -v pdftotext >/dev/null \
+	    || ! fc-list 2>/dev/null | grep -qi carlito; then \
+	  $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $(PRINT_PACKAGES); \
+	fi
+
+# A month of billing from four sources, each in its provider's real layout (AWS CUR 2.0, a GCP
+# billing export dump, Azure EA and MCA Cost Management exports, an on-premises asset register),
+# loaded and allocated by the nightly flow; prints the allocation and commands to try next.
 demo: $(STAMP)
 	$(BIN)/costalloc demo --dir costalloc-demo
 
@@ -71,9 +86,14 @@ for name, folder in tomllib.load(open("pyproject.toml", "rb"))["tool"]["setuptoo
 endef
 export TYPECHECK_TREE
 
-# The whole suite: lint, type check, then pytest (which starts the S3 emulator itself).
-# pytest's exit 5 ("no tests collected") is a failure here.
-test: lint emulators browser
+# The documentation site (mkdocs.yml → build/site). --strict: a dead link or anchor, or a page
+# missing from the nav, fails the build.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --quiet
+
+# The whole suite: lint, type check, the docs build, then pytest (which starts the emulators
+# itself). pytest's exit 5 ("no tests collected") is a failure here.
+test: lint docs emulators browser print-tools
 	@$(BIN)/python -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc
@@ -88,7 +108,7 @@ bench: $(STAMP)
 
 # Screenshots of the web view for docs/web.md (a demo warehouse, headless Chromium).
 screenshots: $(STAMP) browser
-	$(BIN)/python -m costalloc.reports.serving.web.screenshots --out docs/images
+	$(BIN)/python -m tests.docs.screenshots --out docs/images
 
 # A 100M-line-item month end to end: wall time, peak RSS, disk; needs 40 GB free; cleans up.
 bench-large: $(STAMP)

@@ -69,7 +69,7 @@ def write_aggregates(con: duckdb.DuckDBPyConnection, period: BillingPeriod, run_
 
 def compute_aggregates(con: duckdb.DuckDBPyConnection, period: BillingPeriod, run_id: str,
                        ruleset: RuleSet | None) -> MonthAggregates:
-    """The rows `write_aggregates` keeps, read from `allocated_costs` now (nothing written).
+    """The rows `write_aggregates` keeps, summed from the allocated rows now (nothing written).
     Without the run's rules, `x_matching_rules` stays null."""
     spend = con.sql(load("allocation/month_spend"),
                     params={"period": str(period), "run_id": run_id}).to_arrow_table()

@@ -70,14 +70,22 @@ class SpendCensus:
                 self.folded_rows += rows
 
     def currencies(self) -> list[str]:
-        """Currencies by descending cost (the main one first)."""
-        totals: dict[str, Decimal] = defaultdict(Decimal)
-        for group, cost in self.cost.items():
-            totals[group.currency] += abs(cost)
-        return sorted(totals, key=lambda c: (-totals[c], c))
+        """Currencies by descending line items (the main one first): costs in two currencies
+        are not compared."""
+        rows: dict[str, int] = defaultdict(int)
+        for group, count in self.rows.items():
+            rows[group.currency] += count
+        return sorted(rows, key=lambda c: (-rows[c], c))
 
     def total(self, currency: str) -> Decimal:
         return sum((c for g, c in self.cost.items() if g.currency == currency), Decimal(0))
+
+    def magnitudes(self) -> dict[str, Decimal]:
+        """|billed cost| per currency: what shares of cost on rows with a tag are of."""
+        totals: dict[str, Decimal] = defaultdict(Decimal)
+        for group, cost in self.cost.items():
+            totals[group.currency] += abs(cost)
+        return dict(totals)
 
     @property
     def line_items(self) -> int:

@@ -4,7 +4,7 @@ never do, which are shadowed by earlier ones, and how much cost each dimension c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import duckdb
 import polars as pl
@@ -14,8 +14,12 @@ from costalloc.allocation.matching import MATCH, matched_profiles
 from costalloc.allocation.model import UNALLOCATED, RuleSet
 from costalloc.allocation.profiles import profile_of
 from costalloc.allocation.publish import AllocationResult, allocate_period
+from costalloc.core.currencies import quantum
+from costalloc.core.exchange import ExchangeRates
 from costalloc.core.period import BillingPeriod
 from costalloc.sql import fill, load, used_params
+
+CURRENCY_COLUMN = "x_profile_currency"  # profile_weights.sql: the line items' BillingCurrency
 
 
 @dataclass
@@ -28,11 +32,20 @@ class RuleUse:
 
 @dataclass
 class RulesReport:
+    """Per currency (amounts in two currencies are never added): how much |BilledCost| the
+    period has and how much of it the rules give each dimension a value."""
+
     period: BillingPeriod
     line_items: int = 0
-    cost: Decimal = Decimal(0)
-    covered: dict[str, Decimal] = field(default_factory=dict)  # dimension → |cost| allocated
+    cost: dict[str, Decimal] = field(default_factory=dict)  # currency → |BilledCost|
+    rows: dict[str, int] = field(default_factory=dict)  # currency → line items
+    # dimension → currency → |BilledCost| allocated by rules
+    covered: dict[str, dict[str, Decimal]] = field(default_factory=dict)
     uses: dict[str, RuleUse] = field(default_factory=dict)
+
+    @property
+    def currencies(self) -> list[str]:
+        return sorted(self.cost)
 
     @property
     def never_matched(self) -> list[str]:
@@ -50,8 +63,23 @@ class RulesReport:
         return [u.rule_id for u in self.uses.values()
                 if u.matched_rows and not u.fired_rows and u.open_rows]
 
-    def coverage(self, dimension: str) -> Decimal:
-        return self.covered.get(dimension, Decimal(0)) / self.cost if self.cost else Decimal(0)
+    def coverage(self, dimension: str, currency: str) -> Decimal:
+        """The share of `currency`'s |BilledCost| the rules give `dimension` a value."""
+        cost = self.cost.get(currency, Decimal(0))
+        return self.covered.get(dimension, {}).get(currency, Decimal(0)) / cost if cost \
+            else Decimal(0)
+
+    def converted_cost(self, rates: ExchangeRates) -> Decimal:
+        """|BilledCost| of every currency in the reporting currency (exact)."""
+        return sum((rates.convert(cost, currency, self.period)
+                    for currency, cost in self.cost.items()), Decimal(0))
+
+    def converted_coverage(self, dimension: str, rates: ExchangeRates) -> Decimal:
+        """The share of all |BilledCost|, converted at the period's rates, the rules place."""
+        whole = self.converted_cost(rates)
+        part = sum((rates.convert(amount, currency, self.period) for currency, amount
+                    in self.covered.get(dimension, {}).items()), Decimal(0))
+        return part / whole if whole else Decimal(0)
 
 
 def rule_statistics(con: duckdb.DuckDBPyConnection, ruleset: RuleSet,
@@ -66,12 +94,14 @@ def rule_statistics(con: duckdb.DuckDBPyConnection, ruleset: RuleSet,
     assert isinstance(frame, pl.DataFrame)
     assigned = matched_profiles(frame, ruleset)
     line_items = assigned["line_item_count"]
-    magnitude = assigned["billed_magnitude"]
     report.line_items = int(line_items.sum())
-    report.cost = Decimal(magnitude.sum() or 0)
-    for dimension in ruleset.dimensions:
-        report.covered[dimension] = Decimal(
-            magnitude.filter(assigned[dimension] != UNALLOCATED).sum() or 0)
+    for (currency,), rows in assigned.group_by(CURRENCY_COLUMN):
+        magnitude = rows["billed_magnitude"]
+        report.cost[str(currency)] = Decimal(magnitude.sum() or 0)
+        report.rows[str(currency)] = int(rows["line_item_count"].sum())
+        for dimension in ruleset.dimensions:
+            report.covered.setdefault(dimension, {})[str(currency)] = Decimal(
+                magnitude.filter(rows[dimension] != UNALLOCATED).sum() or 0)
     for index, rule in enumerate(ruleset.rules):
         use = report.uses[rule.id]
         matched = assigned[MATCH.format(index=index)]
@@ -85,12 +115,33 @@ def rule_statistics(con: duckdb.DuckDBPyConnection, ruleset: RuleSet,
     return report
 
 
-def render_report(report: RulesReport, ruleset: RuleSet) -> str:
-    lines = [f"On {report.line_items} line items of {report.period} "
-             f"(|BilledCost| {report.cost.quantize(Decimal('0.01')):,}):"]
+def render_report(report: RulesReport, ruleset: RuleSet,
+                  rates: ExchangeRates | None = None) -> str:
+    """Coverage per currency, side by side and never added; with `rates`, also of all the
+    period's cost converted into the reporting currency."""
+    currencies = report.currencies
+    if rates is not None:
+        rates.require((report.period, c) for c in currencies)
+    magnitudes = ", ".join(f"{c} {_money(report.cost[c], c)} ({report.rows[c]} line items)"
+                           for c in currencies)
+    lines = [f"On {report.line_items} line items of {report.period} (|BilledCost|: "
+             f"{magnitudes or 'none'}):"]
+    columns = [*currencies, *([f"all in {rates.currency}"] if rates and currencies else [])]
+    lines.append("  share of |BilledCost| allocated by rules, per currency"
+                 + (f" and converted into {rates.currency}" if rates and currencies else "")
+                 + ":")
+    lines.append(f"  {'':<12} " + " ".join(f"{c:>14}" for c in columns))
     for dimension in ruleset.dimensions:
-        lines.append(f"  {dimension:<12} {report.coverage(dimension) * 100:6.2f}% of cost allocated "
-                     "by rules")
+        shares = [report.coverage(dimension, c) for c in currencies]
+        if rates and currencies:
+            shares.append(report.converted_coverage(dimension, rates))
+        lines.append(f"  {dimension:<12} " + " ".join(f"{share * 100:>13.2f}%" for share in shares))
+    if rates and currencies:
+        total = report.converted_cost(rates)
+        lines.append(f"  all |BilledCost| in {rates.currency}: {_money(total, rates.currency)}, "
+                     f"at the rates in `{rates.path}`:")
+        lines += [f"    {rates.quote(report.period, c).describe()}" for c in currencies
+                  if c != rates.currency]
     lines.append("  rules (matched rows / rows where the rule set a dimension):")
     for use in report.uses.values():
         flag = ("  never matched" if use.rule_id in report.never_matched else
@@ -98,6 +149,10 @@ def render_report(report: RulesReport, ruleset: RuleSet) -> str:
                 "  never yields a declared value" if use.rule_id in report.fruitless else "")
         lines.append(f"    {use.rule_id:<36} {use.matched_rows:>9} / {use.fired_rows:<9}{flag}")
     return "\n".join(lines)
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    return f"{amount.quantize(quantum(currency), ROUND_HALF_UP):,}"
 
 
 def diff_rules(con: duckdb.DuckDBPyConnection, old: RuleSet, new: RuleSet,
@@ -130,4 +185,7 @@ def _by_value(result: AllocationResult) -> dict[tuple[str, str, str], tuple[Deci
 
 
 def _cents(amount: Decimal) -> str:
-    return f"{amount.quantize(Decimal('0.01')):,}"
+    """`amount` to the cent, halves away from zero; a change that rounds to nothing is 0.00,
+    never -0.00."""
+    cents = amount.quantize(Decimal("0.01"), ROUND_HALF_UP)
+    return f"{cents.copy_abs() if cents.is_zero() else cents:,}"

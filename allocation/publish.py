@@ -3,7 +3,9 @@
 The engine tags the period's distinct profiles (see `allocation.profiles`), not its line
 items; inside one transaction that first removes the period's old allocation, the warehouse
 joins those answers onto the line items, writing rows a split may take to `split_rows` and the
-rest to `allocated_costs`. Then the splits run in SQL and their rows join the rest. The
+rest to `allocated_costs` — narrow: the line item's key, its amounts and currency, and what the
+allocation decided; readers join the line item's attributes back through the view
+`allocated_line_items`. Then the splits run in SQL and their rows join the rest. The
 conservation audit runs before the commit: a difference of one ten-billionth of a cent rolls
 everything back, and the previous allocation stays published.
 """
@@ -147,9 +149,10 @@ def _write_tagged_rows(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, profile
     `split_rows` (and `split_candidates`) when a split may take it."""
     match = profile.join_condition("p")
     values = {**params, **profile.params}
-    for target, split_may_take in (("allocated_costs", False), ("split_rows", True)):
+    for target, split_may_take, columns in (("allocated_costs", False, ""),
+                                            ("split_rows", True, splits.split_columns())):
         statement = fill(load("allocation/insert_tagged_rows"), target=target,
-                         profile_match=match)
+                         profile_match=match, split_columns=columns)
         con.execute(statement, used_params(statement, {**values,
                                                        "split_may_take": split_may_take}))
     if ruleset.splits:

@@ -2,9 +2,13 @@
 
 Each split, in file order, takes the rows flagged for it while tagging (its `when`) and
 replaces each with one part per target, weighted evenly, by fixed shares, proportionally to
-the basis the targets already carry (within the period, optionally within a provider,
-account, currency...), or by a usage driver the user supplies. Targets with zero weight get
-nothing; rows whose targets all weigh zero fail the allocation unless `fallback: even`.
+the basis the targets already carry (within the period and the row's billing currency,
+optionally within a provider, account...), or by a usage driver the user supplies. Targets
+with zero weight get nothing; rows whose targets all weigh zero fail the allocation unless
+`fallback: even`.
+
+Proportional weights are always per currency: a target's USD and EUR cost are never added
+into one weight, so a EUR row is split by what the targets carry in EUR.
 """
 
 from __future__ import annotations
@@ -25,11 +29,26 @@ from costalloc.sql import fill, load, used_params
 from costalloc.warehouse.connection import append
 
 STANDARD_DIMENSIONS = ("environment", "workstream", "cost_type")
+CURRENCY = "BillingCurrency"
+# The line-item columns a split's `within` may partition by (SPLIT_PARTITIONS) that the narrow
+# `allocated_costs` does not keep: `split_rows` carries them while the splits run, and a
+# proportional split partitioned by one of them joins them onto the rows it weighs.
+SPLIT_ROW_COLUMNS = ("ProviderName", "BillingAccountId", "SubAccountId", "RegionId")
+
+
+def split_columns() -> str:
+    """`, li.<column>` for each of SPLIT_ROW_COLUMNS: what `split_rows` adds to a select list."""
+    return "".join(f", li.{column}" for column in SPLIT_ROW_COLUMNS)
+
+
+def split_columns_excluded() -> str:
+    """What takes them out again of a `split_rows` select list bound for `allocated_costs`."""
+    return f"exclude ({', '.join(SPLIT_ROW_COLUMNS)})"
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(load("allocation/create_split_candidates"))
-    con.execute(load("allocation/create_split_rows"))
+    con.execute(fill(load("allocation/create_split_rows"), split_columns=split_columns()))
 
 
 def apply_splits(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, period: BillingPeriod,
@@ -37,7 +56,8 @@ def apply_splits(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, period: Billi
     """Run the splits over `split_rows`, then add what they leave to `allocated_costs`."""
     for index, split in enumerate(ruleset.splits):
         _apply(con, ruleset, split, index, period, drivers_root)
-    con.execute(load("allocation/publish_split_rows"))
+    con.execute(fill(load("allocation/publish_split_rows"),
+                     split_columns_excluded=split_columns_excluded()))
 
 
 def _apply(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, split: Split, index: int,
@@ -52,7 +72,8 @@ def _apply(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, split: Split, index
     con.execute(load("allocation/create_split_weights"))
     if split.method == "proportional":
         _run(con, _with(load("allocation/proportional_weights"), partition_key,
-                        basis=_checked_basis(split), target=_target_column(split)), params)
+                        basis=_checked_basis(split), target=_target_column(split),
+                        allocated_rows=_allocated_rows(split)), params)
     else:
         _fixed_weights(con, split, targets, period, drivers_root)
     if split.fallback == "even":
@@ -61,7 +82,10 @@ def _apply(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, split: Split, index
                     params).fetchall()
     if stranded:
         key, rows, billed = stranded[0]
-        where = f" in partition `{key}`" if key else ""
+        columns = _partition_columns(split)
+        where = " in partition " + ", ".join(
+            f"{column}={value}" for column, value in zip(columns, key.split("|"), strict=False)
+        ) if columns else ""
         raise ConservationError(
             f"{period}: split `{split.id}` takes {rows} row(s) (BilledCost {billed}){where} but "
             f"its targets {targets} carry no {_weight_name(split)} there; add `fallback: even` "
@@ -69,9 +93,11 @@ def _apply(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, split: Split, index
     _run(con, load("allocation/split_taken"), params)
     con.execute(load("allocation/split_lineages"))
     _run(con, _with(load("allocation/split_part_amounts"), partition_key), params)
-    for target, taken_again in (("split_rows", "true"), ("allocated_costs", "false")):
+    for target, taken_again, excluded in (("split_rows", "true", ""),
+                                          ("allocated_costs", "false", split_columns_excluded())):
         _run(con, _with(load("allocation/insert_split_parts"), partition_key, target=target,
-                        taken_again=taken_again, dimension_replace=_dimension_replace(split)),
+                        taken_again=taken_again, dimension_replace=_dimension_replace(split),
+                        split_columns_excluded=excluded),
              params)
     con.execute(load("allocation/delete_split_taken"))
 
@@ -142,11 +168,29 @@ def read_driver(split: Split, period: BillingPeriod, drivers_root: Path) -> dict
     return {str(t): Decimal(q) for t, q in totals.iter_rows()}
 
 
-def _partition_key(split: Split) -> str:
+def _partition_columns(split: Split) -> list[str]:
+    """What the split's weights are computed within: its `within`, and for a proportional split
+    the billing currency too (weights in two currencies are never added)."""
     columns = [c for c in split.within if c in SPLIT_PARTITIONS]  # checked at load, again here
+    if split.method == "proportional" and CURRENCY not in columns:
+        columns.append(CURRENCY)
+    return columns
+
+
+def _partition_key(split: Split) -> str:
+    columns = _partition_columns(split)
     if not columns:
         return "''"
     return "concat_ws('|', " + ", ".join(f"coalesce(a.{c}, '')" for c in columns) + ")"
+
+
+def _allocated_rows(split: Split) -> str:
+    """What a proportional split weighs besides `split_rows`: `allocated_costs`, joined with the
+    line items' columns when its `within` partitions by one that table does not keep."""
+    if not set(split.within) & set(SPLIT_ROW_COLUMNS):
+        return "allocated_costs"
+    rows = fill(load("allocation/allocated_with_split_columns"), split_columns=split_columns())
+    return f"(\n{rows})"
 
 
 def _checked_basis(split: Split) -> str:

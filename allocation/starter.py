@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -92,7 +92,8 @@ class DimensionProposal:
     dimension: str
     keys: list[str] = field(default_factory=list)  # lower-cased, most cost first
     aliases: dict[str, str] = field(default_factory=dict)  # value as tagged → declared value
-    unknown: list[tuple[str, Decimal]] = field(default_factory=list)  # unmapped values by cost
+    # unmapped values, the most cost first, with their |cost| per currency
+    unknown: list[tuple[str, dict[str, Decimal]]] = field(default_factory=list)
 
     @property
     def key_aliases(self) -> list[str]:
@@ -119,10 +120,15 @@ class Starter:
     split_commitments: bool
     split_taxes: bool
     coverage: dict[str, Coverage]  # per proposed dimension
-    tag_keys: list[tuple[str, Decimal, list[tuple[str, Decimal]]]]  # key, cost, top values
+    # per currency: (key, |cost| on rows with it, top values with theirs), the most cost first
+    tag_keys: dict[str, list[tuple[str, Decimal, list[tuple[str, Decimal]]]]]
 
     def share(self, currency: str, cost: Decimal) -> Share:
         return Share(cost, self.census.total(currency))
+
+    @property
+    def tag_key_names(self) -> set[str]:
+        return {key for keys in self.tag_keys.values() for key, _, _ in keys}
 
 
 def propose(census: SpendCensus) -> Starter:
@@ -158,22 +164,34 @@ def propose(census: SpendCensus) -> Starter:
 
 def _spelling(census: SpendCensus, dimension: str) -> DimensionProposal:
     spellings = KEY_SPELLINGS[dimension]
-    key_cost: dict[str, Decimal] = defaultdict(Decimal)
-    value_cost: dict[str, Decimal] = defaultdict(Decimal)
+    key_cost: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    value_cost: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for group, cost in census.cost.items():
         for key, value in group.tags:
             if concept(key) in spellings:
-                key_cost[key.lower()] += abs(cost)
-                value_cost[value.lower()] += abs(cost)
-    proposal = DimensionProposal(dimension, sorted(key_cost, key=lambda k: (-key_cost[k], k)))
+                key_cost[key.lower()][group.currency] += abs(cost)
+                value_cost[value.lower()][group.currency] += abs(cost)
+    proposal = DimensionProposal(dimension, _ranked(census, key_cost))
     known = VALUE_SPELLINGS[dimension]
-    for value in sorted(value_cost, key=lambda v: (-value_cost[v], v)):
+    for value in _ranked(census, value_cost):
         declared = known.get(concept(value))
         if declared is None:
-            proposal.unknown.append((value, value_cost[value]))
+            proposal.unknown.append((value, dict(value_cost[value])))
         elif value != declared:
             proposal.aliases[value] = declared
     return proposal
+
+
+def _ranked(census: SpendCensus, costs: Mapping[str, Mapping[str, Decimal]]) -> list[str]:
+    """The names in `costs` (|cost| per currency each), the most cost first without adding
+    currencies: by the sum of their shares of each currency's |cost|, then by name."""
+    magnitudes = census.magnitudes()
+
+    def weight(name: str) -> Decimal:
+        return sum((amount / magnitudes[currency] for currency, amount in costs[name].items()
+                    if magnitudes.get(currency)), Decimal(0))
+
+    return sorted(costs, key=lambda name: (-weight(name), name))
 
 
 def _tagged_value(proposal: DimensionProposal) -> _Lookup:
@@ -195,22 +213,24 @@ def _tagged_value(proposal: DimensionProposal) -> _Lookup:
 
 def _account_guesses(census: SpendCensus, tagged: dict[str, _Lookup]) -> list[AccountGuess]:
     """Each sub-account whose untagged cost can be placed: by what its name says, else by what
-    most of its tagged cost is."""
-    cost: dict[str, Decimal] = defaultdict(Decimal)
+    most of its tagged cost is, in every currency it has tagged cost in."""
+    cost: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     names: dict[str, str | None] = {}
-    seen: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    # (account, dimension) → currency → value → |cost|
+    seen: dict[tuple[str, str], dict[str, dict[str, Decimal]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(Decimal)))
     for group, amount in census.cost.items():
         account = group.account_id or group.account_name
         if not account:
             continue
-        cost[account] += abs(amount)
+        cost[account][group.currency] += abs(amount)
         names[account] = group.account_name
         for dimension, lookup in tagged.items():
             value = lookup(group)
             if value is not None:
-                seen[(account, dimension)][value] += abs(amount)
+                seen[(account, dimension)][group.currency][value] += abs(amount)
     guesses = []
-    for account in sorted(cost, key=lambda a: (-cost[a], a)):
+    for account in _ranked(census, cost):
         values: dict[str, str] = {}
         reasons: dict[str, str] = {}
         for dimension in PROPOSED_DIMENSIONS:
@@ -218,16 +238,34 @@ def _account_guesses(census: SpendCensus, tagged: dict[str, _Lookup]) -> list[Ac
             if by_name is not None:
                 values[dimension], reasons[dimension] = by_name, "its name says so"
                 continue
-            found = seen.get((account, dimension))
-            if found:
-                value, amount = max(found.items(), key=lambda item: (item[1], item[0]))
-                share = amount / sum(found.values())
-                if share >= DOMINANT_SHARE:
-                    values[dimension] = value
-                    reasons[dimension] = f"{share * 100:.0f}% of its tagged cost is {value}"
+            dominant = _dominant(seen.get((account, dimension), {}))
+            if dominant is not None:
+                values[dimension], reasons[dimension] = dominant
         if values:
             guesses.append(AccountGuess(account, names[account], values, reasons))
     return guesses
+
+
+def _dominant(by_currency: Mapping[str, Mapping[str, Decimal]]) -> tuple[str, str] | None:
+    """The value that is at least DOMINANT_SHARE of the tagged cost in every currency, and why
+    (shares are per currency: amounts in two currencies are never added)."""
+    shares: dict[str, Decimal] = {}
+    chosen: set[str] = set()
+    for currency, found in sorted(by_currency.items()):
+        value, amount = max(found.items(), key=lambda item: (item[1], item[0]))
+        whole = sum(found.values(), Decimal(0))
+        if not whole or amount / whole < DOMINANT_SHARE:
+            return None
+        shares[currency] = amount / whole
+        chosen.add(value)
+    if len(chosen) != 1:
+        return None
+    value = chosen.pop()
+    if len(shares) == 1:
+        return value, f"{next(iter(shares.values())) * 100:.0f}% of its tagged cost is {value}"
+    parts = " and ".join(f"{share * 100:.0f}% of its tagged {currency} cost"
+                         for currency, share in shares.items())
+    return value, f"{parts} is {value}"
 
 
 def _named(name: str | None, dimension: str) -> str | None:
@@ -246,17 +284,23 @@ def _guess_for(group: Group, accounts: dict[str, AccountGuess]) -> AccountGuess 
     return None
 
 
-def _tag_keys(census: SpendCensus) -> list[tuple[str, Decimal, list[tuple[str, Decimal]]]]:
-    key_cost: dict[str, Decimal] = defaultdict(Decimal)
-    values: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+def _tag_keys(census: SpendCensus) -> dict[str, list[tuple[str, Decimal, list[tuple[str, Decimal]]]]]:
+    """Per currency, every tag key with the |cost| of rows carrying it and its top values."""
+    key_cost: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    values: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for group, cost in census.cost.items():
         for key, value in group.tags:
-            key_cost[key] += abs(cost)
-            values[key][value] += abs(cost)
-    ranked = sorted(key_cost, key=lambda k: (-key_cost[k], k))
-    return [(key, key_cost[key],
-             sorted(values[key].items(), key=lambda item: (-item[1], item[0]))[:_TOP])
+            key_cost[group.currency][key] += abs(cost)
+            values[(group.currency, key)][value] += abs(cost)
+    found = {}
+    for currency in census.currencies():
+        costs = key_cost.get(currency, {})
+        ranked = sorted(costs, key=lambda k: (-costs[k], k))
+        found[currency] = [
+            (key, costs[key], sorted(values[(currency, key)].items(),
+                                     key=lambda item: (-item[1], item[0]))[:_TOP])
             for key in ranked]
+    return found
 
 
 # ------------------------------------------------------------------------------------------
@@ -274,16 +318,8 @@ def render_rules(starter: Starter, *, source: str, period: str) -> str:
         "# Every percentage below is of that billed cost, per currency. Review the proposals,",
         "# then run `costalloc rules check rules.yaml --period " + period + "`.",
         "#",
-        "# Tag keys found (share of cost on rows that carry them; top values):",
     ]
-    total = sum((abs(c) for c in census.cost.values()), Decimal(0))
-    for key, cost, top in starter.tag_keys[:12]:
-        shown = ", ".join(f"{_short(value)} {_percent(amount, total)}" for value, amount in top)
-        lines.append(f"#   {key}: {_percent(cost, total)} — {shown}")
-    if len(starter.tag_keys) > 12:
-        lines.append(f"#   … and {len(starter.tag_keys) - 12} more keys")
-    if not starter.tag_keys:
-        lines.append("#   none: the export carries no tags, so accounts decide")
+    lines += _tag_key_lines(starter, currencies)
     lines += ["", "dimensions:"]
     lines += [f"  {name}: [{', '.join(values)}]" for name, values in STANDARD_DIMENSIONS.items()]
     lines += ["", *_normalize_lines(starter), "", *_account_lines(starter), "", "rules:"]
@@ -295,6 +331,27 @@ def render_rules(starter: Starter, *, source: str, period: str) -> str:
               "  cost_type: opex                # CapEx only through a `capitalization` entry "
               "with an approved phase", ""]
     return "\n".join(lines)
+
+
+def _tag_key_lines(starter: Starter, currencies: list[str]) -> list[str]:
+    """The tag keys found, per currency when there are several (shares of each one's cost)."""
+    magnitudes = starter.census.magnitudes()
+    lines = []
+    for currency in currencies:
+        keys = starter.tag_keys.get(currency, [])
+        total = magnitudes.get(currency, Decimal(0))
+        of = "cost" if len(currencies) == 1 else f"{currency} cost"
+        lines.append(f"# Tag keys found (share of {of} on rows that carry them; top values):")
+        for key, cost, top in keys[:12]:
+            shown = ", ".join(f"{_short(value)} {_percent(amount, total)}" for value, amount in top)
+            lines.append(f"#   {key}: {_percent(cost, total)} — {shown}")
+        if len(keys) > 12:
+            lines.append(f"#   … and {len(keys) - 12} more keys")
+        if not keys:
+            lines.append("#   none: the export carries no tags, so accounts decide")
+    if not currencies:
+        lines.append("# Tag keys found: none, the export has no line items")
+    return lines
 
 
 def _normalize_lines(starter: Starter) -> list[str]:

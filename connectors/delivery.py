@@ -7,7 +7,7 @@ import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import polars as pl
 
@@ -126,3 +126,17 @@ class Connector(Protocol):
 
     def to_focus(self, raw: pl.LazyFrame) -> pl.LazyFrame:
         """Raw rows → FOCUS columns (plus provider `x_` columns). Pure."""
+
+
+@runtime_checkable
+class FileByFile(Connector, Protocol):
+    """A connector whose delivery can be read one file at a time, each file on another worker
+    (`flows.file_staging`). What a file's rows need from the rest of the delivery is found
+    first, in one pass (`read_context`, picklable); `read` must be `read_file` over the files
+    in order, with that context, so both ways give the same rows."""
+
+    def read_context(self, delivery: Delivery) -> Any:
+        """What every file's rows need to know about the whole delivery."""
+
+    def read_file(self, delivery: Delivery, file: str, context: Any) -> Iterator[RawBatch]:
+        """One file of the delivery, as `read` streams it."""

@@ -1,12 +1,13 @@
 """A delivery's raw batches → checked FOCUS line items, batch by batch, the same for every
-source kind. The loader (`flows.loading.stage`) stages what this yields; the counts, control
-totals and batch origins it keeps on the `PartitionLoad` are what the publish step ties out
-against and names rows by.
+source kind and every way of loading. The loader (`flows.loading`) hands what this yields
+straight to the warehouse's transaction, or stages it as Parquet parts; the counts, control
+totals and batch origins it keeps on the `PartitionLoad` are what the load ties out against and
+names rows by.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import polars as pl
 import pyarrow as pa
@@ -19,12 +20,17 @@ from costalloc.core.prefetch import prefetched
 from costalloc.warehouse.partitions import BatchOrigin, PartitionLoad
 
 
-def normalized(connector: Connector, delivery: Delivery, load: PartitionLoad) -> Iterator[
-        pa.Table]:
+def normalized(connector: Connector, delivery: Delivery, load: PartitionLoad,
+               batches: Iterable[RawBatch] | None = None) -> Iterator[pa.Table]:
     """FOCUS tables, batch by batch, numbered in delivery order (`x_line_item_id` from 1);
-    `load` gets the raw rows, control totals and where each batch came from as they stream."""
+    `load` gets the raw rows, control totals and where each batch came from as they stream.
+
+    `batches`: the raw batches to normalize, when not the whole delivery's (`connector.read`):
+    one file's, staged on a worker of its own and numbered from 1 there (`flows.file_staging`
+    moves its ids past the files before it)."""
     next_id = 1
-    for batch in prefetched(connector.read(delivery), name=f"read {connector.name}"):
+    raw = connector.read(delivery) if batches is None else batches
+    for batch in prefetched(raw, name=f"read {connector.name}"):
         _check_money(connector, delivery, batch)
         load.raw_rows += batch.rows.height
         add_totals(load.raw_totals, connector.control_totals(batch.rows))

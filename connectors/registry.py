@@ -3,9 +3,10 @@
 An entry carries the connector class (as `module:Class`, imported only when a source of that
 kind is read, so a deployment that reads only AWS never imports the GCP or Azure SDKs), its
 options model (`extra="forbid"`; `costalloc.yaml` is checked against it), how long its provider
-may restate a past month, how long it usually goes between deliveries, and a one-line
-description. Settings (`core.settings`), planning (`flows.plan`), the nightly summary's
-freshness check and `docs/sources.md` (`connectors.source_docs`) all read it.
+may restate a past month, how long it usually goes between deliveries, whether asking for a
+delivery makes a new one, and a one-line description. Settings (`core.settings`), planning
+(`flows.plan`), triage (`flows.triage`), the nightly summary's freshness check and
+`docs/sources.md` (`connectors.source_docs`) all read it.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ class SourceKind:
     restatement_days: int  # after a month ends, how long its provider may still rewrite it
     delivery_lag: timedelta | None  # longest usual gap between deliveries; None: no cadence
     description: str
+    # Finding a delivery asks the provider to make one (a new fingerprint every time), so a run
+    # cannot tell it has nothing to do without loading it (`flows.triage`).
+    delivers_on_request: bool = False
 
     def connector_class(self) -> Callable[[SourceSettings], Connector]:
         """The class, imported now."""
@@ -78,7 +82,8 @@ KINDS: dict[str, SourceKind] = {kind.name: kind for kind in (
         restatement_days=10,
         delivery_lag=None,  # a report is requested on demand: every run gets a fresh one
         description="One month at a time from the Azure Cost Details API, for months no export "
-                    "covers"),
+                    "covers",
+        delivers_on_request=True),
     SourceKind(
         "asset-register", "costalloc.connectors.assets:AssetRegisterConnector",
         AssetRegisterOptions,

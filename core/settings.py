@@ -12,8 +12,17 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from costalloc.core.currencies import is_currency
 from costalloc.core.errors import ConfigurationError
 from costalloc.core.yaml_input import problem_report, read_yaml
 
@@ -87,6 +96,9 @@ class Settings(BaseModel):
     sources: list[SourceSettings] = Field(default_factory=list)
     reports_dir: Path = Path("reports")
     lake: str | None = None  # Hive-partitioned Parquet copy of line_items: a folder or s3:// prefix
+    # Optional: figures that put currencies together convert into this one (docs/currencies.md)
+    reporting_currency: str | None = None
+    exchange_rates: Path | None = Field(default=None, validate_default=True)
 
     @field_validator("sources")
     @classmethod
@@ -96,6 +108,23 @@ class Settings(BaseModel):
         if doubled:
             raise ValueError(f"source names must be unique; repeated: {', '.join(doubled)}")
         return sources
+
+    @field_validator("reporting_currency")
+    @classmethod
+    def _iso_currency(cls, code: str | None) -> str | None:
+        if code is not None and not is_currency(code):
+            raise ValueError(f"`{code}` is not an ISO 4217 currency code (e.g. USD, EUR)")
+        return code
+
+    @field_validator("exchange_rates")
+    @classmethod
+    def _rates_with_currency(cls, rates: Path | None, info: ValidationInfo) -> Path | None:
+        if "reporting_currency" not in info.data:  # invalid: said above
+            return rates
+        if (rates is None) != (info.data["reporting_currency"] is None):
+            raise ValueError("`reporting_currency` and `exchange_rates` go together: the currency "
+                             "to convert into and the rates file to convert with")
+        return rates
 
     def source(self, name: str) -> SourceSettings:
         for source in self.sources:
@@ -122,6 +151,8 @@ def load_settings(path: Path) -> Settings:
     settings.reports_dir = _under(base, settings.reports_dir)
     if settings.rules is not None:
         settings.rules = _under(base, settings.rules)
+    if settings.exchange_rates is not None:
+        settings.exchange_rates = _under(base, settings.exchange_rates)
     if settings.lake is not None and "://" not in settings.lake:
         settings.lake = str(_under(base, Path(settings.lake)))
     settings.sources = [_resolve_local_uri(base, source) for source in settings.sources]

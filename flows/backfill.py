@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from prefect import flow
 from rich.console import Console
@@ -18,9 +19,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from costalloc.core.errors import ConfigurationError
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import load_settings
-from costalloc.flows.nightly import RunReport, Step, announce, config_path, run_checked, run_log
+from costalloc.flows.nightly import announce, config_path, run_checked, run_log
 from costalloc.flows.plan import parse_periods, plan
-from costalloc.flows.runners import DEFAULT_MAX_WORKERS
+from costalloc.flows.run_report import RunReport, Step
+from costalloc.flows.runners import DEFAULT_MAX_WORKERS, RunnerChoice
 
 _listeners: list[Callable[[Step], None]] = []
 
@@ -39,20 +41,22 @@ def _notify(step: Step) -> None:
 @flow(name="costalloc-backfill")
 def backfill(config: str | None = None, periods: list[str] | None = None,
              sources: list[str] | None = None, force: bool = False, task_runner: str = "threads",
-             dask_address: str | None = None,
-             max_workers: int = DEFAULT_MAX_WORKERS) -> RunReport:
+             dask_address: str | None = None, max_workers: int = DEFAULT_MAX_WORKERS,
+             dask_cluster: str | None = None,
+             dask_cluster_options: dict[str, Any] | None = None) -> RunReport:
     """Load and allocate `periods` (`YYYY-MM` or `YYYY-MM..YYYY-MM`) for every source, or
-    `sources`. Fails if any step did; re-running it does only what is still missing."""
+    `sources`. Fails if any step did; re-running it does only what is still missing. The task
+    runner: `flows.runners.task_runner`."""
     if not periods:
         raise ConfigurationError("backfill needs `periods`, e.g. [\"2026-01..2026-06\"]")
-    return run_checked("backfill", config, periods, sources, force, task_runner, dask_address,
-                       max_workers, progress=_notify)
+    runner = RunnerChoice(task_runner, dask_address, dask_cluster, dask_cluster_options or {},
+                          max_workers)
+    return run_checked("backfill", config, periods, sources, force, runner, progress=_notify)
 
 
 def backfill_with_progress(config: Path, periods: list[BillingPeriod],
-                           sources: list[str] | None, force: bool, *,
-                           task_runner: str = "threads", dask_address: str | None = None,
-                           max_workers: int = DEFAULT_MAX_WORKERS) -> int:
+                           sources: list[str] | None, force: bool,
+                           runner: RunnerChoice | None = None) -> int:
     settings = load_settings(config_path(str(config)))
     partitions = plan(settings, parse_periods([str(p) for p in periods]), sources, date.today())
     # One message per line wherever stderr goes (rich wraps at 80 columns off a terminal, which
@@ -73,9 +77,11 @@ def backfill_with_progress(config: Path, periods: list[BillingPeriod],
 
         _listeners.append(listener)
         try:
+            chosen = runner or RunnerChoice()
             backfill(config=str(config), periods=[str(p) for p in periods], sources=sources,
-                     force=force, task_runner=task_runner, dask_address=dask_address,
-                     max_workers=max_workers)
+                     force=force, task_runner=chosen.kind, dask_address=chosen.dask_address,
+                     max_workers=chosen.max_workers, dask_cluster=chosen.dask_cluster,
+                     dask_cluster_options=chosen.dask_cluster_options or None)
         finally:
             _listeners.remove(listener)
             bar.update(loads, completed=len(partitions))

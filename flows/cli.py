@@ -21,7 +21,9 @@ from costalloc.flows.hints import DEFAULT_CONFIG, command
 if TYPE_CHECKING:
     import duckdb
 
+    from costalloc.core.exchange import ExchangeRates
     from costalloc.core.settings import Settings
+    from costalloc.flows.runners import RunnerChoice
     from costalloc.reports.planning.forecast import Events
 
 Command = Callable[[argparse.Namespace], int]
@@ -84,8 +86,12 @@ class _Commands:
         self._common = argparse.ArgumentParser(add_help=False)
         _global_options(self._common, defaults=False)
 
-    def add_parser(self, name: str, *, help: str) -> argparse.ArgumentParser:
-        return self._actions.add_parser(name, parents=[self._common], help=help)
+    def add_parser(self, name: str, *, help: str, description: str | None = None
+                   ) -> argparse.ArgumentParser:
+        """`help` is the command's line in `costalloc --help`, and its own `--help` unless a
+        longer `description` is given."""
+        return self._actions.add_parser(name, parents=[self._common], help=help,
+                                        description=description or help)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -151,6 +157,7 @@ def _parser() -> argparse.ArgumentParser:
                                   "cost type")
     summary.add_argument("--period", required=True, type=_period)
     summary.add_argument("--to", type=_period)
+    _rate_options(summary)
     summary.set_defaults(command=_summary)
 
     review = commands.add_parser("review", help="the monthly review: actual vs budget per budget "
@@ -183,6 +190,7 @@ def _parser() -> argparse.ArgumentParser:
                            default="EffectiveCost")
     unit_cost.add_argument("--format", choices=["table", "csv"], default="table")
     unit_cost.add_argument("--out", type=Path, default=None)
+    _rate_options(unit_cost)
     unit_cost.set_defaults(command=_unit_cost)
 
     forecast = commands.add_parser("forecast", help="spend per workstream for the coming months in "
@@ -211,6 +219,7 @@ def _parser() -> argparse.ArgumentParser:
         "coverage, rules never matched and rules shadowed on the loaded data")
     check.add_argument("file", type=Path)
     check.add_argument("--period", type=_period, help="a loaded billing period to test against")
+    _rate_options(check)
     check.set_defaults(command=_rules_check)
     diff = rules_commands.add_parser("diff", help="how totals per dimension value move between "
                                      "two rules versions (dry run, nothing is published)")
@@ -262,7 +271,13 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="write demo billing from every source kind (AWS, GCP, "
                                "Azure, an asset register), run the nightly flow over it and "
-                               "print the summary")
+                               "print the summary", description=(
+        "Write a realistic October 2026 from four sources, each in its provider's real layout: "
+        "AWS CUR 2.0 (with a superseded delivery and two earlier months), a GCP billing export "
+        "dump (with a late adjustment in November), Azure Cost Management exports (EA and MCA, "
+        "ActualCost and AmortizedCost) and an on-premises asset register; with rules, budgets, "
+        "events and units beside them. Then run the nightly flow over 2026-08..2026-11 and print "
+        "October's allocation per currency, where the files are, and commands to try next."))
     demo.add_argument("--dir", type=Path, default=Path("costalloc-demo"),
                       help="where to write the demo: a new or empty folder, or one an earlier "
                       "demo made (files you edited there are kept) (default: ./costalloc-demo)")
@@ -305,23 +320,35 @@ def _periods(args: argparse.Namespace) -> list[BillingPeriod]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from costalloc.flows.nothing_to_do import finished_without_prefect
+
+    periods = sorted(set(args.period)) if args.period else None
+    runner = _runner(args)
+    if finished_without_prefect(args.config, periods, args.source, force=False,
+                                tell=lambda step: print(step.message, flush=True)):
+        return 0
     from costalloc.flows.nightly import nightly
 
-    periods = [str(p) for p in args.period] if args.period else None
     _start_flows(args)
-    nightly(config=str(args.config), periods=periods, sources=args.source,
-            task_runner=args.task_runner, dask_address=args.dask_address,
-            max_workers=args.max_workers)
+    nightly(config=str(args.config), periods=[str(p) for p in periods] if periods else None,
+            sources=args.source, task_runner=runner.kind, dask_address=runner.dask_address,
+            max_workers=runner.max_workers, dask_cluster=runner.dask_cluster,
+            dask_cluster_options=runner.dask_cluster_options or None)
     return 0
 
 
 def _backfill(args: argparse.Namespace) -> int:
+    from costalloc.flows.nothing_to_do import finished_without_prefect
+
+    runner = _runner(args)
+    if finished_without_prefect(args.config, _periods(args), args.source, force=args.force,
+                                tell=lambda step: print(step.message, file=sys.stderr,
+                                                        flush=True)):
+        return 0
     from costalloc.flows.backfill import backfill_with_progress
 
     _start_flows(args)
-    return backfill_with_progress(args.config, _periods(args), args.source, args.force,
-                                  task_runner=args.task_runner, dask_address=args.dask_address,
-                                  max_workers=args.max_workers)
+    return backfill_with_progress(args.config, _periods(args), args.source, args.force, runner)
 
 
 def _runner_options(command: argparse.ArgumentParser) -> None:
@@ -333,11 +360,28 @@ def _runner_options(command: argparse.ArgumentParser) -> None:
                          "processes)")
     command.add_argument("--max-workers", type=int, default=2, help="partitions read at once "
                          "(threads), or local Dask worker processes (default: 2)")
+    command.add_argument("--dask-cluster", help="a Dask cluster class to start (or reconnect "
+                         "to) instead, e.g. coiled.Cluster or "
+                         "dask_kubernetes.operator.KubeCluster")
+    command.add_argument("--dask-option", action="append", default=[], metavar="KEY=VALUE",
+                         help="a keyword argument of --dask-cluster (repeatable), e.g. "
+                         "n_workers=8")
+
+
+def _runner(args: argparse.Namespace) -> RunnerChoice:
+    """The task runner the options name; a mistake in them is said before anything is read."""
+    from costalloc.flows.runners import RunnerChoice
+
+    choice = RunnerChoice(args.task_runner, args.dask_address, args.dask_cluster,
+                          _options(args.dask_option, "--dask-option"), args.max_workers)
+    choice.check()
+    return choice
 
 
 def _start_flows(args: argparse.Namespace) -> None:
     """Before a flow runs: a broken configuration fails now, before a Prefect server is started
-    for nothing; then the server Prefect would start is started and tied to this process."""
+    for nothing; then the server Prefect would start is started and tied to this process. (`run`
+    and `backfill` first see whether there is anything to do: `flows.nothing_to_do`.)"""
     from costalloc.core.settings import load_settings
     from costalloc.flows.server_guard import guard_ephemeral_server
 
@@ -412,10 +456,14 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _summary(args: argparse.Namespace) -> int:
+    from costalloc.core.settings import load_settings
     from costalloc.reports.finance.summary import allocation_summary, render
 
+    settings = load_settings(args.config)
+    _require_warehouse(args, settings.warehouse)  # before asking for anything else
+    rates = _exchange_rates(args, settings)
     with _warehouse(args, read_only=True) as con:
-        print(render(allocation_summary(con, args.period, args.to)))
+        print(render(allocation_summary(con, args.period, args.to, rates)))
     return 0
 
 
@@ -467,16 +515,44 @@ def _init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _options(pairs: list[str]) -> dict[str, object]:
+def _options(pairs: list[str], option: str = "--option") -> dict[str, object]:
     import yaml
 
     options: dict[str, object] = {}
     for pair in pairs:
         key, equals, value = pair.partition("=")
         if not equals or not key.strip():
-            raise ConfigurationError(f"--option `{pair}` is not KEY=VALUE")
+            raise ConfigurationError(f"{option} `{pair}` is not KEY=VALUE")
         options[key.strip()] = yaml.safe_load(value) if value.strip() else ""
     return options
+
+
+def _rate_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rates", type=Path, default=None, help="exchange rates (CSV/Parquet: "
+                        "period or date, from_currency, to_currency, rate) to also show figures "
+                        "converted into --currency (default: `exchange_rates` in the "
+                        "configuration; see docs/currencies.md)")
+    parser.add_argument("--currency", type=str.upper, default=None, help="the reporting "
+                        "currency to convert into (default: `reporting_currency` in the "
+                        "configuration)")
+
+
+def _exchange_rates(args: argparse.Namespace, settings: Settings) -> ExchangeRates | None:
+    """`--rates` / `--currency`, each falling back on the configuration's `exchange_rates` /
+    `reporting_currency`; None when neither names anything (figures stay per currency)."""
+    from costalloc.core.exchange import read_rates
+
+    path = args.rates or settings.exchange_rates
+    currency = args.currency or settings.reporting_currency
+    if path is None and currency is None:
+        return None
+    if path is None:
+        raise UsageError(f"--currency {currency} needs exchange rates: pass --rates FILE or set "
+                         "`exchange_rates` in the configuration (see docs/currencies.md)")
+    if currency is None:
+        raise UsageError("--rates needs the currency to convert into: pass --currency CODE or "
+                         "set `reporting_currency` in the configuration")
+    return read_rates(path, currency)
 
 
 def _day(text: str) -> date:
@@ -514,7 +590,7 @@ def _review(args: argparse.Namespace) -> int:
     path = args.budgets or budgets_path_beside(settings.rules, args.config.parent)
     if args.budgets is None and not path.is_file():
         raise ConfigurationError(f"no budgets file: `{path}` does not exist; write one beside the "
-                                 "rules (see docs/budgets.md) or pass --budgets FILE")
+                                 "rules (see docs/planning.md) or pass --budgets FILE")
     budgets = load_budgets(path, dimensions)
     if args.as_of is not None and args.as_of < args.period.first_day:
         raise UsageError(f"--as-of {args.as_of} is before the period {args.period}")
@@ -549,11 +625,12 @@ def _unit_cost(args: argparse.Namespace) -> int:
     units_file = args.units or ((settings.rules.parent if settings.rules else args.config.parent)
                                 / "units.csv")
     units = read_units(units_file)
+    rates = _exchange_rates(args, settings)
     with _warehouse(args, read_only=True) as con:
         results = unit_costs(con, units, args.period, args.to or args.period,
-                             dimension=args.dimension, basis=args.basis)
+                             dimension=args.dimension, basis=args.basis, rates=rates)
     if args.format == "table":
-        print(render(results, args.dimension, args.basis))
+        print(render(results, args.dimension, args.basis, rates))
         return 0
     out = _out_folder(args, settings.reports_dir)
     target = out / f"unit_cost_{args.period}.csv"
@@ -604,8 +681,13 @@ def _rules_check(args: argparse.Namespace) -> int:
           f"{len(ruleset.capitalization)} capitalization entr(ies); dimensions "
           f"{', '.join(ruleset.dimension_order())}; version {ruleset.version}")
     if args.period is not None:
+        from costalloc.core.settings import load_settings
+
+        settings = load_settings(args.config)
+        _require_warehouse(args, settings.warehouse)  # before asking for anything else
+        rates = _exchange_rates(args, settings)
         with _warehouse(args, read_only=True) as con:
-            print(render_report(rule_statistics(con, ruleset, args.period), ruleset))
+            print(render_report(rule_statistics(con, ruleset, args.period), ruleset, rates))
     return 0
 
 

@@ -129,7 +129,7 @@ def describe(inspected: list[Inspected], starter: Starter) -> list[str]:
     lines = [f"{i.source.name} {i.period}: delivery {i.delivery.fingerprint}, "
              f"{len(i.delivery.files)} file(s)" for i in inspected]
     census = starter.census
-    lines.append(f"counted {census.line_items:,} line items; tag keys: {len(starter.tag_keys)}; "
+    lines.append(f"counted {census.line_items:,} line items; tag keys: {len(starter.tag_key_names)}; "
                  f"accounts placed by name or tags: {len(starter.accounts)}")
     for currency in census.currencies():
         shares = ", ".join(f"{d} {covered(starter, d, currency) * 100:.1f}%"

@@ -1,27 +1,35 @@
 """Loading one (source, period): the one path every load takes, in the flows and in the tests.
 
-`stage` runs wherever the task runner puts it (a thread here, a Dask worker elsewhere): it
-finds the source's current delivery and, unless that delivery is the one already published,
-reads, checks and normalizes it, batch by batch, into Parquet parts. It never opens the
-warehouse. `publish` runs in the flow's process, one partition at a time: it ties the parts out
-against the export's own totals, makes them the lake's version of the partition (lake mode) and
-replaces the partition of `line_items` in one transaction. DuckDB has one writer per file, so
-the warehouse is held only for that short write, never while a source is being read.
+Two ways, one normalizer (`connectors.normalized`, polars) for both:
 
-`load_partition` runs the two in this process, with a scratch folder beside the warehouse: the
-nightly flow does exactly this per partition, adding only locks, retries and a task runner.
+- **In process** (`load_in_process`; the default: the thread-pool runner without a lake): the
+  normalized Arrow batches go straight into the warehouse's transaction, which replaces the
+  partition of `line_items` and ties it out against the export's own totals. Nothing is written
+  twice. The warehouse is opened once the first batch is normalized (discovery, the delivery's
+  first-pass reads and the first file's latency happen before), and held for writing while the
+  rest of the delivery is read: docs/performance.md says when that matters.
+- **Staged** (a lake, or a distributed runner): `stage` runs wherever the task runner puts it (a
+  thread, a Dask worker): it finds the source's current delivery and, unless that delivery is
+  the one already published, reads, checks and normalizes it, batch by batch, into Parquet
+  parts (`flows.file_staging` does it one file per task). It never opens the warehouse.
+  `publish` runs in the flow's process, one partition at a time: it ties the parts out, makes
+  them the lake's version of the partition (lake mode) and replaces the partition of
+  `line_items` in one transaction, so the warehouse is held only for that write.
+
+`load_partition` runs either in this process: in process by default, staged with a `store`.
+The nightly flow does exactly this per partition, adding only locks, retries and a task runner.
 Whatever stops a load is raised as one paragraph (source, period, file, row and column where
 known, and what stays published) and recorded in `ingest_log` against the delivery.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -29,9 +37,9 @@ from pathlib import Path
 from typing import Literal
 
 import duckdb
+import pyarrow as pa
 import pyarrow.fs as pafs
 
-from costalloc import sql
 from costalloc.connectors.delivery import Connector, Delivery, RefusedDelivery, check_file_list
 from costalloc.connectors.normalized import normalized
 from costalloc.connectors.registry import connector_for
@@ -137,32 +145,39 @@ def load_partition(target: duckdb.DuckDBPyConnection | Path | str,
                    run_id: str | None = None, *, force: bool = False,
                    store: PartitionStore | None = None) -> LoadResult:
     """Make the warehouse (`target`: a connection or the file) hold the current delivery of
-    (`source`, `period`) exactly once: stage it, then publish it, as the nightly flow does.
+    (`source`, `period`) exactly once, as the nightly flow does: in process, or staged as
+    Parquet parts in `store` and then published.
 
     `source` is a source's settings (its connector is built as the flows build it) or a
-    connector built with its own client. The parts go to `store`, else to a scratch folder
-    beside the warehouse that is removed afterwards. Raises the error that stopped the load,
-    after recording it in `ingest_log`; the published partition is then unchanged.
+    connector built with its own client. Raises the error that stopped the load, after
+    recording it in `ingest_log`; the published partition is then unchanged.
     """
     if not isinstance(target, duckdb.DuckDBPyConnection):
         with warehouse(target) as con:
             return load_partition(con, source, period, run_id, force=force, store=store)
     con = target
     run_id = run_id or new_run_id()
-    scratch = None if store is not None else _scratch_beside(con, run_id)
+    published = published_fingerprint(con, source.name, period)
     try:
-        store = store or PartitionStore(pafs.LocalFileSystem(), str(scratch))
-        try:
-            staged = stage(source, period, run_id, store,
-                           published=published_fingerprint(con, source.name, period), force=force)
-        except PartitionFailed as failed:
-            record_stage_failure(con, failed, source.name, period, run_id)
-            cause = failed.__cause__
-            raise (cause if isinstance(cause, CostallocError) else failed) from None
-        return publish(con, staged, store, run_id, keep=False)
-    finally:
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
+        if store is None:
+            return load_in_process(lambda: contextlib.nullcontext(con), source, period, run_id,
+                                   published=published, force=force)
+        staged = stage(source, period, run_id, store, published=published, force=force)
+    except PartitionFailed as failed:
+        record_stage_failure(con, failed, source.name, period, run_id)
+        cause = failed.__cause__
+        raise (cause if isinstance(cause, CostallocError) else failed) from None
+    return publish(con, staged, store, run_id, keep=False)
+
+
+def find(source: SourceSettings | Connector, period: BillingPeriod) -> tuple[Connector,
+                                                                             Delivery | None]:
+    """The source's connector (built as the flows build it) and its current delivery of
+    `period`; a failure is `PartitionFailed`."""
+    with reading(None):
+        connector = (connector_for(connector_settings(source))
+                     if isinstance(source, SourceSettings) else source)
+        return connector, connector.find_delivery(period)
 
 
 def stage(source: SourceSettings | Connector, period: BillingPeriod, run_id: str,
@@ -170,29 +185,103 @@ def stage(source: SourceSettings | Connector, period: BillingPeriod, run_id: str
     """Read and normalize the current delivery of (`source`, `period`) into Parquet parts,
     unless its fingerprint is `published` (and not `force`). Never touches the warehouse."""
     started_at = datetime.now(UTC)
-    delivery: Delivery | None = None
-    try:
-        connector = (connector_for(connector_settings(source))
-                     if isinstance(source, SourceSettings) else source)
-        delivery = connector.find_delivery(period)
-        if delivery is None:
-            return Staged(source.name, period, "no-delivery", started_at=started_at)
-        if not force and delivery.fingerprint == published:
-            return Staged(source.name, period, "unchanged", delivery.fingerprint,
-                          started_at=started_at)
+    connector, delivery = find(source, period)
+    if delivery is None:
+        return Staged(source.name, period, "no-delivery", started_at=started_at)
+    if not force and delivery.fingerprint == published:
+        return Staged(source.name, period, "unchanged", delivery.fingerprint,
+                      started_at=started_at)
+    load = partition_load(delivery, run_id)
+    with reading(delivery):
         check_file_list(delivery)
-        load = PartitionLoad(source.name, period, delivery.fingerprint, run_id,
-                             files=list(delivery.files), declared_empty=delivery.declared_empty)
         parts = store.write(source.name, period, run_id, normalized(connector, delivery, load))
+    return Staged(source.name, period, "staged", delivery.fingerprint, delivery.files,
+                  tuple(parts), load.raw_rows, load.emitted_rows, dict(load.raw_totals),
+                  started_at, delivery.declared_empty, tuple(load.origins))
+
+
+def load_in_process(open_warehouse: Callable[[], AbstractContextManager[
+                        duckdb.DuckDBPyConnection]],
+                    source: SourceSettings | Connector, period: BillingPeriod, run_id: str, *,
+                    published: str | None, force: bool = False) -> LoadResult:
+    """Replace the partition with the current delivery's line items as they are normalized,
+    inside one transaction of the warehouse `open_warehouse` gives, unless the delivery is the
+    `published` one (and not `force`).
+
+    A failure to find, read or normalize the delivery is `PartitionFailed` (the caller records
+    it, as for `stage`); a failure of the write itself is recorded here, as `publish` does.
+    """
+    connector, delivery = find(source, period)
+    if delivery is None:
+        return LoadResult(source.name, period, "no-delivery")
+    if not force and delivery.fingerprint == published:
+        return LoadResult(source.name, period, "unchanged", delivery.fingerprint)
+    load = partition_load(delivery, run_id)
+    with reading(delivery):
+        check_file_list(delivery)
+    batches = _LastBatch(_read_as_partition(delivery, normalized(connector, delivery, load)))
+    first = batches.first()  # before the warehouse is taken: the source's latency is not held
+    with open_warehouse() as con:
+        try:
+            replace_partition(con, load, batches.rest(first))
+        except PartitionFailed:
+            raise
+        except Exception as error:
+            if isinstance(error, duckdb.Error):  # a disk error is WarehouseWriteError by now
+                error = _refused(con, error, load, [batches.last] if batches.last else [])
+            if not isinstance(error, TransientError):
+                record_failure(con, load, _said(error))
+            raise error from None
+    return _loaded(load)
+
+
+def partition_load(delivery: Delivery, run_id: str, *,
+                   files: tuple[str, ...] | None = None) -> PartitionLoad:
+    """What loading `delivery` (or some of its `files`) will count as it reads."""
+    return PartitionLoad(delivery.source, delivery.period, delivery.fingerprint, run_id,
+                         files=list(delivery.files if files is None else files),
+                         declared_empty=delivery.declared_empty)
+
+
+@contextmanager
+def reading(delivery: Delivery | None) -> Iterator[None]:
+    """An error finding, reading or normalizing `delivery` as `PartitionFailed` (transient ones
+    as `TransientPartitionFailed`, which are retried), naming the delivery it stopped."""
+    try:
+        yield
+    except PartitionFailed:
+        raise
     except CostallocError as error:
         kind = TransientPartitionFailed if isinstance(error, TransientError) else PartitionFailed
         found = (delivery.fingerprint, delivery.files) if delivery else (
             (error.fingerprint, error.files) if isinstance(error, RefusedDelivery) else (None, ()))
         raise kind(str(error), kind=type(error).__name__, fingerprint=found[0],
                    files=found[1]) from error
-    return Staged(source.name, period, "staged", delivery.fingerprint, delivery.files,
-                  tuple(parts), load.raw_rows, load.emitted_rows, dict(load.raw_totals),
-                  started_at, delivery.declared_empty, tuple(load.origins))
+
+
+def _read_as_partition(delivery: Delivery, tables: Iterator[pa.Table]) -> Iterator[pa.Table]:
+    with reading(delivery):
+        yield from tables
+
+
+class _LastBatch:
+    """Batches on their way into the warehouse, remembering the last one handed over: the one
+    to search when the warehouse refuses a row."""
+
+    def __init__(self, tables: Iterator[pa.Table]) -> None:
+        self._tables = tables
+        self.last: pa.Table | None = None
+
+    def first(self) -> pa.Table | None:
+        self.last = next(self._tables, None)
+        return self.last
+
+    def rest(self, first: pa.Table | None) -> Iterator[pa.Table]:
+        if first is not None:
+            yield first
+        for table in self._tables:
+            self.last = table
+            yield table
 
 
 def publish(con: duckdb.DuckDBPyConnection, staged: Staged, store: PartitionStore, run_id: str,
@@ -223,28 +312,37 @@ def publish(con: duckdb.DuckDBPyConnection, staged: Staged, store: PartitionStor
             else:
                 replace_partition(con, load, store.read(parts, staged.source, staged.period))
         except duckdb.Error as error:  # a disk error is WarehouseWriteError by now
-            raise _refused(con, error, load, store, parts) from None
+            raise _refused(con, error, load, store.read(parts, load.source, load.period)
+                           ) from None
     except Exception as error:
         if not isinstance(error, TransientError):
-            record_failure(con, load, str(error) if isinstance(error, CostallocError)
-                           else f"{type(error).__name__}: {error}")
+            record_failure(con, load, _said(error))
             if not keep:
                 store.remove(parts)
         raise
     if not keep:
         store.remove(parts)
-    return LoadResult(staged.source, staged.period, "loaded", staged.fingerprint,
-                      load.loaded_rows, {c: f"{a:f}" for c, a in load.loaded_totals.items()},
+    return _loaded(load)
+
+
+def _loaded(load: PartitionLoad) -> LoadResult:
+    return LoadResult(load.source, load.period, "loaded", load.fingerprint, load.loaded_rows,
+                      {c: f"{a:f}" for c, a in load.loaded_totals.items()},
                       load.duplicate_rows, load.duplicate_example)
 
 
+def _said(error: BaseException) -> str:
+    return str(error) if isinstance(error, CostallocError) else f"{type(error).__name__}: {error}"
+
+
 def _refused(con: duckdb.DuckDBPyConnection, error: duckdb.Error, load: PartitionLoad,
-             store: PartitionStore, parts: list[str]) -> DataError:
-    """The warehouse refused the partition's rows: find the first refused row and say where it
-    came from (DuckDB's message names neither file nor row)."""
+             line_items: Iterable[pa.Table]) -> DataError:
+    """The warehouse refused the partition's rows (`line_items`, or the batch it refused):
+    find the first refused row and say where it came from (DuckDB's message names neither file
+    nor row)."""
     said = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     said = said if len(said) <= _SAID else said[:_SAID] + "…"
-    refused = first_refused_row(con, store.read(parts, load.source, load.period))
+    refused = first_refused_row(con, line_items)
     if refused is None:
         return DataError(load.source, load.period,
                          f"the warehouse refused the delivery's line items ({said}); the "
@@ -264,8 +362,9 @@ def record_stage_failure(con: duckdb.DuckDBPyConnection, error: PartitionFailed,
 
 
 def partition_store(settings: Settings, run_id: str) -> tuple[PartitionStore, bool]:
-    """The lake (kept) when `lake:` is configured, else this run's scratch folder next to the
-    warehouse (emptied as partitions publish). Workers must see the same store."""
+    """Where staged parts go: the lake (kept) when `lake:` is configured, else this run's
+    scratch folder next to the warehouse (emptied as partitions publish). Workers must see the
+    same store."""
     if settings.lake:
         location = open_location(settings.lake)
         return PartitionStore(location.filesystem, location.root), True
@@ -313,15 +412,6 @@ def warehouse(path: Path | str, *,
         yield con
     finally:
         con.close()
-
-
-def _scratch_beside(con: duckdb.DuckDBPyConnection, run_id: str) -> Path:
-    """This load's scratch folder: beside the warehouse file, or a temporary one for an
-    in-memory warehouse."""
-    rows = con.sql(sql.load("warehouse/database_path")).fetchall()
-    if rows and rows[0][0]:
-        return scratch_folder(str(rows[0][0]), run_id)
-    return Path(tempfile.mkdtemp(prefix=f"costalloc-scratch-{run_id}-"))
 
 
 def _outcome(staged: Staged) -> Literal["unchanged", "no-delivery"]:

@@ -8,14 +8,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from prefect.artifacts import create_markdown_artifact
-
 from costalloc.allocation.loader import load_rules
 from costalloc.connectors.registry import kind_of
 from costalloc.core.errors import CostallocError
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import Settings
-from costalloc.reports.finance.freshness import Expected, freshness, freshness_markdown
+from costalloc.reports.finance.freshness import Expected, Freshness, freshness, freshness_markdown
 from costalloc.reports.finance.run_summary import summary_markdown
 from costalloc.reports.planning.breaches import Breach, breach_markdown, evaluate_thresholds
 from costalloc.reports.planning.budgets import budgets_path_beside, load_budgets
@@ -37,7 +35,7 @@ def publish_run_outputs(settings: Settings, config: Path, periods: list[BillingP
     con = connect(settings.warehouse)
     try:
         sources = freshness(con, expected_deliveries(settings), now or datetime.now(UTC))
-        outputs.overdue = [source.describe() for source in sources if source.overdue]
+        outputs.overdue = overdue(sources)
         summary = summary_markdown(con, periods) + "\n" if periods else ""
         _artifact("costalloc-summary", summary + freshness_markdown(sources))
         path = budgets_path_beside(settings.rules, config.parent)
@@ -56,6 +54,11 @@ def publish_run_outputs(settings: Settings, config: Path, periods: list[BillingP
     return outputs
 
 
+def overdue(sources: list[Freshness]) -> list[str]:
+    """The sources past their usual delivery lag, said as the run says them."""
+    return [source.describe() for source in sources if source.overdue]
+
+
 def expected_deliveries(settings: Settings) -> list[Expected]:
     """Every configured source, with its kind's usual delivery lag (`connectors.registry`)."""
     return [Expected(source.name, source.kind, kind_of(source.kind).delivery_lag)
@@ -63,6 +66,9 @@ def expected_deliveries(settings: Settings) -> list[Expected]:
 
 
 def _artifact(key: str, markdown: str) -> None:
+    # imported here: `flows.nothing_to_do` uses this module without importing Prefect
+    from prefect.artifacts import create_markdown_artifact
+
     try:
         create_markdown_artifact(markdown=markdown, key=key)
     except Exception:  # outside a Prefect run there is no run page to publish to

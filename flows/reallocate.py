@@ -8,8 +8,9 @@ from costalloc.allocation.publish import AllocationResult
 from costalloc.core.errors import ConfigurationError
 from costalloc.core.settings import load_settings
 from costalloc.flows.loading import new_run_id
-from costalloc.flows.nightly import NO_RULES_NOTE, allocate, announce, config_path
+from costalloc.flows.nightly import allocate, announce, config_path
 from costalloc.flows.plan import parse_periods
+from costalloc.flows.triage import NO_RULES_NOTE
 
 
 @flow(name="costalloc-reallocate")

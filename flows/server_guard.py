@@ -21,8 +21,6 @@ import subprocess
 import sys
 import time
 
-from prefect.settings import get_current_settings
-
 GRACE_SECONDS = 10.0
 POLL_SECONDS = 0.2
 _guarded: set[int] = set()
@@ -31,6 +29,10 @@ _guarded: set[int] = set()
 def guard_ephemeral_server() -> int | None:
     """Start Prefect's temporary server now (the flow would start it anyway) and tie it to this
     process. Nothing to do when `PREFECT_API_URL` names a server; returns the server's pid."""
+    # Imported here, not with the module: the watchdog (`main`) runs this module in a process of
+    # its own beside the command, and importing Prefect there costs seconds of a shared CPU.
+    from prefect.settings import get_current_settings
+
     if get_current_settings().api.url:
         return None
     from prefect.server.api.server import SubprocessASGIServer

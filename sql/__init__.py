@@ -16,11 +16,13 @@ def load(name: str) -> str:
     return resources.files(__package__).joinpath(f"{name}.sql").read_text()
 
 
-# The warehouse's tables as they are now; warehouses made by earlier releases are brought here by
-# the migrations below (warehouse/migrations.py).
-SCHEMA = ("schema/line_items", "schema/ingest_log", "schema/allocated_costs", "schema/allocation_log",
-          "schema/partition_locks", "schema/budget_breaches", "schema/schema_version",
-          "schema/month_spend", "schema/month_unallocated")
+# The warehouse's tables and views as they are now, in creation order (a view after the tables it
+# reads); warehouses made by earlier releases are brought here by the migrations below
+# (warehouse/migrations.py).
+SCHEMA = ("schema/line_items", "schema/ingest_log", "schema/allocated_costs",
+          "schema/allocated_line_items", "schema/allocation_log", "schema/partition_locks",
+          "schema/budget_breaches", "schema/schema_version", "schema/month_spend",
+          "schema/month_unallocated")
 
 
 def migration_scripts() -> dict[str, list[tuple[str, str]]]:

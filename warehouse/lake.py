@@ -2,7 +2,8 @@
 
     <root>/line_items/x_source=<source>/x_billing_period=<YYYY-MM>/part-<run>-<nnnnn>.parquet
 
-A worker writes a partition's parts under hidden names (`_staged-<run>-<nnnnn>.parquet`), each
+A worker writes a partition's parts under hidden names (`_staged-<run>-<nnnnn>.parquet`; with
+`-<file>` after the run when each file of the delivery is staged by a task of its own), each
 first to a `.tmp` name and renamed when complete. The process that publishes ties the parts out
 against the export's own totals, renames them to `part-…` and removes the previous version's
 files; then the warehouse reads them batch by batch into `line_items`. Readers of the lake
@@ -19,6 +20,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
@@ -134,6 +136,28 @@ class PartitionStore:
                         "x_source", pa.repeat(pa.scalar(source), table.num_rows)
                     ).append_column(
                         "x_billing_period", pa.repeat(pa.scalar(str(period)), table.num_rows))
+
+    def renumber(self, part: str, offset: int) -> None:
+        """Rewrite `part` with its line item ids (`x_line_item_id`) moved up by `offset`, batch
+        by batch: a file staged on its own numbers its line items from 1, and in the partition
+        they follow the line items of the files before it."""
+        folder, _, name = part.rpartition("/")
+        temporary = f"{folder}/.{name}.tmp"
+        try:
+            with self.filesystem.open_input_file(part) as handle:
+                parquet = pq.ParquetFile(handle)
+                schema = parquet.schema_arrow
+                column = schema.get_field_index("x_line_item_id")
+                with pq.ParquetWriter(temporary, schema, filesystem=self.filesystem,
+                                      **_encoding(schema.names)) as writer:
+                    for batch in parquet.iter_batches(batch_size=READ_ROWS):
+                        ids = batch.column(column)
+                        ids = pc.add(ids, pa.scalar(offset, ids.type))
+                        writer.write_batch(batch.set_column(column, "x_line_item_id", ids))
+            self.filesystem.move(temporary, part)
+        except BaseException:
+            self.remove([temporary])
+            raise
 
     def promote(self, source: str, period: BillingPeriod, parts: list[str]) -> list[str]:
         """Rename staged `parts` to published names, then remove every other file of the

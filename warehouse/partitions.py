@@ -89,7 +89,8 @@ def replace_partition(con: duckdb.DuckDBPyConnection, load_: PartitionLoad,
         for table in line_items:
             append(con, "line_items", table)
 
-    return _replace(con, load_, write)
+    with unordered_inserts(con):  # around the transaction: a SET can't run in an aborted one
+        return _replace(con, load_, write)
 
 
 def replace_partition_from_parquet(con: duckdb.DuckDBPyConnection, load_: PartitionLoad,

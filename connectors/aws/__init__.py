@@ -64,21 +64,23 @@ class AwsCurConnector:
                               "export's own folder); nothing was loaded")
 
     def read(self, delivery: Delivery) -> Iterator[RawBatch]:
-        sku_units = self._sku_units(delivery)
+        sku_units = self.read_context(delivery)
         for file in delivery.files:
-            for first_row, rows in stream_file(self.location.filesystem, self.location.path(file),
-                                               source=self.name, period=delivery.period,
-                                               batch_rows=self.batch_rows,
-                                               columns=columns.needed):
-                missing = columns.missing_required(rows.columns)
-                if missing:
-                    raise DataError(self.name, delivery.period,
-                                    f"`{file}` lacks the required column(s) "
-                                    + ", ".join(f"`{c}`" for c in missing)
-                                    + "; the previous load stays published")
-                yield RawBatch(file, first_row, _with_sku_units(rows, sku_units))
+            yield from self.read_file(delivery, file, sku_units)
 
-    def _sku_units(self, delivery: Delivery) -> SkuUnits:
+    def read_file(self, delivery: Delivery, file: str, context: SkuUnits) -> Iterator[RawBatch]:
+        for first_row, rows in stream_file(self.location.filesystem, self.location.path(file),
+                                           source=self.name, period=delivery.period,
+                                           batch_rows=self.batch_rows, columns=columns.needed):
+            missing = columns.missing_required(rows.columns)
+            if missing:
+                raise DataError(self.name, delivery.period,
+                                f"`{file}` lacks the required column(s) "
+                                + ", ".join(f"`{c}`" for c in missing)
+                                + "; the previous load stays published")
+            yield RawBatch(file, first_row, _with_sku_units(rows, context))
+
+    def read_context(self, delivery: Delivery) -> SkuUnits:
         """First pass: the unit each SKU carries anywhere in the delivery (two columns read),
         for rows of the same SKU that AWS left without a `pricing_unit`."""
         sku_units = SkuUnits()

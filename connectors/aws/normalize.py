@@ -1,7 +1,7 @@
 """CUR rows (CUR 2.0 column names, see `columns.canonical`) → FOCUS 1.2 line items. Pure.
 
 Charge categories, amortization and commitment columns follow AWS's documented semantics
-(`shared/reference/provider-exports.md`); the mapping is spelled out in the README.
+(`shared/reference/provider-exports.md`); the mapping is spelled out in docs/aws.md.
 """
 
 from __future__ import annotations

@@ -14,20 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
 
+from costalloc.core.currencies import quantum as quantum  # a currency's step, used with these
+
 CENT = Decimal("0.01")
 _PRECISION = 80
-
-# ISO 4217 minor units that are not 2; every other currency is shown in cents.
-_MINOR_UNITS: dict[str, int] = {
-    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0,
-    "RWF": 0, "UGX": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
-    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
-}
-
-
-def quantum(currency: str) -> Decimal:
-    """The smallest amount an invoice in `currency` shows: 0.01 for USD, 1 for JPY."""
-    return Decimal(1).scaleb(-_MINOR_UNITS.get(currency.upper(), 2))
 
 
 def round_half_up(amount: Decimal, step: Decimal = CENT) -> Decimal:
@@ -62,12 +52,50 @@ def _largest_remainder(amounts: Sequence[Decimal], step: Decimal,
         if abs(total - exact) >= step:
             raise ValueError(f"total {total} is {abs(total - exact)} away from the exact sum "
                              f"{exact}; it must be less than one step ({step}) away")
+    return _spread(amounts, step, target)
+
+
+def _spread(amounts: Sequence[Decimal], step: Decimal, target: Decimal) -> list[Decimal]:
+    """Every amount rounded down, then the steps still missing from `target` handed out by
+    largest remainder. When `target` is within a step of the exact sum, 0 <= short <= n and no
+    amount moves more than a step; further away, every amount takes its share first."""
     floors = [(amount / step).to_integral_value(ROUND_FLOOR) * step for amount in amounts]
-    short = int((target - sum(floors, Decimal(0))) / step)  # 0 <= short <= len(amounts)
+    short = int((target - sum(floors, Decimal(0))) / step)
+    if not amounts:
+        if short:
+            raise ValueError(f"nothing to round to the total {target}")
+        return []
+    each, extra = divmod(short, len(amounts))
     by_remainder = sorted(range(len(amounts)), key=lambda i: (-(amounts[i] - floors[i]), i))
-    for i in by_remainder[:short]:
-        floors[i] += step
+    for rank, i in enumerate(by_remainder):
+        floors[i] += step * (each + (1 if rank < extra else 0))
     return floors
+
+
+def round_with_part(amounts: Sequence[Decimal], in_part: Sequence[bool],
+                    step: Decimal = CENT) -> list[Decimal]:
+    """`amounts` rounded so that all of them add up to their exact sum rounded half-up, and
+    the ones `in_part` (the unallocated cells of a table, say) add up to *their* exact sum
+    rounded half-up.
+
+    The two figures a reader compares with other reports (the total and the part) are then the
+    invoice's rounding of their exact amounts, wherever they are shown, and every other figure
+    of a table built from these cells (a subtotal, a marginal) is a plain sum of them, so the
+    same cells give the same figure in every table. Each cell stays within one step of its
+    exact amount, except in one corner: when both sums sit exactly half a step from their
+    rounding, in opposite directions, one cell outside the part may take a second step.
+    """
+    if len(amounts) != len(in_part):
+        raise ValueError(f"{len(amounts)} amounts but {len(in_part)} part flags")
+    with localcontext() as context:
+        context.prec = _PRECISION
+        part = [a for a, p in zip(amounts, in_part, strict=True) if p]
+        rest = [a for a, p in zip(amounts, in_part, strict=True) if not p]
+        total = round_half_up(sum(amounts, Decimal(0)), step)
+        part_total = round_half_up(sum(part, Decimal(0)), step)
+        shown_part = iter(_spread(part, step, part_total))
+        shown_rest = iter(_spread(rest, step, total - part_total))
+        return [next(shown_part) if p else next(shown_rest) for p in in_part]
 
 
 def round_nested(groups: Sequence[Sequence[Decimal]], step: Decimal = CENT) -> tuple[

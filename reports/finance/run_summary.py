@@ -3,7 +3,8 @@
 Totals by environment, workstream and cost type per currency, the unallocated share, and
 whether each period conserves cost (the allocation log's newest attempt, and the conservation
 audit re-run over what is published). Amounts are rounded with largest remainder, so every
-table's rows add up to the total shown under it.
+table's rows add up to the total shown under it; the total and the `unallocated` row are their
+exact amounts rounded half-up, the figures the workbook and `costalloc summary` show.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from decimal import Decimal
 import duckdb
 
 from costalloc.core.period import BillingPeriod
-from costalloc.reports.finance.rounding import largest_remainder, quantum
+from costalloc.reports.finance.rounding import largest_remainder, quantum, round_with_part
 from costalloc.reports.finance.tables import SUMMARY
 from costalloc.sql import load
 
@@ -88,8 +89,10 @@ def _currency_section(currency: str, by_dimension: dict[str, dict[str, list[Deci
         values = sorted(by_dimension[dimension])
         billed_exact = [by_dimension[dimension][v][0] for v in values]
         effective_exact = [by_dimension[dimension][v][1] for v in values]
-        billed = largest_remainder(billed_exact, step)
-        effective = largest_remainder(effective_exact, step)
+        # the `unallocated` value rounded on its own, as the workbook and `summary` show it
+        unclaimed = [v == UNALLOCATED_LABEL for v in values]
+        billed = round_with_part(billed_exact, unclaimed, step)
+        effective = round_with_part(effective_exact, unclaimed, step)
         total_exact = sum(billed_exact, Decimal(0))
         if dimension == DIMENSIONS[0]:
             share = f"{unallocated / total_exact * 100:.1f}%" if total_exact else "–"

@@ -185,7 +185,7 @@ def meaning(column: str) -> str:
     if column in COLUMN_MEANINGS:
         return COLUMN_MEANINGS[column]
     if column.startswith("x_"):
-        return "costalloc column (see the README's Tables section)"
+        return "costalloc column (see docs/warehouse.md)"
     return f"FOCUS 1.2 column `{column}` (see the FOCUS specification)"
 
 

@@ -35,7 +35,8 @@ def export_review(con: duckdb.DuckDBPyConnection, review: Review, fmt: Literal["
     if fmt == "xlsx":
         leading = [review_sheet(review), *([forecast_sheet(forecast)] if forecast else [])]
         return Extract((write_finance_workbook(con, period, period, out / f"review_{period}.xlsx",
-                                               leading=leading),))
+                                               leading=leading,
+                                               report="budget review and allocated cost"),))
     out.mkdir(parents=True, exist_ok=True)
     written = [write_csv(out / f"{name}_{period}.csv", table.to_batches(), table.schema)
                for name, table in review_tables(review).items()]
@@ -48,8 +49,9 @@ def export_forecast(forecast: Forecast, fmt: Literal["csv", "xlsx"], out: Path) 
     """The forecast: `forecast_<start>.csv`, or `forecast_<start>.xlsx` (the `Forecast` sheet
     with its charts)."""
     if fmt == "xlsx":
-        return Extract((write_sheets_workbook(out / f"forecast_{forecast.start}.xlsx",
-                                              [forecast_sheet(forecast)]),))
+        return Extract((write_sheets_workbook(
+            out / f"forecast_{forecast.start}.xlsx", [forecast_sheet(forecast)],
+            title=f"costalloc: forecast from {forecast.start}"),))
     out.mkdir(parents=True, exist_ok=True)
     return Extract((_forecast_csv(forecast, out),))
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import calendar
 import re
+import textwrap
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -482,45 +483,78 @@ def period_spend(con: duckdb.DuckDBPyConnection, budgets: Budgets, period: Billi
 
 # --- the terminal table -----------------------------------------------------------------------
 
+WIDTH = 120  # columns the text fits in; ids are never cut, longer rows wrap under themselves
+_INDENT = "    "
+
+
 def render(result: Review) -> str:
-    """The review as fixed-width text. Amounts are rounded to the currency's minor unit with
-    largest remainder per column; variance is the displayed actual − the displayed budget."""
+    """The review as fixed-width text, at most `WIDTH` columns (a line id longer than that
+    excepted). Amounts are rounded to the currency's minor unit with largest remainder per
+    column; variance is the displayed actual − the displayed budget. Each budget line is a row
+    of figures and status, then its owner, thresholds and projections on the next line."""
     period = result.period
     lines = [f"Budget review, {period}{_as_of_text(result)}"]
     source = result.budgets.path or "budgets"
-    lines.append(f"Budgets: {source} (version {result.budgets.version or '-'}); amounts on "
-                 f"{result.basis} unless a line says otherwise; variance = actual − budget "
-                 "(positive: over budget)")
+    lines += _wrapped(f"Budgets: {source} (version {result.budgets.version or '-'}); amounts on "
+                      f"{result.basis} unless a line says otherwise", indent="")
+    lines.append("variance = actual − budget (positive: over budget); usage curve: projected to "
+                 "month end on the recent usage trend")
     for currency in result.currencies:
         block = [r for r in result.lines if r.line.currency == currency]
         lines += ["", f"[{currency}]"]
         lines += _line_table(result, currency, block)
     if result.pilots:
         lines += ["", "Pilots (time-boxed experiments)"]
-        header = (f"{'pilot':<24} {'owner':<24} {'window':<23} {'cap':>14} {'spend to date':>14} "
-                  f"{'used':>7}  status")
-        lines += [header, "-" * len(header)]
-        for p in result.pilots:
-            step = quantum(p.pilot.currency)
-            cap, spent = displayed([p.pilot.cap], step)[0], displayed([p.to_date], step)[0]
-            flag = "!! " if p.flagged else ""
-            lines.append(f"{p.pilot.id:<24.24} {p.pilot.owner:<24.24} "
-                         f"{p.pilot.start} → {p.pilot.end} {cap:>14,} {spent:>14,} "
-                         f"{_percent(p.used):>7}  {flag}{p.status()}")
+        lines += _pilot_table(result)
     if not result.movers:
         lines += ["", f"Largest movers vs {period.previous()}: no allocated cost in "
                       f"{period.previous()} to compare with, or nothing changed"]
     else:
-        lines += ["", f"Largest movers vs {period.previous()} ({result.basis})"]
-        for m in result.movers:
-            step = quantum(m.currency)
-            previous, current = displayed([m.previous], step)[0], displayed([m.current], step)[0]
-            ratio = f" ({_percent(m.change_ratio, signed=True)})" if m.change_ratio is not None else ""
-            label = f"{m.dimension}={m.value}"
-            lines.append(f"[{m.currency}] {label:<40} {previous:>14,} → "
-                         f"{current:>14,}  {_signed(m.change, m.currency)}{ratio} {m.what}: "
-                         f"{m.explain()}")
+        lines += ["", f"Largest movers vs {period.previous()} ({result.basis}), with the "
+                      "services that moved most"]
+        lines += _mover_rows(result.movers)
     return "\n".join(lines)
+
+
+def _mover_rows(movers: Sequence[Mover]) -> list[str]:
+    shown = [(m, *displayed_pair(m.previous, m.current, m.currency)) for m in movers]
+    amount = max(len(f"{v:,}") for _, p, c in shown for v in (p, c))
+    labels = [f"[{m.currency}] {m.dimension}={m.value}" for m in movers]
+    label_width = _key_width(labels, "", 2 * amount + 40)
+    out = []
+    for (m, previous, current), label in zip(shown, labels, strict=True):
+        ratio = f" ({_percent(m.change_ratio, signed=True)})" if m.change_ratio is not None else ""
+        out += _row(label, label_width, f"{previous:>{amount},} → {current:>{amount},}  ",
+                    f"{_signed(m.change, m.currency)}{ratio} {m.what}")
+        out += _wrapped(f"{_INDENT}{m.explain()}")
+    return out
+
+
+def _row(key: str, key_width: int, figures: str, status: str) -> list[str]:
+    """A table row: `key` (an id) padded to `key_width`, the `figures`, then the `status`. A
+    key longer than its column gets a line of its own, the figures under it in their columns;
+    a status that doesn't fit beside the figures goes on the next line, whole."""
+    lines = ([f"{key:<{key_width}} {figures}"] if len(key) <= key_width else
+             [key, f"{'':<{key_width}} {figures}"])
+    if len(lines[-1]) + len(status) <= WIDTH:
+        lines[-1] += status
+    else:
+        lines[-1] = lines[-1].rstrip()
+        lines += _wrapped(_INDENT + status)
+    return lines
+
+
+def _key_width(keys: Iterable[str], heading: str, figures: int) -> int:
+    """The key column: as wide as the longest key, unless that leaves no room for `figures`."""
+    longest = max([len(heading), *(len(k) for k in keys)])
+    return max(len(heading), min(longest, WIDTH - figures - 1))
+
+
+def _wrapped(text: str, indent: str = _INDENT) -> list[str]:
+    """`text` in lines of at most `WIDTH` columns, broken at spaces only (an id is never cut),
+    the lines after the first indented."""
+    return textwrap.wrap(text, WIDTH, subsequent_indent=indent, break_long_words=False,
+                         break_on_hyphens=False) or [""]
 
 
 def _as_of_text(result: Review) -> str:
@@ -530,40 +564,58 @@ def _as_of_text(result: Review) -> str:
     return f" — as of {result.as_of} ({result.elapsed_days} of {result.days_in_month} days; {state})"
 
 
+_TOTAL_LABEL = "total (lines do not overlap)"  # under the id and basis columns
+
+
 def _line_table(result: Review, currency: str, block: Sequence[LineReview]) -> list[str]:
     step = quantum(currency)
-    header = (f"{'line':<24} {'owner':<24} {'basis':<9} {'budget':>14} {'actual':>14} "
-              f"{'variance':>13} {'used':>7} {'linear':>14} {'usage curve':>14} "
-              f"{'thresholds':<12} status")
-    out = [header, "-" * len(header)]
-    if not block:
-        out.append(f"(no budget line in {currency})")
     budgets = displayed_or_none([r.budget for r in block], step)
     actuals = displayed([r.actual for r in block], step)
     linear = displayed_or_none([r.projection.linear if r.projection else None for r in block], step)
     curve = displayed_or_none([r.projection.curve if r.projection else None for r in block], step)
-    for r, budget, actual, lin, cur in zip(block, budgets, actuals, linear, curve, strict=True):
-        variance = "" if budget is None else _signed(actual - budget, currency, rounded=True)
-        crossed = ", ".join(percent_text(t) for t in r.crossed) or "-"
-        flag = "!! " if r.crossed else ""
-        out.append(f"{r.line.id:<24.24} {r.line.owner:<24.24} {r.line.basis[:-4]:<9} "
-                   f"{_money(budget):>14} {actual:>14,} {variance:>13} {_percent(r.used):>7} "
-                   f"{_money(lin):>14} {_money(cur):>14} {crossed:<12} {flag}"
-                   f"{r.status(result.period)}")
-        for other, amount in r.other_currencies:
-            out.append(f"{'':<24} also {_plain(amount, other)} {other} in this scope, not counted "
-                       "(another currency)")
+    variances = ["" if b is None else _signed(a - b, currency, rounded=True)
+                 for a, b in zip(actuals, budgets, strict=True)]
+    amount = max([len("usage curve"), *(len(_money(v)) for v in (*budgets, *actuals, *curve))])
+    variance_width = max([len("variance"), *(len(v) for v in variances)])
+    figures = [f"{r.line.basis[:-4]:<9} {_money(budget):>{amount}} {actual:>{amount},} "
+               f"{variance:>{variance_width}} {_percent(r.used):>7} {_money(cur):>{amount}}  "
+               for r, budget, actual, variance, cur in zip(block, budgets, actuals, variances,
+                                                           curve, strict=True)]
+    heading = (f"{'basis':<9} {'budget':>{amount}} {'actual':>{amount}} "
+               f"{'variance':>{variance_width}} {'used':>7} {'usage curve':>{amount}}  ")
+    id_width = _key_width((r.line.id for r in block), f"{'line':<{len(_TOTAL_LABEL) - 10}}",
+                          len(heading))
+    header = _row("line", id_width, heading, "status")[0]
+    rows = [_row(r.line.id, id_width, row, f"{'!! ' if r.crossed else ''}{r.status(result.period)}")
+            for r, row in zip(block, figures, strict=True)]
+    rule = "-" * min(WIDTH, max(len(line) for line in [header, *(row[-1] for row in rows)]))
+    out = [header, rule]
+    if not block:
+        out.append(f"(no budget line in {currency})")
+    for r, row, lin in zip(block, rows, linear, strict=True):
+        out += row
+        details = [f"owner {r.line.owner}",
+                   f"thresholds {', '.join(percent_text(t) for t in r.line.thresholds) or '-'}"
+                   + (f" (crossed: {', '.join(percent_text(t) for t in r.crossed)})"
+                      if r.crossed else "")]
+        if not result.complete and lin is not None:
+            details.append(f"linear projection {lin:,}")
+        out += _wrapped(_INDENT + "; ".join(details))
+        for other, amount_other in r.other_currencies:
+            out += _wrapped(f"{_INDENT}also {_plain(amount_other, other)} {other} in this scope, "
+                            "not counted (another currency)")
     overlaps = result.overlapping(currency)
     if block and not overlaps and all(b is not None for b in budgets):
         total_budget = sum((b for b in budgets if b is not None), Decimal(0))
         total_actual = sum(actuals, Decimal(0))
-        out += ["-" * len(header),
-                f"{'total (lines do not overlap)':<59} {total_budget:>14,} {total_actual:>14,} "
-                f"{_signed(total_actual - total_budget, currency, rounded=True):>13}"]
+        variance = _signed(total_actual - total_budget, currency, rounded=True)
+        out += [rule, *_row(_TOTAL_LABEL, id_width + 10, f"{total_budget:>{amount},} "
+                            f"{total_actual:>{amount},} {variance:>{variance_width}}", "")]
     elif overlaps:
         a, b = overlaps[0]
-        out.append(f"no total: lines overlap (`{a}` and `{b}`"
-                   + (f", {len(overlaps) - 1} more pair(s)" if len(overlaps) > 1 else "") + ")")
+        out += _wrapped(f"no total: lines overlap (`{a}` and `{b}`"
+                        + (f", {len(overlaps) - 1} more pair(s)" if len(overlaps) > 1 else "")
+                        + ")")
     total = result.basis_total(currency)
     outside = result.uncovered.get(currency, Decimal(0))
     if total:
@@ -571,6 +623,30 @@ def _line_table(result: Review, currency: str, block: Sequence[LineReview]) -> l
                    f"({_percent(_ratio(outside, total))} of {_plain(total, currency)} "
                    f"{result.basis})")
     return out
+
+
+def _pilot_table(result: Review) -> list[str]:
+    shown = [(p, *displayed_pair(p.pilot.cap, p.to_date, p.pilot.currency))
+             for p in result.pilots]
+    amount = max([len("spend to date"), *(len(f"{v:,}") for _, c, s in shown for v in (c, s))])
+    heading = f"{'window':<23} {'cap':>{amount}} {'spend to date':>{amount}} {'used':>7}  "
+    id_width = _key_width((p.pilot.id for p in result.pilots), "pilot", len(heading))
+    header = _row("pilot", id_width, heading, "status")[0]
+    rows = [_row(p.pilot.id, id_width, f"{p.pilot.start} → {p.pilot.end} {cap:>{amount},} "
+                 f"{spent:>{amount},} {_percent(p.used):>7}  ",
+                 f"{'!! ' if p.flagged else ''}{p.status()}")
+            for p, cap, spent in shown]
+    out = [header, "-" * min(WIDTH, max(len(line) for line in [header, *(row[-1] for row in rows)]))]
+    for (p, _, _), row in zip(shown, rows, strict=True):
+        out += row
+        out += _wrapped(f"{_INDENT}owner {p.pilot.owner}; amounts in {p.pilot.currency}")
+    return out
+
+
+def displayed_pair(a: Decimal, b: Decimal, currency: str) -> tuple[Decimal, Decimal]:
+    """Two amounts each rounded on its own to the currency's minor unit (not a column)."""
+    step = quantum(currency)
+    return displayed([a], step)[0], displayed([b], step)[0]
 
 
 def displayed_or_none(values: Sequence[Decimal | None], step: Decimal) -> list[Decimal | None]:

@@ -4,8 +4,11 @@ first (`review_sheet`, `forecast_sheet`).
 Review: per currency, every budget line against its actual with the projections, thresholds
 and status; pilots; the largest movers since the previous month. Forecast: per currency, the
 actual months and the three scenarios, totals and per workstream, each with a native Excel
-line chart, and the assumptions above them. Amounts are rounded to the currency's minor unit
-with largest remainder per column (the exact amounts are in the CSV files).
+line chart under each table, and the assumptions above them. Amounts are rounded to the
+currency's minor unit with largest remainder per column (the exact amounts are in the CSV
+files); a currency's whole allocated cost is its exact amount rounded half-up, the figure the
+Summary shows. Both sheets print one page wide, each block starting a new page when it would
+not fit on the current one (`reports.finance.print_layout`).
 """
 
 from __future__ import annotations
@@ -14,13 +17,11 @@ from collections.abc import Sequence
 from decimal import Decimal
 from functools import partial
 
-from costalloc.reports.finance.rounding import quantum
+from costalloc.reports.finance.rounding import quantum, round_half_up
 from costalloc.reports.finance.sheets import Book, Sheet
 from costalloc.reports.finance.workbook import SheetWriter
 from costalloc.reports.planning.forecast import SCENARIOS, Forecast, Series
 from costalloc.reports.planning.review import LineReview, Review, displayed, displayed_or_none, percent_text
-
-_CHART_ROWS = 16  # rows a chart takes beside its table before the next block may start
 
 
 def review_sheet(review: Review) -> SheetWriter:
@@ -39,29 +40,29 @@ def forecast_sheet(forecast: Forecast) -> SheetWriter:
 
 def write_review_sheet(book: Book, review: Review) -> None:
     sheet = book.sheet("Review")
-    sheet.set_widths({0: 24, 1: 26, 2: 34, 3: 9, 4: 14, 5: 14, 6: 14, 7: 14, 8: 14, 9: 13,
-                      10: 9, 11: 14, 12: 14, 13: 10, 14: 12, 15: 12, 16: 14, 17: 40})
     period = review.period
     sheet.line(f"Budget review, {period}", fmt=book.title)
     if review.as_of is None:
         sheet.line(f"Nothing is allocated for {period} yet.", fmt=book.warning)
     else:
         state = "the month is complete" if review.complete else "month to date"
-        sheet.line(f"As of {review.as_of}: {review.elapsed_days} of {review.days_in_month} days "
+        sheet.note(f"As of {review.as_of}: {review.elapsed_days} of {review.days_in_month} days "
                    f"({state}). Budgets: {review.budgets.path or 'budgets'} (version "
-                   f"{review.budgets.version or '-'}).", fmt=book.note)
-    sheet.line(f"Amounts on {review.basis} (fully allocated, amortized) unless a line's Basis "
+                   f"{review.budgets.version or '-'}).")
+    sheet.note(f"Amounts on {review.basis} (fully allocated, amortized) unless a line's Basis "
                "says otherwise; variance = actual − budget (positive: over budget). Linear "
                "projection: month to date ÷ days elapsed × days in month. Usage-curve "
                "projection: month to date + the remaining days of usage at the trend of the "
-               "last 7 days' usage. Rounded to the currency's minor unit (largest remainder).",
-               fmt=book.note)
+               "last 7 days' usage. Rounded to the currency's minor unit (largest remainder).")
     for currency in review.currencies:
         sheet.skip()
+        sheet.block()
         _lines(book, sheet, review, currency)
     sheet.skip()
+    sheet.block()
     _pilots(book, sheet, review)
     sheet.skip()
+    sheet.block()
     _movers(book, sheet, review)
 
 
@@ -72,10 +73,10 @@ def _lines(book: Book, sheet: Sheet, review: Review, currency: str) -> None:
     money_bold = book.format("cents", currency, bold=True)
     percent = book.format("percent")
     sheet.line(f"{currency}: budget lines, {review.period}", fmt=book.bold)
-    sheet.line("Line", "Owner", "Dimensions", "Currency", "Basis", "Budget", "Actual",
-               "BilledCost", "EffectiveCost", "Variance", "Used", "Linear projection",
-               "Usage-curve projection", "Projected used", "Thresholds", "Crossed",
-               "Projected to cross", "Status", fmt=book.header)
+    sheet.header("Line", "Owner", "Dimensions", "Currency", "Basis", "Budget", "Actual",
+                 "BilledCost", "EffectiveCost", "Variance", "Used", "Linear projection",
+                 "Usage-curve projection", "Projected used", "Thresholds", "Crossed",
+                 "Projected to cross", "Status")
     columns = {
         "budget": displayed_or_none([r.budget for r in block], step),
         "actual": displayed_or_none([r.actual for r in block], step),
@@ -115,13 +116,13 @@ def _lines(book: Book, sheet: Sheet, review: Review, currency: str) -> None:
     total = review.basis_total(currency)
     if total:
         outside = review.uncovered.get(currency, Decimal(0))
-        shown = displayed([outside, total], step)
-        sheet.line("Outside every line", None, None, currency, review.basis, None, shown[0],
-                   None, None, None, outside / total,
+        sheet.line("Outside every line", None, None, currency, review.basis, None,
+                   round_half_up(outside, step), None, None, None, outside / total,
                    formats=[book.note, None, None, None, None, None, money, None, None, None,
                             percent])
         sheet.line(f"All allocated cost in {currency}", None, None, currency, review.basis, None,
-                   shown[1], formats=[book.note, None, None, None, None, None, money])
+                   round_half_up(total, step),
+                   formats=[book.note, None, None, None, None, None, money])
 
 
 def _status(r: LineReview, review: Review) -> str:
@@ -132,12 +133,12 @@ def _status(r: LineReview, review: Review) -> str:
 
 
 def _pilots(book: Book, sheet: Sheet, review: Review) -> None:
-    sheet.line("Pilots (time-boxed experiments): spend from the start date counts against the "
-               "cap; spend on days after the end date is flagged", fmt=book.bold)
-    sheet.line("Pilot", "Owner", "Dimensions", "Currency", "Basis", "Start", "End", "Cap",
-               "Spend to date", f"Spend in {review.period}", "Used", "Spent after end",
-               "Last day with spend", "Flagged", "Thresholds", "Crossed", "Status",
-               fmt=book.header)
+    sheet.line("Pilots (time-boxed experiments)", fmt=book.bold)
+    sheet.note("Spend from the start date counts against the cap; spend on days after the end "
+               "date is flagged.")
+    sheet.header("Pilot", "Owner", "Dimensions", "Currency", "Basis", "Start", "End", "Cap",
+                 "Spend to date", f"Spend in {review.period}", "Used", "Spent after end",
+                 "Last day with spend", "Flagged", "Thresholds", "Crossed", "Status")
     if not review.pilots:
         sheet.line("(no pilots in the budgets file)", fmt=book.note)
     for p in review.pilots:
@@ -158,11 +159,12 @@ def _pilots(book: Book, sheet: Sheet, review: Review) -> None:
 
 def _movers(book: Book, sheet: Sheet, review: Review) -> None:
     previous = review.period.previous()
-    sheet.line(f"Largest movers since {previous} ({review.basis}): per currency and dimension, "
-               "the values whose cost changed most, with the services that drove the change",
-               fmt=book.bold)
-    sheet.line("Currency", "Dimension", "Value", f"{previous}", f"{review.period}", "Change",
-               "Change %", "What", "What changed (by service)", fmt=book.header)
+    sheet.line(f"Largest movers since {previous} ({review.basis})", fmt=book.bold)
+    sheet.note("Per currency and dimension, the values whose cost changed most, with the "
+               "services that drove the change.")
+    sheet.header("Currency", "Dimension", "Value", f"{previous}", f"{review.period}", "Change",
+                 "Change %", "What", "What changed (by service)")
+    sheet.repeat_header()  # the sheet's last table, and its longest
     if not review.movers:
         sheet.line(f"(no allocated cost in {previous} to compare with, or nothing changed)",
                    fmt=book.note)
@@ -183,23 +185,24 @@ def _percents(values: Sequence[Decimal]) -> str:
 
 def write_forecast_sheet(book: Book, forecast: Forecast) -> None:
     sheet = book.sheet("Forecast")
-    sheet.set_widths({0: 12, 1: 15, 2: 15, 3: 15, 4: 15, 5: 60})
     sheet.line(f"Forecast of {forecast.basis} per workstream, {forecast.start} to "
                f"{forecast.months[-1]} ({len(forecast.months)} months)", fmt=book.title)
     sheet.line("Assumptions", fmt=book.bold)
     for text in forecast.assumptions():
-        sheet.line(text, fmt=book.note)
+        sheet.note(text)
     if not forecast.series:
         sheet.skip()
         sheet.line(f"No allocated cost in the {forecast.history_asked} month(s) before "
                    f"{forecast.start} to forecast from.", fmt=book.warning)
     for currency in forecast.currencies:
         sheet.skip()
+        sheet.block()
         actual, totals = forecast.totals(currency)
         _forecast_block(book, sheet, f"{currency}: all workstreams", currency, forecast, actual,
                         totals, [() for _ in forecast.months])
         for series in forecast.of(currency):
             sheet.skip()
+            sheet.block()
             history = dict(series.history)
             _forecast_block(book, sheet, f"{currency}: {series.workstream} — {series.describe()}",
                             currency, forecast,
@@ -216,12 +219,12 @@ def _notes(series: Series) -> list[tuple[str, ...]]:
 def _forecast_block(book: Book, sheet: Sheet, title: str, currency: str, forecast: Forecast,
                     actual: Sequence[Decimal | None], scenarios: dict[str, list[Decimal]],
                     notes: Sequence[tuple[str, ...]]) -> None:
-    """A table of months (actual, then the scenarios) with a line chart of it beside."""
+    """A table of months (actual, then the scenarios) with a line chart of it under it."""
     step = quantum(currency)
     money = book.format("cents", currency)
     sheet.line(title, fmt=book.bold)
-    sheet.line("Month", "Actual", "Conservative", "Expected", "Accelerated", "Events and "
-               "seasonality", fmt=book.header)
+    sheet.header("Month", "Actual", "Conservative", "Expected", "Accelerated",
+                 "Events and seasonality")
     first_row = sheet.row
     shown_actual = displayed_or_none(actual, step)
     for period, value in zip(forecast.history, shown_actual, strict=True):
@@ -248,5 +251,5 @@ def _forecast_block(book: Book, sheet: Sheet, title: str, currency: str, forecas
     chart.set_y_axis({"num_format": "#,##0", "name": currency})
     chart.set_legend({"position": "bottom"})
     chart.show_blanks_as("gap")
-    sheet.worksheet.insert_chart(first_row - 2, 7, chart, {"x_scale": 1.4, "y_scale": 1.1})
-    sheet.skip(max(0, _CHART_ROWS - (last_row - first_row + 4)))
+    sheet.skip()
+    sheet.chart(chart)

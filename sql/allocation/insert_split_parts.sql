@@ -3,7 +3,9 @@
 -- straight to `allocated_costs`, so they are written once, where they end up.
 -- delete_split_taken then removes the rows the parts replace.
 -- grain: one row per (taken allocated row, target)
--- {target} is a fixed table name; the `replace` list is built from checked identifiers only.
+-- {target} is a fixed table name; the `replace` list is built from checked identifiers only;
+-- {split_columns_excluded} leaves out split_rows' own columns (allocation.splits.SPLIT_ROW_COLUMNS)
+-- when the target is allocated_costs.
 insert into {target} by name
 with
 lineage_json as (
@@ -23,7 +25,7 @@ lineage_json as (
     join split_lineages l using (lineage_id)
 )
 select
-    a.* replace (
+    a.* {split_columns_excluded} replace (
         e.billed as BilledCost,
         e.effective as EffectiveCost,
         e.list as ListCost,

@@ -1,4 +1,5 @@
 -- One period's allocated cost summed for the web view's month page (table `month_spend`).
+-- Charge day and usage come from the line items, through allocated_line_items.
 -- grain: one row per (currency, charge day, usage or not, dimensions, CapEx lineage)
 with
 allocated as (
@@ -16,7 +17,7 @@ allocated as (
         x_useful_life_months,
         BilledCost,
         EffectiveCost
-    from allocated_costs
+    from allocated_line_items
     where x_billing_period = $period
 ),
 summed as (

@@ -1,6 +1,7 @@
 -- One period's unallocated cost (an `unallocated` environment, workstream or cost type) by the
 -- profile of its line items (see allocation/profiles.py) and by the service and account it is
--- shown under: what the rules are matched against to name the rule that would catch it.
+-- shown under (the line item's, like the profile): what the rules are matched against to name
+-- the rule that would catch it.
 -- {profile} is built by allocation/profiles.py from checked column names.
 -- grain: one row per (profile, currency, service, account, unallocated dimensions)
 with
@@ -8,10 +9,8 @@ unclaimed as (
     select
         x_source,
         x_line_item_id,
+        x_ingest_run_id,
         BillingCurrency,
-        ServiceName,
-        SubAccountId,
-        SubAccountName,
         concat_ws(', ',
                   case when environment = 'unallocated' then 'environment' end,
                   case when workstream = 'unallocated' then 'workstream' end,
@@ -27,9 +26,9 @@ profiled as (
     select
         {profile},
         u.BillingCurrency as x_group_currency,
-        u.ServiceName as x_group_service,
-        u.SubAccountId as x_group_account,
-        u.SubAccountName as x_group_account_name,
+        li.ServiceName as x_group_service,
+        li.SubAccountId as x_group_account,
+        li.SubAccountName as x_group_account_name,
         u.x_unallocated_dimensions as x_group_dimensions,
         u.BilledCost as x_group_billed,
         u.EffectiveCost as x_group_effective
@@ -38,6 +37,7 @@ profiled as (
       on li.x_billing_period = $period
      and li.x_source = u.x_source
      and li.x_line_item_id = u.x_line_item_id
+     and li.x_ingest_run_id = u.x_ingest_run_id  -- as allocated_line_items does
 ),
 summed as (
     select

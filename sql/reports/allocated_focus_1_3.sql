@@ -43,9 +43,11 @@ focus_rows as (
            a.environment, a.workstream, a.cost_type,
            a.x_split_ratio, a.x_rules_version, a.x_allocation_run_id
     from allocated a
+    -- every column of the line item, on the key and the load (a row whose line item a later load
+    -- replaced has no FOCUS row to give until its period is allocated again)
     join line_items l
       on l.x_source = a.x_source and l.x_billing_period = a.x_billing_period
-     and l.x_line_item_id = a.x_line_item_id
+     and l.x_line_item_id = a.x_line_item_id and l.x_ingest_run_id = a.x_ingest_run_id
 )
 select *
 from focus_rows

@@ -13,7 +13,7 @@ allocated as (
         json_extract_string(x_dimensions, $dimension_paths) as dimension_values,
         BilledCost,
         EffectiveCost
-    from allocated_costs
+    from allocated_line_items
     where x_billing_period between $first_period and $last_period
 ),
 daily as (

@@ -5,7 +5,7 @@
 with
 allocated as (
     select *
-    from allocated_costs
+    from allocated_line_items
     where x_billing_period between $first_period and $last_period
 ),
 summary as (

@@ -11,7 +11,7 @@ allocated as (
         coalesce(ServiceName, '(no service)') as ServiceName,
         BilledCost,
         EffectiveCost
-    from allocated_costs
+    from allocated_line_items
     where x_billing_period between $first_period and $last_period
 ),
 grouped as (

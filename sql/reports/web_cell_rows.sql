@@ -1,35 +1,33 @@
--- The allocated rows behind a cell of the web view: a month and currency, and each filter whose
--- parameter is not null; $project '(none)' means no CapEx project. Unordered (what downloads
--- stream); web_line_items.sql pages through it, web_cell_total.sql adds it up.
+-- The allocated rows behind a cell of the web view with their line items' attributes: what a
+-- download streams, unordered. The cell slot holds web_cell_allocated.sql's text. A row whose
+-- line item a later load replaced (its period not allocated again yet) keeps its amounts and
+-- lineage and shows no attributes: its id now names another line item.
 -- grain: one row per (line item, allocation target)
 select
-    x_source,
-    x_line_item_id,
-    ChargePeriodStart,
-    ProviderName,
-    SubAccountId,
-    SubAccountName,
-    ServiceName,
-    ChargeCategory,
-    ResourceId,
-    environment,
-    workstream,
-    cost_type,
-    x_capex_project,
-    x_capex_phase,
-    x_split_rule,
-    x_split_ratio,
-    BillingCurrency,
-    BilledCost,
-    EffectiveCost
-from allocated_costs
-where x_billing_period = $period
-  and BillingCurrency = $currency
-  and ($environment is null or environment = $environment)
-  and ($workstream is null or workstream = $workstream)
-  and ($cost_type is null or cost_type = $cost_type)
-  and ($project is null or x_capex_project is not distinct from nullif($project, '(none)'))
-  and ($phase is null or x_capex_phase = $phase)
-  and ($service is null or ServiceName = $service)
-  and ($account is null or SubAccountId = $account)
-  and (not $unallocated or 'unallocated' in (environment, workstream, cost_type))
+    a.x_source,
+    a.x_line_item_id,
+    li.ChargePeriodStart,
+    li.ProviderName,
+    li.SubAccountId,
+    li.SubAccountName,
+    li.ServiceName,
+    li.ChargeCategory,
+    li.ResourceId,
+    a.environment,
+    a.workstream,
+    a.cost_type,
+    a.x_capex_project,
+    a.x_capex_phase,
+    a.x_split_rule,
+    a.x_split_ratio,
+    a.BillingCurrency,
+    a.BilledCost,
+    a.EffectiveCost
+from (
+{cell}
+) as a
+left join line_items li
+  on li.x_source = a.x_source
+ and li.x_billing_period = a.x_billing_period
+ and li.x_line_item_id = a.x_line_item_id
+ and li.x_ingest_run_id = a.x_ingest_run_id

@@ -1,26 +1,23 @@
--- Line items split by environment, workstream and cost type, with the reason for each.
+-- Line items split by environment, workstream and cost type, with the reason for each: only what
+-- the allocation decides. A line item's own attributes (provider, account, service, charge
+-- period, resource, region, tags …) stay in `line_items`; readers join them through the view
+-- `allocated_line_items` (sql/schema/allocated_line_items.sql).
 -- grain: one row per (line item, allocation target); a line item no split touched has one row
 -- with x_split_ratio = 1. Partition: (x_source, x_billing_period), replaced whole per period.
 create table if not exists allocated_costs (
+    -- the line item: its key, and the load it was allocated from (a later load of the
+    -- partition numbers its rows afresh, so the view joins on the load too)
     x_source VARCHAR not null,
     x_billing_period VARCHAR not null,
     x_line_item_id BIGINT not null,
-    ProviderName VARCHAR not null,
-    ServiceProviderName VARCHAR,
-    BillingAccountId VARCHAR not null,
-    SubAccountId VARCHAR,
-    SubAccountName VARCHAR,
-    ServiceCategory VARCHAR,
-    ServiceName VARCHAR,
-    ChargeCategory VARCHAR not null,
-    ChargePeriodStart TIMESTAMPTZ not null,
-    ResourceId VARCHAR,
-    RegionId VARCHAR,
+    x_ingest_run_id VARCHAR not null,
+    -- the amounts, as allocated to this row, and their currency (every sum groups by it, the
+    -- conservation gate too: kept here so that no sum needs the join)
     BillingCurrency VARCHAR not null,
     BilledCost DECIMAL(38, 10) not null,
     EffectiveCost DECIMAL(38, 10) not null,
     ListCost DECIMAL(38, 10) not null,
-    Tags JSON,
+    -- the dimensions and the lineage
     environment VARCHAR not null,
     workstream VARCHAR not null,
     cost_type VARCHAR not null,

@@ -13,9 +13,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from costalloc.allocation.model import RuleSet
+from costalloc.allocation.model import SPLIT_PARTITIONS, RuleSet
 from costalloc.allocation.publish import allocate_period
+from costalloc.allocation.splits import SPLIT_ROW_COLUMNS
 from costalloc.core.errors import ConservationError
+from costalloc.sql import load
 from costalloc.warehouse.connection import connect
 from tests.allocation.builders import OCTOBER, allocated, line_item, load_line_items, total
 
@@ -27,6 +29,15 @@ rules:
   - id: env-from-tag
     when: {tag.env: present}
     set: {environment: "{tag.env}"}
+"""
+
+
+NETWORK_BY_SPEND = """
+splits:
+  - id: network
+    when: {ServiceName: AWS Transit Gateway}
+    method: proportional
+    across: {workstream: [platform_build, production_operations]}
 """
 
 
@@ -94,6 +105,41 @@ splits:
         ("aws-support", 1, "risk_compliance", Decimal("2"), "fixed", "fixed shares")]
 
 
+def test_a_proportional_split_within_an_account_weighs_that_accounts_spend_only(
+        warehouse: duckdb.DuckDBPyConnection) -> None:
+    # SubAccountId is a line item's, not allocated_costs': the weights join it from line_items,
+    # and the shared rows carry it while the split runs.
+    load_line_items(warehouse, [
+        line_item("100", ServiceName="AWS Transit Gateway", SubAccountId="111"),
+        line_item("30", tags={"workstream": "platform_build"}, SubAccountId="111"),
+        line_item("10", tags={"workstream": "production_operations"}, SubAccountId="111"),
+        line_item("100", ServiceName="AWS Transit Gateway", SubAccountId="222"),
+        line_item("5", tags={"workstream": "platform_build"}, SubAccountId="222"),
+        line_item("15", tags={"workstream": "production_operations"}, SubAccountId="222"),
+    ])
+    allocate_period(warehouse, _rules("""
+splits:
+  - id: network-by-account-spend
+    when: {ServiceName: AWS Transit Gateway}
+    method: proportional
+    basis: BilledCost
+    within: [SubAccountId]
+    across: {workstream: [platform_build, production_operations]}
+"""), OCTOBER, "r")
+    assert warehouse.sql("select SubAccountId, workstream, BilledCost from allocated_line_items "
+                         "where x_split_rule is not null order by all").fetchall() == [
+        ("111", "platform_build", Decimal("75")), ("111", "production_operations", Decimal("25")),
+        ("222", "platform_build", Decimal("25")), ("222", "production_operations", Decimal("75"))]
+    assert total(warehouse, "allocated_costs") == total(warehouse, "line_items") == Decimal(260)
+
+
+def test_split_rows_carry_what_a_split_may_partition_by_that_allocated_costs_does_not() -> None:
+    con = duckdb.connect()
+    con.execute(load("schema/allocated_costs"))
+    kept = {row[0] for row in con.sql("describe allocated_costs").fetchall()}
+    assert set(SPLIT_ROW_COLUMNS) == set(SPLIT_PARTITIONS) - kept
+
+
 def test_usage_driver_records_quantities_and_ratio(warehouse: duckdb.DuckDBPyConnection,
                                                    tmp_path: Path) -> None:
     (tmp_path / "tokens.csv").write_text(
@@ -122,18 +168,54 @@ splits:
 
 def test_zero_basis_fails_unless_the_split_falls_back(warehouse: duckdb.DuckDBPyConnection) -> None:
     load_line_items(warehouse, [line_item("10", ServiceName="AWS Transit Gateway")])
-    split = """
-splits:
-  - id: network
-    when: {ServiceName: AWS Transit Gateway}
-    method: proportional
-    across: {workstream: [platform_build, production_operations]}
-"""
+    split = NETWORK_BY_SPEND
     with pytest.raises(ConservationError, match=r"split `network` takes 1 row.*fallback: even"):
         allocate_period(warehouse, _rules(split), OCTOBER, "r")
     allocate_period(warehouse, _rules(split + "    fallback: even\n"), OCTOBER, "r")
     assert allocated(warehouse, "workstream", "BilledCost") == [
         ("platform_build", Decimal("5")), ("production_operations", Decimal("5"))]
+
+
+def test_proportional_weights_never_add_two_currencies(
+        warehouse: duckdb.DuckDBPyConnection) -> None:
+    """Without `within`, a EUR row is split by what the targets carry in EUR only: platform
+    carries USD 900 and EUR 10, operations USD 100 and EUR 30. Adding the currencies would give
+    910 : 130; per currency the EUR weights are 10 : 30 and the USD weights 900 : 100."""
+    load_line_items(warehouse, [
+        line_item("40", ServiceName="AWS Transit Gateway", BillingCurrency="EUR"),
+        line_item("50", ServiceName="AWS Transit Gateway"),
+        line_item("900", tags={"workstream": "platform_build"}),
+        line_item("100", tags={"workstream": "production_operations"}),
+        line_item("10", tags={"workstream": "platform_build"}, BillingCurrency="EUR"),
+        line_item("30", tags={"workstream": "production_operations"}, BillingCurrency="EUR"),
+    ])
+    split = """
+splits:
+  - id: network
+    when: {ServiceName: AWS Transit Gateway}
+    method: proportional
+    basis: BilledCost
+    across: {workstream: [platform_build, production_operations]}
+"""
+    allocate_period(warehouse, _rules(split), OCTOBER, "r")
+    parts = [row for row in allocated(warehouse, "x_line_item_id", "BillingCurrency",
+                                      "workstream", "BilledCost") if row[0] in (1, 2)]
+    assert parts == [(1, "EUR", "platform_build", Decimal("10.0000000000")),
+                     (1, "EUR", "production_operations", Decimal("30.0000000000")),
+                     (2, "USD", "platform_build", Decimal("45.0000000000")),
+                     (2, "USD", "production_operations", Decimal("5.0000000000"))]
+
+
+def test_a_currency_without_weights_is_named(warehouse: duckdb.DuckDBPyConnection) -> None:
+    """The targets carry only USD: a EUR row has nothing to be weighted by in EUR."""
+    load_line_items(warehouse, [
+        line_item("40", ServiceName="AWS Transit Gateway", BillingCurrency="EUR"),
+        line_item("900", tags={"workstream": "platform_build"}),
+    ])
+    split = NETWORK_BY_SPEND + "    within: [ProviderName]\n"
+    with pytest.raises(ConservationError, match=r"split `network` takes 1 row\(s\) \(BilledCost "
+                       r"40\.0+\) in partition ProviderName=AWS, BillingCurrency=EUR but"):
+        allocate_period(warehouse, _rules(split), OCTOBER, "r")
 
 
 def test_chained_splits_multiply_ratios_and_keep_lineage(

@@ -46,7 +46,7 @@ def test_spellings_of_keys_and_values_are_proposed(warehouse: duckdb.DuckDBPyCon
     assert set(environment.key_aliases) == {"env", "gcp:project/env", "stage"}
     assert environment.aliases == {"prod": "production", "prd": "production", "stg": "staging",
                                    "sandbox": "development"}
-    assert environment.unknown == [("blue", Decimal("2"))]  # listed for the user to map
+    assert environment.unknown == [("blue", {"USD": Decimal("2")})]  # for the user to map
     assert concept("gcp:project/Env-Name") == "envname"
 
 
@@ -85,3 +85,36 @@ def test_the_starter_file_loads_and_allocates_what_its_comments_say(
     fee = warehouse.sql("select count(*), sum(BilledCost) from allocated_costs where "
                         "x_split_rule = 'commitments-follow-usage'").fetchall()[0]
     assert fee == (3, Decimal("6"))
+
+
+def test_shares_and_account_guesses_are_per_currency(
+        warehouse: duckdb.DuckDBPyConnection) -> None:
+    """Account 555 is production in USD (9,000) and staging in EUR (100): added up it would
+    look 99% production; per currency the two disagree, so nothing is guessed. Account 666 is
+    production in both. The `cc` key is only on EUR rows: 100% of the EUR cost, not ~1% of a
+    sum of dollars and euros."""
+    load_line_items(warehouse, [
+        line_item("9000", tags={"env": "prod"}, SubAccountId="555", SubAccountName="shared"),
+        line_item("100", tags={"env": "stg", "cc": "42"}, SubAccountId="555",
+                  SubAccountName="shared", BillingCurrency="EUR"),
+        line_item("50", SubAccountId="555", SubAccountName="shared"),
+        line_item("300", tags={"env": "prod"}, SubAccountId="666", SubAccountName="tools"),
+        line_item("85", tags={"env": "prod", "cc": "42"}, SubAccountId="666",
+                  SubAccountName="tools", BillingCurrency="EUR"),
+        line_item("15", tags={"env": "dev", "cc": "42"}, SubAccountId="666",
+                  SubAccountName="tools", BillingCurrency="EUR"),
+    ])
+    starter = propose(_census(warehouse))
+    guesses = {g.account: g for g in starter.accounts}
+    assert "555" not in guesses
+    assert guesses["666"].values == {"environment": "production"}
+    assert guesses["666"].reasons["environment"] == (
+        "85% of its tagged EUR cost and 100% of its tagged USD cost is production")
+    text = render_rules(starter, source="`azure` 2026-10", period="2026-10")
+    # three line items each: the currencies are listed by code (costs are never compared)
+    assert "# 6 line items, EUR 200.00, USD 9,350.00 billed." in text
+    eur = text.index("# Tag keys found (share of EUR cost on rows that carry them")
+    usd = text.index("# Tag keys found (share of USD cost on rows that carry them")
+    assert "#   cc: 100.0% — 42 100.0%" in text[eur:usd] and "cc:" not in text[usd:]
+    assert "#   env: 100.0% — stg 50.0%, prod 42.5%, dev 7.5%" in text[eur:usd]
+    assert "#   env: 99.5% — prod 99.5%" in text[usd:]  # 50 of 9,350 USD is untagged

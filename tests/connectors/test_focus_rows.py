@@ -1,5 +1,6 @@
-"""FOCUS files through the loader: a row missing a NOT NULL column fails the load with one
-paragraph naming the file, row and column; quantities keep every digit of the file."""
+"""FOCUS files through the loader: a row missing a NOT NULL column FOCUS gives no way to derive
+fails the load with one paragraph naming the file, row and column (derivable ones are filled);
+quantities keep every digit of the file."""
 
 from __future__ import annotations
 
@@ -39,7 +40,11 @@ def _load(tmp_path: Path, rows: list[dict[str, str]]) -> duckdb.DuckDBPyConnecti
         writer.writerows(rows)
     con = connect(tmp_path / "w.duckdb")
     source = FocusFilesConnector(SourceSettings(name="focus-src", kind="focus", uri=str(folder)))
-    load_partition(con, source, OCTOBER, "run-1")
+    try:
+        load_partition(con, source, OCTOBER, "run-1")
+    except BaseException:
+        con.close()
+        raise
     return con
 
 
@@ -51,18 +56,37 @@ def test_quantities_and_unit_prices_keep_every_digit_of_the_file(tmp_path: Path)
          Decimal("0.0000001234"))]
 
 
-@pytest.mark.parametrize("column", ["InvoiceIssuerName", "ServiceCategory", "ChargePeriodEnd"])
-def test_a_row_without_a_not_null_column_fails_the_load_naming_row_and_column(
+@pytest.mark.parametrize("column", ["BillingAccountId", "ChargeCategory", "ChargePeriodEnd"])
+def test_a_row_without_a_column_focus_cannot_derive_fails_the_load_naming_row_and_column(
         tmp_path: Path, column: str) -> None:
-    what = "empty or not a date" if column == "ChargePeriodEnd" else "empty"
     with pytest.raises(DataError) as failure:
         _load(tmp_path, [ROW, ROW, ROW | {column: ""}, ROW | {column: ""}])
     assert str(failure.value) == (
-        f"focus-src 2026-10: `focus-2026-10.csv` data row 3: column `{column}` is {what}; FOCUS "
-        "requires a value; the previous load stays published")
+        f"focus-src 2026-10: `focus-2026-10.csv` data row 3: column `{column}` is empty (2 row(s) "
+        "of this batch), and FOCUS gives no way to derive it; the previous load stays published")
+    assert con_rows(tmp_path) == 0  # nothing published
 
 
-def test_a_file_without_a_not_null_column_fails_at_its_first_row(tmp_path: Path) -> None:
-    without = {name: value for name, value in ROW.items() if name != "InvoiceIssuerName"}
-    with pytest.raises(DataError, match=r"data row 1: column `InvoiceIssuerName` is empty"):
+@pytest.mark.parametrize(("column", "derived"), [("InvoiceIssuerName", "Google"),
+                                                 ("ServiceCategory", "Other")])
+def test_a_not_null_column_the_spec_lets_us_derive_is_filled(tmp_path: Path, column: str,
+                                                            derived: str) -> None:
+    """InvoiceIssuerName from ProviderName; ServiceCategory `Other` (docs/conformance.md)."""
+    con = _load(tmp_path, [ROW | {column: ""}])
+    assert con.sql(f'select "{column}" from line_items').fetchall() == [(derived,)]
+
+
+def test_a_file_without_a_column_focus_cannot_derive_fails_at_its_first_row(
+        tmp_path: Path) -> None:
+    without = {name: value for name, value in ROW.items() if name != "ChargeCategory"}
+    with pytest.raises(DataError, match=r"data row 1: column `ChargeCategory` is empty"):
         _load(tmp_path, [without])
+
+
+def con_rows(tmp_path: Path) -> int:
+    con = connect(tmp_path / "w.duckdb", read_only=True)
+    try:
+        count: int = con.sql("select count(*) from line_items").fetchall()[0][0]
+    finally:
+        con.close()
+    return count

@@ -29,10 +29,12 @@ from costalloc.sql import load
 OCTOBER = BillingPeriod(2026, 10)
 
 
-def _declared(table: str) -> list[tuple[str, str, bool]]:
-    """(name, DuckDB type, NOT NULL) of `table` as its `sql/schema` file creates it."""
+def _declared(table: str, *after: str) -> list[tuple[str, str, bool]]:
+    """(name, DuckDB type, NOT NULL) of `table` as its `sql/schema` file creates it (after the
+    tables `after` it reads, for a view)."""
     con = duckdb.connect()
-    con.execute(load(f"schema/{table}"))
+    for name in (*after, table):
+        con.execute(load(f"schema/{name}"))
     return [(name, dtype, nullable == "NO") for name, dtype, nullable in con.sql(
         "select column_name, data_type, is_nullable from information_schema.columns "
         "where table_name = $t order by ordinal_position", params={"t": table}).fetchall()]
@@ -44,14 +46,26 @@ def test_the_line_items_ddl_is_the_contract_column_by_column() -> None:
 
 
 def test_allocated_costs_repeats_line_item_columns_with_the_same_types() -> None:
-    # allocated_costs keeps the line item key, the amounts and a few attributes: the same
-    # columns must not drift apart (a quantity there keeps its digits like the line items').
+    # allocated_costs is narrow: of the line item it keeps the key and the load it was allocated
+    # from, the currency and the amounts (as allocated); the same columns must not drift apart
+    # (a quantity there keeps its digits like the line items').
     contract = {c.name: c.kind.duckdb for c in LINE_ITEMS}
     allocated = {name: dtype for name, dtype, _ in _declared("allocated_costs")}
     shared = allocated.keys() & contract.keys()
-    assert len(shared) == 19
+    assert shared == {"x_source", "x_billing_period", "x_line_item_id", "x_ingest_run_id",
+                      "BillingCurrency", "BilledCost", "EffectiveCost", "ListCost"}
     assert {name: allocated[name] for name in shared} == {name: contract[name] for name in shared}
     assert allocated["x_driver_quantity"] == contract["ConsumedQuantity"] == "DECIMAL(38,18)"
+
+
+def test_allocated_line_items_reads_line_item_columns_with_the_contracts_types() -> None:
+    # the readers' view: the narrow table's columns and the line item's attributes, joined
+    contract = {c.name: c.kind.duckdb for c in LINE_ITEMS}
+    view = {name: dtype for name, dtype, _ in _declared(
+        "allocated_line_items", "line_items", "allocated_costs")}
+    shared = view.keys() & contract.keys()
+    assert len(shared) == 19 and {"ProviderName", "ChargePeriodStart", "Tags"} <= shared
+    assert {name: view[name] for name in shared} == {name: contract[name] for name in shared}
 
 
 def test_money_keeps_ten_decimals_and_quantities_and_unit_prices_eighteen() -> None:

@@ -93,3 +93,20 @@ def test_an_unknown_option_is_refused_the_same_way_for_every_kind(tmp_path: Path
 
 def _required(kind: str) -> dict[str, object]:
     return {"scope": "subscriptions/0"} if kind == "azure-cost-details" else {}
+
+
+def test_a_reporting_currency_comes_with_its_rates_file(tmp_path: Path) -> None:
+    config = tmp_path / "costalloc.yaml"
+    config.write_text("reporting_currency: USD\nexchange_rates: finance/rates.csv\n")
+    settings = load_settings(config)
+    assert settings.reporting_currency == "USD"
+    assert settings.exchange_rates == tmp_path / "finance" / "rates.csv"
+    for text, problem in (("reporting_currency: USD\n", "`exchange_rates`: "
+                           "`reporting_currency` and `exchange_rates` go together"),
+                          ("exchange_rates: r.csv\n", "go together"),
+                          ("reporting_currency: usd\nexchange_rates: r.csv\n",
+                           "`reporting_currency`: `usd` is not an ISO 4217")):
+        config.write_text(text)
+        with pytest.raises(ConfigurationError) as raised:
+            load_settings(config)
+        assert "1 problem(s)" in str(raised.value) and problem in str(raised.value)

@@ -6,7 +6,7 @@ the AWS ones:
 
     journal: a file; every `find_delivery` and `read` appends a line (`find 2026-10`), so a
              test counts attempts across threads and processes
-    fault:   transient-once  the first `find_delivery` raises TransientError (throttled)
+    fault:   transient:N     the first N `find_delivery` calls raise TransientError (throttled)
              data            `read` raises DataError (a bad money value)
              hang:YYYY-MM    `read` of that period writes `<journal>.hang` and sleeps
              slow:SECONDS    `read` sleeps first (two runs overlap)
@@ -61,7 +61,7 @@ class FaultySource:
 
     def find_delivery(self, period: BillingPeriod) -> Delivery | None:
         attempt = self._note(f"find {period}")
-        if self.fault == "transient-once" and attempt == 1:
+        if self.fault.startswith("transient:") and attempt <= int(self.fault.partition(":")[2]):
             raise TransientError(f"{self.name} {period}: listing the export: HTTP status 503 "
                                  "SlowDown; retried with backoff")
         return self.inner.find_delivery(period)

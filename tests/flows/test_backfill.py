@@ -16,7 +16,7 @@ from prefect.settings import PREFECT_API_URL
 
 from costalloc.connectors import registry
 from costalloc.flows.backfill import backfill
-from costalloc.flows.nightly import RETRY_BASE_VARIABLE
+from costalloc.flows.retries import RETRY_BASE_VARIABLE
 from tests.flows import faulty_source
 from tests.flows.workspace import Workspace
 

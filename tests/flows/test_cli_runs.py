@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from costalloc.flows.cli import main
-from costalloc.flows.nightly import NO_RULES_NOTE
+from costalloc.flows.triage import NO_RULES_NOTE
 from tests.flows.workspace import Workspace
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api", "cli_environment")]

@@ -5,17 +5,10 @@ a worker running the `nightly` deployment once — and `costalloc schedule` serv
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
-import socket
 import subprocess
-import sys
-import time
 import tomllib
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +17,11 @@ import yaml
 
 from costalloc.flows.cli import _parser
 from costalloc.flows.schedule import NIGHTLY_CRON, build_deployments
+from tests.flows.prefect_server import BIN, api, stop, wait
 from tests.flows.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
-BIN = Path(sys.executable).parent
 INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Z_][A-Z0-9_]*)(?P<rule>:?[-?][^}]*)?\}")
 
 
@@ -185,26 +178,6 @@ def test_the_deployments_match_their_flows() -> None:
         "reallocate"]
 
 
-@pytest.fixture(scope="module")
-def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """`prefect server start` on a free port; the environment for commands that use it."""
-    home = tmp_path_factory.mktemp("prefect-server")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "PREFECT_API_URL": f"http://127.0.0.1:{port}/api", "PREFECT_WORKER_QUERY_SECONDS": "1",
-           "PREFECT_RUNNER_POLL_FREQUENCY": "1", "PREFECT_LOGGING_LEVEL": "WARNING"}
-    server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
-                               "--port", str(port), "--no-ui"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait(lambda: _healthy(env["PREFECT_API_URL"]), 90, "the Prefect server to answer")
-        yield env
-    finally:
-        _stop(server)
-
-
 @pytest.mark.slow
 def test_prefect_yaml_deploys_and_a_worker_runs_the_nightly_deployment(
         prefect_server: dict[str, str], tmp_path: Path) -> None:
@@ -222,7 +195,7 @@ def test_prefect_yaml_deploys_and_a_worker_runs_the_nightly_deployment(
                            env=env, capture_output=True, text=True, timeout=60))
         state = _run_deployment(env, "costalloc-nightly/nightly", {"periods": ["2026-10"]})
     finally:
-        _stop(worker)
+        stop(worker)
     assert state == "COMPLETED"
     assert space.loaded() == {("aws", "2026-10"): written.billed_totals["USD"]}
     assert space.allocated() == {"2026-10": written.billed_totals["USD"]}
@@ -233,7 +206,7 @@ def test_prefect_yaml_deploys_and_a_worker_runs_the_nightly_deployment(
     assert deployment["work_pool_name"] == "costalloc"
     for name in ("costalloc-nightly/nightly", "costalloc-backfill/backfill",
                  "costalloc-reallocate/reallocate"):  # `costalloc schedule` serves these next
-        _api("DELETE", f"{env['PREFECT_API_URL']}/deployments/{_deployment(env, name)['id']}")
+        api("DELETE", f"{env['PREFECT_API_URL']}/deployments/{_deployment(env, name)['id']}")
 
 
 @pytest.mark.slow
@@ -248,7 +221,7 @@ def test_costalloc_schedule_serves_the_deployments(prefect_server: dict[str, str
                                     "--cron", "30 4 * * *"], env=prefect_server, stdout=output,
                                    stderr=subprocess.STDOUT)
     try:
-        _wait(lambda: "being served" in log.read_text() or serving.poll() is not None, 60,
+        wait(lambda: "being served" in log.read_text() or serving.poll() is not None, 60,
               "`costalloc schedule` to serve")
         assert serving.poll() is None, log.read_text()
         state = _run_deployment(prefect_server, "costalloc-nightly/nightly",
@@ -264,7 +237,7 @@ def test_costalloc_schedule_serves_the_deployments(prefect_server: dict[str, str
                 ("costalloc-reallocate", _deployment(prefect_server,
                                                      "costalloc-reallocate/reallocate")["name"]))}
     finally:
-        _stop(serving)
+        stop(serving)
     assert space.loaded() == {("aws", "2026-10"): written.billed_totals["USD"]}
 
 
@@ -285,70 +258,26 @@ def test_schedule_builds_three_deployments_and_refuses_a_bad_cron(tmp_path: Path
 
 def _deployment(env: dict[str, str], name: str) -> dict[str, Any]:
     """The deployment as the Prefect API describes it."""
-    return _api("GET", f"{env['PREFECT_API_URL']}/deployments/name/{name}")
-
-
-def _api(method: str, url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    """One Prefect API call; 503 (SQLite busy) and 429 are retried, as Prefect's client does."""
-    data = json.dumps(body).encode() if body is not None else None
-    for attempt in range(8):
-        request = urllib.request.Request(url, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=10) as answer:
-                content = answer.read()
-            answered: dict[str, Any] = json.loads(content) if content else {}
-            return answered
-        except urllib.error.HTTPError as error:
-            if error.code not in (429, 503) or attempt == 7:
-                raise
-            time.sleep(0.5 * 2 ** min(attempt, 3))
-    raise AssertionError("unreachable")
+    return api("GET", f"{env['PREFECT_API_URL']}/deployments/name/{name}")
 
 
 def _run_deployment(env: dict[str, str], name: str, parameters: dict[str, Any]) -> str:
     """Start a run of deployment `name` through the API; its final state type."""
-    api = env["PREFECT_API_URL"]
-    created = _api("POST", f"{api}/deployments/{_deployment(env, name)['id']}/create_flow_run",
-                   {"parameters": parameters})
+    base = env["PREFECT_API_URL"]
+    created = api("POST", f"{base}/deployments/{_deployment(env, name)['id']}/create_flow_run",
+                  {"parameters": parameters})
     final: list[str] = []
 
     def finished() -> bool:
-        state = _api("GET", f"{api}/flow_runs/{created['id']}")["state"]["type"]
+        state = api("GET", f"{base}/flow_runs/{created['id']}")["state"]["type"]
         if state in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
             final.append(state)
         return bool(final)
 
-    _wait(finished, 90, f"the run of `{name}` to finish")
+    wait(finished, 90, f"the run of `{name}` to finish")
     return final[0]
-
-
-def _healthy(api_url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{api_url}/health", timeout=2) as answer:
-            return bool(answer.status == 200)
-    except OSError:
-        return False
-
-
-def _wait(condition: Any, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.3)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def _ok(done: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
     assert done.returncode == 0, f"{done.args}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
     return done
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()

@@ -15,7 +15,8 @@ from costalloc.core.errors import CostallocError, SourceError
 from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import load_settings
 from costalloc.flows.loading import load_partition
-from costalloc.flows.nightly import RETRY_BASE_VARIABLE, nightly
+from costalloc.flows.nightly import nightly
+from costalloc.flows.retries import RETRY_BASE_VARIABLE
 from tests.flows.workspace import Workspace
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]

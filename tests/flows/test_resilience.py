@@ -15,7 +15,9 @@ import pytest
 
 from costalloc.connectors import registry
 from costalloc.core.errors import CostallocError
-from costalloc.flows.nightly import RETRY_BASE_VARIABLE, RunReport, nightly
+from costalloc.flows.nightly import nightly
+from costalloc.flows.retries import RETRY_BASE_VARIABLE
+from costalloc.flows.run_report import RunReport
 from costalloc.warehouse import locks
 from costalloc.warehouse.connection import connect
 from tests.flows import faulty_source
@@ -46,13 +48,15 @@ def _journal(space: Workspace, name: str) -> list[str]:
 
 
 def test_a_throttled_source_succeeds_on_retry(space: Workspace) -> None:
-    config = space.configure([_faulty(space, "throttled", "transient-once")])
+    config = space.configure([_faulty(space, "throttled", "transient:2")])
     written = space.deliver("throttled", OCTOBER, rows=300, seed=11)
 
     report = nightly(config=str(config), periods=[OCTOBER])
 
     assert [r.outcome for r in report.loads] == ["loaded"]
-    assert _journal(space, "throttled") == ["find 2026-10", "find 2026-10", "read 2026-10"]
+    # Throttled in the triage (so it goes to the loading step), throttled again there, found on
+    # the retry, read once.
+    assert _journal(space, "throttled") == ["find 2026-10"] * 3 + ["read 2026-10"]
     assert space.loaded() == {("throttled", OCTOBER): written.billed_totals["USD"]}
 
 
@@ -67,7 +71,8 @@ def test_a_data_error_fails_its_source_without_retry_while_the_others_load(
                        r"`line_item_unblended_cost` holds `12,50`"):
         nightly(config=str(config), periods=[OCTOBER])
 
-    assert _journal(space, "broken") == ["find 2026-10", "read 2026-10"]  # tried once
+    # Found by the triage, found again under the partition's lock, read once: never retried.
+    assert _journal(space, "broken") == ["find 2026-10", "find 2026-10", "read 2026-10"]
     assert space.loaded() == {("good", OCTOBER): good.billed_totals["USD"]}
     assert space.allocated() == {OCTOBER: good.billed_totals["USD"]}
     failed = space.query("select source, fingerprint, message from ingest_log "

@@ -17,7 +17,9 @@ import duckdb
 import pytest
 
 from costalloc.core.errors import CostallocError
-from costalloc.flows.nightly import Step, run_checked
+from costalloc.flows.nightly import run_checked
+from costalloc.flows.run_report import Step
+from costalloc.flows.runners import RunnerChoice
 from tests.flows.workspace import Workspace
 
 COSTALLOC = Path(sys.executable).parent / "costalloc"
@@ -66,7 +68,7 @@ def test_an_unreachable_endpoint_ends_the_run_within_its_deadline(
 
     started = time.monotonic()
     with pytest.raises(CostallocError) as raised:
-        run_checked("nightly", str(config), ["2026-10"], None, False, "threads", None, 1,
+        run_checked("nightly", str(config), ["2026-10"], None, False, RunnerChoice(max_workers=1),
                     progress=lambda step: None)
     # the flow's own retries (10 s, 20 s, 40 s) would take far longer: it did not retry
     assert time.monotonic() - started < 3 + 20
@@ -82,7 +84,7 @@ def test_a_source_silent_past_its_usual_lag_is_flagged(tmp_path: Path) -> None:
     steps: list[Step] = []
 
     def nightly() -> None:
-        run_checked("nightly", str(config), ["2026-10"], None, False, "threads", None, 1,
+        run_checked("nightly", str(config), ["2026-10"], None, False, RunnerChoice(max_workers=1),
                     progress=steps.append)
 
     nightly()

@@ -64,7 +64,7 @@ def _add_rows_the_demo_lacks(con: duckdb.DuckDBPyConnection) -> None:
         where x_billing_period = '2026-09' and x_source = 'aws' and BillingCurrency = 'USD'
           and cost_type = 'opex' and x_capex_project is null and x_line_item_id % 20 = 7""")
     # A resource id someone chose to look like a spreadsheet formula.
-    con.execute("update allocated_costs set ResourceId = $id "
+    con.execute("update line_items set ResourceId = $id "
                 "where x_billing_period = '2026-10' and x_source = 'aws' and x_line_item_id = 5",
                 {"id": FORMULA_RESOURCE})
 

@@ -23,8 +23,9 @@ from costalloc.warehouse.migrations import (
 )
 
 SCHEMA_V1 = Path(__file__).parent / "fixtures" / "schema_v1"
-TABLES = ("line_items", "ingest_log", "allocated_costs", "allocation_log", "partition_locks",
-          "budget_breaches")
+# Tables whose rows a migration keeps as they were (allocated_costs is compared apart: version 4
+# moved its line-item attributes to the view allocated_line_items).
+TABLES = ("line_items", "ingest_log", "allocation_log", "partition_locks", "budget_breaches")
 
 # Rows as version 1 stored them: the GCP usage of 9.115e-09 GiB-months was already cut to
 # 9.1e-09 then (DECIMAL(38, 10)); a migration cannot bring lost digits back, it keeps the rest.
@@ -45,22 +46,37 @@ values
      '2026-10', 2, '000000000000.parquet', 'run-1', null, 1, 1234567.8912345678,
      1234567.8912345678, null)
 """
+# Line item 1 split in two, as allocated from the line items above (the wide table copied their
+# attributes); line item 2 as allocated from an earlier load of the partition, whose row 2 was
+# another line item (another service): a later load replaced it before the period was allocated
+# again.
 _ALLOCATED_V1 = """
 insert into allocated_costs (x_source, x_billing_period, x_line_item_id, ProviderName,
-    BillingAccountId, ChargeCategory, ChargePeriodStart, BillingCurrency, BilledCost,
-    EffectiveCost, ListCost, environment, workstream, cost_type, x_dimensions, x_split_rule,
-    x_split_method, x_split_ratio, x_driver_quantity, x_rules_version, x_allocation_run_id,
-    x_allocated_at)
+    BillingAccountId, ServiceCategory, ServiceName, ChargeCategory, ChargePeriodStart,
+    BillingCurrency, BilledCost, EffectiveCost, ListCost, Tags, environment, workstream,
+    cost_type, x_dimensions, x_split_rule, x_split_method, x_split_ratio, x_driver_quantity,
+    x_rules_version, x_allocation_run_id, x_allocated_at)
 values
-    ('gcp', '2026-10', 1, 'Google', '01A2B3', 'Usage', '2026-10-05 03:00:00+00', 'USD',
-     0.0000000617, 0.0000000617, 0.0000000617, 'production', 'platform_build', 'OpEx',
-     '{"environment": "production"}', 'by-tokens', 'usage', 0.5, 1250.0000000001, 'v1', 'a-1',
-     '2026-11-02 03:00:00+00'),
-    ('gcp', '2026-10', 1, 'Google', '01A2B3', 'Usage', '2026-10-05 03:00:00+00', 'USD',
-     0.0000000617, 0.0000000617, 0.0000000617, 'production', 'experimentation', 'OpEx',
-     '{"environment": "production"}', 'by-tokens', 'usage', 0.5, 1250.0000000001, 'v1', 'a-1',
-     '2026-11-02 03:00:00+00')
+    ('gcp', '2026-10', 1, 'Google', '01A2B3', 'Storage', 'Cloud Storage', 'Usage',
+     '2026-10-05 03:00:00+00', 'USD', 0.0000000617, 0.0000000617, 0.0000000617,
+     '{"env": "prod"}', 'production', 'platform_build', 'OpEx', '{"environment": "production"}',
+     'by-tokens', 'usage', 0.5, 1250.0000000001, 'v1', 'a-1', '2026-11-02 03:00:00+00'),
+    ('gcp', '2026-10', 1, 'Google', '01A2B3', 'Storage', 'Cloud Storage', 'Usage',
+     '2026-10-05 03:00:00+00', 'USD', 0.0000000617, 0.0000000617, 0.0000000617,
+     '{"env": "prod"}', 'production', 'experimentation', 'OpEx', '{"environment": "production"}',
+     'by-tokens', 'usage', 0.5, 1250.0000000001, 'v1', 'a-1', '2026-11-02 03:00:00+00'),
+    ('gcp', '2026-10', 2, 'Google', '01A2B3', 'Compute', 'Cloud SQL', 'Purchase',
+     '2026-10-01 00:00:00+00', 'EUR', 99, 0, 99, null, 'unallocated', 'unallocated', 'OpEx',
+     '{"environment": "unallocated"}', null, null, 1, null, 'v0', 'a-0',
+     '2026-10-20 03:00:00+00')
 """
+# What version 4 keeps of an allocated row, beside the load it was allocated from.
+_NARROW = ("x_source, x_billing_period, x_line_item_id, BillingCurrency, BilledCost, "
+           "EffectiveCost, ListCost, environment, workstream, cost_type, x_dimensions, "
+           "x_environment_rule, x_workstream_rule, x_cost_type_rule, x_split_rule, "
+           "x_split_method, x_split_basis, x_split_ratio, x_driver_quantity, x_capex_project, "
+           "x_capex_phase, x_capex_approval, x_useful_life_months, AllocatedMethodId, "
+           "AllocatedMethodDetails, x_rules_version, x_allocation_run_id, x_allocated_at")
 _INGEST_LOG_V1 = """
 insert into ingest_log values ('run-1', 'gcp', '2026-10', 'fp-1', 'loaded',
     '["000000000000.parquet"]', 2, '{"USD": "0.0000001234"}', '{"USD": "0.0000001234"}', null,
@@ -90,16 +106,23 @@ def _contents(con: duckdb.DuckDBPyConnection,
 
 
 def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
-    return {table: [r[0] for r in con.sql(f"describe {table}").fetchall()] for table in TABLES}
+    return {table: _columns_of(con, table) for table in TABLES}
+
+
+def _columns_of(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [r[0] for r in con.sql(f"describe {table}").fetchall()]
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> list[tuple[object, ...]]:
-    """Every column of every table (type, nullability, position) and every constraint."""
+    """Every column of every table and view (type, nullability, position), every constraint and
+    every view's definition."""
     columns = con.sql("select table_name, ordinal_position, column_name, data_type, is_nullable "
                       "from information_schema.columns order by all").fetchall()
     constraints = con.sql("select table_name, constraint_type, constraint_column_names "
                           "from duckdb_constraints() order by all").fetchall()
-    return columns + constraints
+    views = con.sql("select view_name, sql from duckdb_views() where not internal "
+                    "order by all").fetchall()
+    return columns + constraints + views
 
 
 def test_a_version_1_warehouse_opens_with_its_data_intact_and_the_current_tables(
@@ -108,18 +131,37 @@ def test_a_version_1_warehouse_opens_with_its_data_intact_and_the_current_tables
     before = duckdb.connect(str(path))
     rows_before = _contents(before)
     columns_before = _columns(before)
+    wide_before = before.sql("select * from allocated_costs order by all").fetchall()
+    narrow_before = before.sql(f"select {_NARROW} from allocated_costs order by all").fetchall()
     before.close()
 
     con = connect(path)
     assert con.sql("select version, name from schema_version order by 1").fetchall() == [
-        (2, "precise_quantities"), (3, "ingest_log_duplicates")]
-    assert recorded_version(con) == current_version() == 3
+        (2, "precise_quantities"), (3, "ingest_log_duplicates"), (4, "narrow_allocated_costs")]
+    assert recorded_version(con) == current_version() == 4
     assert _contents(con, columns_before) == rows_before  # every value, to the last digit
     assert con.sql("select count(*) from ingest_log where duplicate_rows is null").fetchall() == [
         (1,)]  # a column added later reads null ("not checked") on rows loaded before it
-    assert [len(rows) for rows in rows_before.values()] == [2, 1, 2, 0, 0, 0]
+    assert [len(rows) for rows in rows_before.values()] == [2, 1, 0, 0, 0]
     fresh = connect(tmp_path / "new.duckdb")
     assert _tables(con) == _tables(fresh)
+
+    # version 4: the allocated rows read through allocated_line_items exactly as the wide table
+    # held them, column for column; what allocated_costs keeps of every row is intact
+    view = con.sql("select * from allocated_line_items order by all").fetchall()
+    assert view[:2] == [row for row in wide_before if row[2] == 1]
+    assert con.sql(f"select {_NARROW} from allocated_costs order by all").fetchall() == (
+        narrow_before)
+    # the row allocated from a replaced line item keeps its amounts and lineage but shows no
+    # attributes (its id now names another line item) until the period is allocated again
+    assert con.sql("select x_line_item_id, x_ingest_run_id, BilledCost from allocated_costs "
+                   "order by all").fetchall() == [
+        (1, "run-1", Decimal("0.0000000617")), (1, "run-1", Decimal("0.0000000617")),
+        (2, "(replaced)", Decimal("99"))]
+    stale = dict(zip(_columns_of(con, "allocated_line_items"), view[2], strict=True))
+    assert (stale["x_line_item_id"], stale["BilledCost"], stale["x_rules_version"]) == (
+        2, Decimal("99"), "v0")
+    assert stale["ServiceName"] is None and stale["ChargePeriodStart"] is None
 
     # the migrated columns now keep what version 1 cut off
     con.execute("update line_items set PricingQuantity = 9.115e-09 where x_line_item_id = 1")
@@ -132,16 +174,16 @@ def test_a_version_1_warehouse_opens_with_its_data_intact_and_the_current_tables
 
 def test_a_new_warehouse_is_created_at_the_current_version(tmp_path: Path) -> None:
     con = connect(tmp_path / "new.duckdb")
-    assert con.sql("select version, name from schema_version").fetchall() == [(3, "created")]
+    assert con.sql("select version, name from schema_version").fetchall() == [(4, "created")]
     con.close()
-    assert recorded_version(connect(tmp_path / "new.duckdb", read_only=True)) == 3
+    assert recorded_version(connect(tmp_path / "new.duckdb", read_only=True)) == 4
 
 
 def test_a_read_only_open_of_an_older_warehouse_says_how_to_migrate_and_changes_nothing(
         tmp_path: Path) -> None:
     path = _version_1_warehouse(tmp_path / "old.duckdb")
     with pytest.raises(WarehouseSchemaError, match=r"is at schema version 1 and this costalloc "
-                       r"reads version 3: run `costalloc migrate`.*nothing was changed"):
+                       r"reads version 4: run `costalloc migrate`.*nothing was changed"):
         connect(path, read_only=True)
     con = duckdb.connect(str(path), read_only=True)
     assert recorded_version(con) == 1
@@ -157,37 +199,37 @@ def test_a_warehouse_newer_than_the_code_is_refused_untouched(tmp_path: Path) ->
     con.close()
     for read_only in (False, True):
         with pytest.raises(WarehouseSchemaError, match=r"at schema version 7, written by a newer "
-                           r"costalloc; this one \(.*\) knows versions up to 3\. Upgrade"):
+                           r"costalloc; this one \(.*\) knows versions up to 4\. Upgrade"):
             connect(path, read_only=read_only)
     assert recorded_version(duckdb.connect(str(path), read_only=True)) == 7
 
 
 def test_a_migration_that_adds_a_column_runs_after_the_shipped_ones(tmp_path: Path) -> None:
-    # How the next migration will look: a folder sql/migrations/0004_<name>/ of statements.
-    migrations = parse_migrations(migration_scripts() | {"0004_ingest_note": [
+    # How the next migration will look: a folder sql/migrations/0005_<name>/ of statements.
+    migrations = parse_migrations(migration_scripts() | {"0005_ingest_note": [
         ("01_ingest_log_note.sql", "alter table ingest_log add column note VARCHAR")]})
     con = duckdb.connect(str(_version_1_warehouse(tmp_path / "old.duckdb")))
     applied = bring_to_current(con, "old.duckdb", migrations)
-    assert [m.version for m in applied] == [2, 3, 4]
+    assert [m.version for m in applied] == [2, 3, 4, 5]
     assert con.sql("select version from schema_version order by 1").fetchall() == [
-        (2,), (3,), (4,)]
+        (2,), (3,), (4,), (5,)]
     assert con.sql("select run_id, note from ingest_log").fetchall() == [("run-1", None)]
     assert bring_to_current(con, "old.duckdb", migrations) == []  # already there
     con.close()
-    with pytest.raises(WarehouseSchemaError, match="at schema version 4, written by a newer"):
+    with pytest.raises(WarehouseSchemaError, match="at schema version 5, written by a newer"):
         connect(tmp_path / "old.duckdb")
 
 
 def test_a_failed_migration_leaves_the_warehouse_as_it_was(tmp_path: Path) -> None:
     connect(tmp_path / "w.duckdb").close()
-    migrations = parse_migrations(migration_scripts() | {"0004_broken": [
+    migrations = parse_migrations(migration_scripts() | {"0005_broken": [
         ("01_add.sql", "alter table ingest_log add column note VARCHAR"),
         ("02_fails.sql", "alter table no_such_table add column other VARCHAR")]})
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    with pytest.raises(WarehouseSchemaError, match=r"migration 0004_broken failed: 02_fails\.sql: "
-                       r".*no_such_table.*The warehouse is unchanged \(at schema version 3\)"):
+    with pytest.raises(WarehouseSchemaError, match=r"migration 0005_broken failed: 02_fails\.sql: "
+                       r".*no_such_table.*The warehouse is unchanged \(at schema version 4\)"):
         bring_to_current(con, "w.duckdb", migrations)
-    assert recorded_version(con) == 3
+    assert recorded_version(con) == 4
     assert "note" not in [r[0] for r in con.sql("describe ingest_log").fetchall()]
 
 
@@ -208,12 +250,13 @@ def test_connections_opened_at_once_migrate_once(tmp_path: Path) -> None:
         thread.join()
     assert errors == []
     assert duckdb.connect(str(path)).sql(
-        "select version from schema_version order by 1").fetchall() == [(2,), (3,)]
+        "select version from schema_version order by 1").fetchall() == [(2,), (3,), (4,)]
 
 
 def test_the_shipped_migrations_are_versions_2_onwards_one_statement_per_file() -> None:
     assert [(m.version, m.name, len(m.statements)) for m in shipped_migrations()] == [
-        (2, "precise_quantities", 8), (3, "ingest_log_duplicates", 1)]
+        (2, "precise_quantities", 8), (3, "ingest_log_duplicates", 1),
+        (4, "narrow_allocated_costs", 4)]
 
 
 @pytest.mark.parametrize(("scripts", "problem"), [
@@ -239,4 +282,4 @@ def test_costalloc_migrate_brings_the_configured_warehouse_forward(
     assert "run `costalloc migrate`" in capsys.readouterr().err
     assert main(["--config", config, "migrate"]) == 0
     assert capsys.readouterr().out == (f"warehouse `{tmp_path / 'old.duckdb'}` is at schema "
-                                       "version 3\n")
+                                       "version 4\n")

@@ -101,12 +101,13 @@ def page(con: duckdb.DuckDBPyConnection, period: BillingPeriod, currency: str, c
 def reader(con: duckdb.DuckDBPyConnection, period: BillingPeriod, currency: str,
            cell: Cell) -> pa.RecordBatchReader:
     """Every row of the cell, streamed as it is read (unordered)."""
-    return con.sql(load("reports/web_cell_rows"),
+    return con.sql(_with_cell("reports/web_cell_rows"),
                    params=cell.params(period, currency)).to_arrow_reader(BATCH_ROWS)
 
 
 def _with_cell(statement: str) -> str:
-    return fill(load(statement), cell=load("reports/web_cell_rows"))
+    return fill(load(statement), cell=load("reports/web_cell_allocated"),
+                rows=fill(load("reports/web_cell_rows"), cell="select * from page"))
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from costalloc.reports.finance.rounding import (
     quantum,
     round_half_up,
     round_nested,
+    round_with_part,
 )
 
 # DECIMAL(38, 10) amounts as the warehouse holds them: up to 10 places, credits included.
@@ -60,6 +61,34 @@ def test_the_cents_go_to_the_largest_remainders_and_ties_to_the_first() -> None:
     # Credits too: -1.006 + 2.004 = 0.998, shown as -1.00 + 2.00 = 1.00.
     assert largest_remainder([Decimal("-1.006"), Decimal("2.004")]) == [Decimal("-1.00"),
                                                                         Decimal("2.00")]
+
+
+@given(st.lists(st.tuples(amounts, st.booleans()), max_size=40), steps)
+def test_the_total_and_the_part_are_each_their_exact_sum_rounded_half_up(
+        cells: list[tuple[Decimal, bool]], step: Decimal) -> None:
+    values, part = [v for v, _ in cells], [p for _, p in cells]
+    rounded = round_with_part(values, part, step)
+    assert sum(rounded, Decimal(0)) == round_half_up(sum(values, Decimal(0)), step)
+    assert sum((r for r, p in zip(rounded, part, strict=True) if p), Decimal(0)) == round_half_up(
+        sum((v for v, p in cells if p), Decimal(0)), step)
+    assert all(r % step == 0 for r in rounded)
+    assert all(abs(r - v) < 2 * step for r, v in zip(rounded, values, strict=True))
+
+
+def test_the_unallocated_part_is_shown_as_every_other_report_shows_it() -> None:
+    # Two unallocated cells of 0.0042 (0.0084: 0.01 wherever it is rounded on its own) and two
+    # others of 0.0049. Largest remainder over the four gives both cents of the 0.02 total to
+    # the 0.0049s, so the unallocated cells would add up to 0.00 beside a 0.01 elsewhere.
+    cells = [Decimal("0.0042"), Decimal("0.0042"), Decimal("0.0049"), Decimal("0.0049")]
+    part = [True, True, False, False]
+    assert largest_remainder(cells)[:2] == [Decimal(0), Decimal(0)]
+    rounded = round_with_part(cells, part)
+    assert sum(rounded[:2], Decimal(0)) == round_half_up(cells[0] + cells[1]) == Decimal("0.01")
+    assert sum(rounded, Decimal(0)) == round_half_up(sum(cells, Decimal(0))) == Decimal("0.02")
+    # the corner: two exact half cents in opposite directions; the rest absorbs the step
+    corner = round_with_part([Decimal("-0.005"), Decimal("0.01")], [True, False])
+    assert corner == [Decimal("-0.01"), Decimal("0.02")]
+    assert sum(corner, Decimal(0)) == round_half_up(Decimal("0.005"))
 
 
 def test_a_given_total_must_be_within_a_step_of_the_exact_sum() -> None:

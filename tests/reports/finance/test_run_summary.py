@@ -53,6 +53,12 @@ def test_totals_by_dimension_add_up_and_match_the_warehouse(
         "(environment, workstream, cost_type)").fetchall()[0][0]
     share = re.search(r"### USD\n\nBilled .*?, ([0-9.]+)% of billed cost", markdown)
     assert share is not None and Decimal(share.group(1)) == round(Decimal(unallocated) * 100, 1)
+    # the `unallocated` workstream row is the amount the headline names (all unallocated cost
+    # here has no workstream), rounded the same way, not a cent apart
+    headline = re.search(r"### USD\n\nBilled .*?unallocated \(no rule for some dimension\): "
+                         r"([0-9,.]+) USD", markdown)
+    row = next(r for r in _table(markdown, "### USD", "workstream") if r[0] == "unallocated")
+    assert headline is not None and _amount(row[1]) == _amount(headline.group(1))
 
 
 def test_conservation_status_per_period(warehouse_file: Path) -> None:

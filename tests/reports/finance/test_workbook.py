@@ -3,6 +3,8 @@ cells add up, the charts and tables are there, and a sheet splits at the row lim
 
 from __future__ import annotations
 
+import json
+import re
 import zipfile
 from collections import defaultdict
 from decimal import Decimal
@@ -17,6 +19,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from costalloc.reports.finance import sheets
 from costalloc.reports.finance.extracts import export, export_workbook
 from costalloc.reports.finance.rounding import round_half_up
+from costalloc.reports.finance.summary import allocation_summary, render
+from costalloc.warehouse.connection import connect
 from tests.reports.builders import FORMULA_RESOURCE, OCTOBER, SEPTEMBER, totals
 
 Row = tuple[Any, ...]
@@ -51,8 +55,16 @@ def _table_at(sheet: Worksheet, first_header: str) -> tuple[Row, list[Row]]:
     return rows[start], body
 
 
+def _verdict(sheet: Worksheet) -> str:
+    """The line under a sheet's title and notes that says what it found (in bold, not italic)."""
+    return next(str(cell.value) for cell in sheet["A"][1:8]
+                if cell.value and not cell.font.italic)
+
+
 def _money(value: Any) -> Decimal:
     """A cell's number as Excel shows it to the cent (a double written from a Decimal)."""
+    if isinstance(value, Decimal):
+        return value
     return Decimal(repr(value)) if value is not None else Decimal(0)
 
 
@@ -127,6 +139,171 @@ def test_rounded_cells_add_up_to_the_subtotals_and_totals_shown(
         rows = [r for r in recon if r[2] == currency]
         for col in range(4, 9):
             assert sum(_money(r[col]) for r in rows[:-1]) == _money(rows[-1][col]), header[col]
+
+
+def test_the_total_and_the_unallocated_amount_are_one_figure_wherever_they_are_shown(
+        october: openpyxl.Workbook, published: duckdb.DuckDBPyConnection) -> None:
+    """Every table of the Summary, the Reconciliation and the terminal summary show each
+    currency's total and its unallocated amount as the same figure: the exact amount rounded
+    half-up (so a reader adding up the Detail gets it too)."""
+    exact = {str(c): [Decimal(v) for v in values] for c, *values in published.sql(
+        "select BillingCurrency, sum(BilledCost), sum(EffectiveCost), "
+        "sum(BilledCost) filter ('unallocated' in (environment, workstream, cost_type)), "
+        "sum(EffectiveCost) filter ('unallocated' in (environment, workstream, cost_type)), "
+        "count(*) filter ('unallocated' in (environment, workstream, cost_type) "
+        "and workstream <> 'unallocated') "
+        "from allocated_costs where x_billing_period = '2026-10' group by 1").fetchall()}
+    summary = october["Summary"]
+    _, headline = _block(summary, "Totals per billing currency")
+    _, recon = _table_at(october["Reconciliation"], "Period")
+    terminal = render(allocation_summary(published, OCTOBER)).split("\n[")
+    for currency, (billed, effective, unallocated_billed, unallocated_effective,
+                   elsewhere) in exact.items():
+        total = (round_half_up(billed), round_half_up(effective))
+        unallocated = (round_half_up(unallocated_billed), round_half_up(unallocated_effective))
+        _, pivot = _block(summary, f"{currency}: allocated cost by environment × workstream × "
+                                   "cost type")
+        _, by_workstream = _block(summary, f"{currency}: spend by workstream")
+        shown_totals = [(r[6], r[7]) for r in [*headline, *pivot]
+                        if r[0] == currency and r[1] == "Total"]
+        shown_totals += [(r[2], r[3]) for r in by_workstream if r[1] == "Total"]
+        shown_totals += [(r[6], r[8]) for r in recon if r[0] == "Total" and r[2] == currency]
+        assert len(shown_totals) == 4  # the headline, the pivot, by workstream, reconciliation
+        assert {(_money(b), _money(e)) for b, e in shown_totals} == {total}
+        shown_unallocated = [(r[6], r[7]) for r in [*headline, *pivot]
+                             if r[0] == currency and r[1] == "of which unallocated"]
+        cells = [r for r in pivot if r[2] is not None]
+        shown_unallocated.append((sum(_money(r[6]) for r in cells if "unallocated" in r[2:5]),
+                                  sum(_money(r[7]) for r in cells if "unallocated" in r[2:5])))
+        assert elsewhere == 0  # here all unallocated cost has no workstream: the same figure
+        shown_unallocated += [(r[2], r[3]) for r in by_workstream if r[1] == "unallocated"]
+        assert len(shown_unallocated) == 4  # headline, pivot, its cells, by workstream
+        assert {(_money(b), _money(e)) for b, e in shown_unallocated} == {unallocated}
+        printed = next(block for block in terminal if block.startswith(f"{currency}]"))
+        assert f"unallocated: {unallocated[0]:,} {currency}" in printed
+        assert re.search(rf"^total +{re.escape(f'{total[0]:,}')} +{re.escape(f'{total[1]:,}')} ",
+                         printed, re.MULTILINE)
+
+
+def _column_widths(sheet: Worksheet) -> dict[int, float]:
+    return {col: float(d.width) for d in sheet.column_dimensions.values() if d.width
+            for col in range(d.min, d.max + 1)}
+
+
+def test_every_column_is_wide_enough_for_what_it_shows(october: openpyxl.Workbook) -> None:
+    """No `#####` and no cut label at first open: each column is at least as wide as its
+    values shown with their number format (text up to 60 characters). Text that ends its row
+    runs over the empty cells to its right: it needs the room up to the sheet's last column,
+    and a title or a note needs all of it."""
+    for sheet in october.worksheets:
+        widths = _column_widths(sheet)
+        for row in sheet.iter_rows():
+            cells = [c for c in row if c.value is not None]
+            for cell in cells:
+                value, code = cell.value, cell.number_format
+                if cell is cells[-1] and isinstance(value, str):
+                    room = sum(widths.get(c, 8.43) for c in range(cell.column, sheet.max_column + 1))
+                    need = len(value) * (cell.font.sz or 11) / 11 * (1.1 if cell.font.b else 1)
+                    assert room >= (need if len(cells) == 1 else min(need, 60)), cell.coordinate
+                    continue
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    shown = min(len(str(value)), 60) if isinstance(value, str) else 16
+                else:  # at least the cents, and the currency the format puts in front
+                    prefix = code[2:5] + " " if code.startswith("[$") else ""
+                    shown = len(f"{prefix}{value:,.2f}") if "0.0" in code else len(f"{value:,}")
+                assert widths.get(cell.column, 8.43) >= shown, (
+                    f"{sheet.title}!{cell.coordinate} {value!r}: column {widths.get(cell.column)}")
+
+
+def test_a_value_longer_than_a_cell_holds_is_cut_visibly_and_listed_on_the_about_sheet(
+        warehouse_file: Path, tmp_path: Path) -> None:
+    huge = json.dumps({f"team-{i:05d}": "x" * 20 for i in range(1_500)})  # 43,501 characters
+    con = connect(warehouse_file)
+    con.execute("update line_items set Tags = $tags where x_billing_period = '2026-10' "
+                "and x_source = 'aws' and x_line_item_id = 7", {"tags": huge})
+    path = export(con, "allocated", OCTOBER, "xlsx", tmp_path)
+    con.close()
+    book = openpyxl.load_workbook(path)
+    cut = [(sheet.title, cell) for sheet in book.worksheets for row in sheet.iter_rows()
+           for cell in row if isinstance(cell.value, str) and cell.value.startswith("[cut: ")]
+    assert cut and {title for title, _ in cut} <= {"Detail", "Unallocated"}
+    mark = (f"[cut: {len(huge):,} characters, more than the 32,767 an Excel cell holds; the full "
+            "value is in the CSV / Parquet extract] ")
+    for _, cell in cut:
+        assert cell.value.startswith(mark) and len(cell.value) == 32_767
+        assert huge.startswith(cell.value[len(mark):])  # the start of the value, as it was
+    for record in _detail(book) + _detail(book, "Unallocated"):
+        if record["Tags"] and not record["Tags"].startswith("[cut: "):
+            json.loads(record["Tags"])  # every other tag cell is whole JSON
+    about = [" ".join(str(c) for c in row if c) for row in _rows(book["About"])]
+    at = next(i for i, line in enumerate(about) if line.startswith("Cells cut"))
+    text = " ".join(about[at:at + 4])
+    assert f"{len(cut)} value(s) longer than the 32,767 characters an Excel cell holds" in text
+    for title, cell in cut:
+        assert f"{title}!{cell.coordinate} (Tags, {len(huge):,} characters)" in text
+    assert "`costalloc export allocated --period 2026-10 --format parquet`" in text
+    clean = {r[0]: r[1] for r in _rows(load_about(tmp_path / "clean", warehouse_file)) if r[0]}
+    assert clean["Cells cut"].startswith("none: every value fits in its cell")
+
+
+def load_about(out: Path, warehouse: Path) -> Worksheet:
+    con = connect(warehouse, read_only=True)
+    try:
+        return openpyxl.load_workbook(export(con, "allocated", SEPTEMBER, "xlsx", out))["About"]
+    finally:
+        con.close()
+
+
+def test_a_table_workbook_with_a_cut_value_gets_an_about_sheet_that_says_so(
+        warehouse_file: Path, tmp_path: Path) -> None:
+    con = connect(warehouse_file)
+    con.execute("update line_items set Tags = $tags where x_billing_period = '2026-10' and "
+                "x_source = 'aws' and x_line_item_id = 3", {"tags": json.dumps({"k": "v" * 40_000})})
+    length = con.sql("select length(Tags::varchar) from line_items where x_source = 'aws' and "
+                     "x_billing_period = '2026-10' and x_line_item_id = 3").fetchall()[0][0]
+    path = export(con, "line-items", OCTOBER, "xlsx", tmp_path)
+    con.close()
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["Line items", "About"]
+    about = " ".join(str(c) for row in _rows(book["About"]) for c in row if c)
+    assert "1 value(s) longer than the 32,767 characters" in about
+    assert "Line items!" in about and f"(Tags, {length:,} characters)" in about
+
+
+def test_every_sheet_prints_landscape_one_page_wide_with_titles_and_repeated_headers(
+        october: openpyxl.Workbook) -> None:
+    for sheet in october.worksheets:
+        assert sheet.page_setup.orientation == "landscape", sheet.title
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage, sheet.title
+        assert sheet.page_setup.fitToWidth in (None, 1) and sheet.page_setup.fitToHeight == 0
+        assert sheet.oddHeader.left.text == "costalloc: allocated cost, 2026-10"
+        assert (sheet.oddHeader.center.text, sheet.oddHeader.right.text) == ("&A",
+                                                                             "Page &P of &N")
+        assert sheet.oddFooter.left.text.startswith("Generated ")
+    assert october["Detail"].print_title_rows == "$1:$1"
+    assert october["Unallocated"].print_title_rows == "$1:$1"
+    recon_header = next(i for i, r in enumerate(_rows(october["Reconciliation"]), start=1)
+                        if r[0] == "Period")
+    assert october["Reconciliation"].print_title_rows == f"${recon_header}:${recon_header}"
+    capex_rows = _rows(october["CapEx"])
+    schedule = max(i for i, r in enumerate(capex_rows, start=1) if r[0] == "x_billing_period")
+    assert october["CapEx"].print_title_rows == f"${schedule}:${schedule}"  # the long table
+
+
+def test_each_chart_sits_under_its_table_across_the_printed_width(
+        october: openpyxl.Workbook) -> None:
+    summary = october["Summary"]
+    rows = _rows(summary)
+    for chart in summary._charts:
+        anchor = chart.anchor._from
+        above = [r for r in rows[:anchor.row] if r[0] is not None]
+        assert above[-1][1] == "Total"  # right under its table's last row
+        table = next(r[0] for r in reversed(rows[:anchor.row])
+                     if isinstance(r[0], str) and r[0].endswith(": spend by workstream"))
+        assert table.split(":")[0] in chart.title.tx.rich.p[0].r[0].t
+        assert anchor.col == 0 and chart.anchor.to.col == summary.max_column
+        assert not any(any(c is not None for c in r) for r in rows[anchor.row:chart.anchor.to.row])
+    assert summary.print_area == f"'Summary'!$A$1:$I${max(c.anchor.to.row for c in summary._charts)}"
 
 
 def test_summary_has_a_native_chart_by_workstream_and_by_month_for_a_range(
@@ -228,8 +405,9 @@ def test_capex_sheet_lists_projects_and_a_schedule_that_adds_up(
 
     rows = _rows(capex)
     start = next(i for i, r in enumerate(rows) if r[0] == "Amortization schedule as of 2026-10")
-    header = rows[start + 2]
-    schedule = [dict(zip(header, r, strict=True)) for r in rows[start + 3:] if r[0] is not None]
+    at = next(i for i in range(start, len(rows)) if rows[i][0] == "x_billing_period")
+    header = rows[at]
+    schedule = [dict(zip(header, r, strict=True)) for r in rows[at + 1:] if r[0] is not None]
     assets = {(r["BillingCurrency"], r["x_capex_project"]): r for r in schedule
               if r["x_month_number"] == 1}
     cloud = {(currency, project): amount for currency, project, amount in published.sql(
@@ -260,7 +438,7 @@ def test_reconciliation_and_about_say_where_the_numbers_come_from(
     recon = october["Reconciliation"]
     header, rows = _table_at(recon, "Period")
     records = [dict(zip(header, r, strict=True)) for r in rows if r[0] != "Total"]
-    assert recon["A3"].value == f"All {len(records)} (period, source, currency) rows tie out exactly."
+    assert _verdict(recon) == f"All {len(records)} (period, source, currency) rows tie out exactly."
     by_source = {(r["Source"], r["Currency"]): r for r in records}
     assert set(by_source) == {("aws", "EUR"), ("aws", "USD"), ("on-prem", "USD")}
     invoices = dict(published.sql("select BillingCurrency, string_agg(distinct InvoiceId, ', ' "
@@ -329,6 +507,6 @@ def test_a_period_with_nothing_allocated_still_makes_a_readable_workbook(
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == ["Summary", "Detail", "Unallocated", "CapEx", "Reconciliation",
                                "About"]
-    assert book["Summary"]["A4"].value == "No allocated cost for 2025-01."
+    assert _verdict(book["Summary"]) == "No allocated cost for 2025-01."
     assert [c.value for c in book["Detail"][2]][:1] == ["(no rows)"]
-    assert book["Reconciliation"]["A3"].value == "Nothing loaded for 2025-01."
+    assert _verdict(book["Reconciliation"]) == "Nothing loaded for 2025-01."

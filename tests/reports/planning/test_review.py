@@ -178,14 +178,61 @@ def test_the_table_shows_the_numbers_rounded_and_flags_what_needs_attention(
     con, budgets = month
     text = render(review(con, budgets, OCT))
     assert "Budget review, 2026-10 — as of 2026-10-10 (10 of 31 days; month to date)" in text
-    experiments = next(line for line in text.splitlines() if line.startswith("experiments"))
-    for cell in ("2,000.00", "1,550.00", "−450.00", "77.5%", "4,805.00", "5,960.00", "50%",
-                 "!! 50% crossed"):
-        assert cell in experiments
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("experiments "))
+    experiments, details = lines[at], lines[at + 1]
+    for cell in ("2,000.00", "1,550.00", "−450.00", "77.5%", "5,960.00", "!! 50% crossed"):
+        assert cell in experiments  # budget, actual, variance, used, usage curve, status
+    assert details == ("    owner ml-lead; thresholds 50%, 80%, 100% (crossed: 50%); linear "
+                       "projection 4,805.00")
     assert "total (lines do not overlap)" in text and "3,500.00" in text and "2,050.00" in text
     assert "outside every line: 105.00 USD" in text
     assert "!! past its end (2026-10-06)" in text
     assert "[USD] workstream=experimentation" in text
+
+
+def test_the_table_fits_120_columns_and_never_cuts_a_line_id(
+        warehouse: duckdb.DuckDBPyConnection) -> None:
+    _month(warehouse)
+    long_id = "experimentation-development-opex-fy2026-q4-eu-west-1"  # 52 characters
+    budgets = budgets_from_mapping({**BUDGETS, "lines": [
+        {**BUDGETS["lines"][0], "id": long_id, "owner": "head-of-machine-learning@example.com"},
+        BUDGETS["lines"][1]], "pilots": [
+        {**BUDGETS["pilots"][0], "id": "retrieval-augmented-support-pilot-2026"}]})
+    text = render(review(warehouse, budgets, OCT))
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 120
+    # the whole id and its figures on one line; the status that no longer fits beside them on
+    # the next, whole, then the owner
+    assert _block_of(lines, long_id)[:3] == [
+        f"{long_id} Effective    2,000.00    1,550.00   −450.00   77.5%    5,960.00",
+        "    !! 50% crossed",
+        "    owner head-of-machine-learning@example.com; thresholds 50%, 80%, 100% (crossed: 50%); "
+        "linear projection 4,805.00"]
+    pilot = _block_of(lines, "retrieval-augmented-support-pilot-2026")
+    assert pilot[1].startswith("    !! past its end (2026-10-06): 30.00 USD spent after it")
+    # the longest id a budgets file allows (81) gets a line of its own, its figures under it
+    longest = "x" * 81
+    budgets = budgets_from_mapping({**BUDGETS, "lines": [
+        {**BUDGETS["lines"][0], "id": longest}, BUDGETS["lines"][1]]})
+    lines = render(review(warehouse, budgets, OCT)).splitlines()
+    assert max(len(line) for line in lines) <= 120
+    block = _block_of(lines, longest)
+    platform = next(line for line in lines if line.startswith("platform "))
+    assert block[0] == longest and block[1].strip().startswith("Effective    2,000.00")
+    assert block[1].index("2,000.00") == platform.index("1,500.00")  # in the budget column
+
+
+def _block_of(lines: list[str], line_id: str) -> list[str]:
+    """The row of `line_id` and the indented lines under it."""
+    at = next(i for i, line in enumerate(lines)
+              if line == line_id or line.startswith(f"{line_id} "))
+    block = [lines[at]]
+    for line in lines[at + 1:]:
+        if not line.startswith(" "):
+            break
+        block.append(line)
+    return block
 
 
 def test_the_review_csv_files_carry_the_exact_numbers(

@@ -62,8 +62,10 @@ def test_review_prints_the_demo_budgets_against_october(config: Path) -> None:
     assert out.startswith("Budget review, 2026-10 — as of 2026-10-31 (31 of 31 days; the month "
                           "is complete)")
     assert "rules/budgets.yaml" in out  # found beside the rules
-    pilot = next(line for line in out.splitlines() if line.startswith("rag-support-pilot"))
-    assert "!! past its end (2026-10-15)" in pilot
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 120
+    at = next(i for i, line in enumerate(lines) if line.startswith("rag-support-pilot "))
+    assert lines[at + 1].startswith("    !! past its end (2026-10-15)")  # too long beside the row
     assert "Largest movers vs 2026-09 (EffectiveCost)" in out
 
 

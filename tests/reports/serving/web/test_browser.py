@@ -19,8 +19,8 @@ from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from costalloc.reports.serving.web.screenshots import chromium, serving, sign_in
 from costalloc.warehouse.connection import connect
+from tests.docs.screenshots import chromium, serving, sign_in
 from tests.reports.builders import OCTOBER, totals
 from tests.reports.serving.web.site import TOKEN
 

@@ -110,8 +110,8 @@ def test_unallocated_shows_top_services_and_accounts_with_the_rule_that_would_ca
     page = client.get("/month/2026-10?currency=EUR").text
     services = _table(page, "unallocated-services")
     expected = con.sql(
-        "select ServiceName, sum(BilledCost) from allocated_costs where x_billing_period = "
-        "'2026-10' and BillingCurrency = 'EUR' and 'unallocated' in (environment, workstream, "
+        "select ServiceName, sum(BilledCost) from allocated_line_items where x_billing_period "
+        "= '2026-10' and BillingCurrency = 'EUR' and 'unallocated' in (environment, workstream, "
         "cost_type) group by 1 order by abs(sum(BilledCost)) desc, 1 limit 10").fetchall()
     assert _cells(services, "BilledCost") == [Decimal(b) for _, b in expected]
     assert expected[0][0] in services

@@ -1,6 +1,6 @@
 """Screenshots of the web view's main pages for the docs, taken by headless Chromium.
 
-    python -m costalloc.reports.serving.web.screenshots [--out docs/images]
+    python -m tests.docs.screenshots [--out docs/images]
 
 Builds a demo warehouse (six months of the demo's AWS CUR and asset register, allocated with
 the demo rules), serves it on 127.0.0.1 with the demo's budgets and events, signs in, and saves
@@ -115,10 +115,10 @@ def build_demo_warehouse(root: Path) -> Path:
     from costalloc.allocation.publish import allocate_period
     from costalloc.connectors.assets import AssetRegisterConnector
     from costalloc.connectors.aws import AwsCurConnector
-    from costalloc.connectors.ingest import ingest
     from costalloc.core.period import BillingPeriod
     from costalloc.core.settings import SourceSettings
     from costalloc.demo.aws_cur import write_cur2_export
+    from costalloc.flows.loading import load_partition
     from costalloc.warehouse.connection import connect
 
     demo = resources.files("costalloc.demo")
@@ -138,8 +138,8 @@ def build_demo_warehouse(root: Path) -> Path:
                               prefix="cur", export_name="exp", period=text,
                               rows=600 + 120 * index, seed=40 + index, with_net_columns=True,
                               currencies=("USD", "EUR"))
-            ingest(con, aws, period, f"load-{text}")
-            ingest(con, assets, period, f"load-{text}")
+            load_partition(con, aws, period, f"load-{text}")
+            load_partition(con, assets, period, f"load-{text}")
             allocate_period(con, ruleset, period, f"alloc-{text}")
     finally:
         con.close()
@@ -229,7 +229,7 @@ def _element(driver: Any, section: str, target: Path) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m costalloc.reports.serving.web.screenshots",
+    parser = argparse.ArgumentParser(prog="python -m tests.docs.screenshots",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("docs/images"),
                         help="folder for the PNG files (default: docs/images)")
