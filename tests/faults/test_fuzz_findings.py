@@ -323,3 +323,33 @@ def test_a_huge_or_multiline_bad_cell_is_quoted_cut_short_on_one_line(
     _set_cell(tmp_path / newer.blobs[0], "BillingCurrencyCode", 2, "US\nD")
     message, _ = published.refused()
     assert "(found `US\\x0aD`)" in message
+
+
+# A FOCUS file without ListCost whose ListUnitPrice × PricingQuantity passed DECIMAL(38, 18)
+# stopped the load with polars' raw overflow (each factor fit, the product did not).
+
+def test_a_derived_list_cost_beyond_any_bill_is_refused_with_its_row_and_a_fitting_one_loads(
+        tmp_path: Path, warehouse: duckdb.DuckDBPyConnection) -> None:
+    sample = pl.read_csv(SAMPLES / "focus" / "1.0" / "focus_sample.csv", infer_schema=False)
+    rows = sample.slice(0, 40).drop("ListCost").with_columns(
+        pl.when(pl.int_range(pl.len()) == 3).then(pl.lit("2")).otherwise(
+            pl.col("PricingQuantity")).alias("PricingQuantity"))
+    source = SourceSettings(name="focus", kind="focus", uri=str(tmp_path))
+    september = BillingPeriod(2024, 9)
+
+    def with_price(price: str) -> None:
+        rows.with_columns(pl.when(pl.int_range(pl.len()) == 3).then(pl.lit(price)).otherwise(
+            pl.col("ListUnitPrice")).alias("ListUnitPrice")).write_csv(tmp_path / "focus.csv")
+
+    with_price("40000000000000000000")  # 4e19 × 2 = 8e19: a cost DECIMAL(38, 10) holds
+    assert load_partition(warehouse, source, september, "r1").outcome == "loaded"
+    assert warehouse.sql("select max(ListCost) from line_items").fetchall()[0][0] == \
+        Decimal("8e19")
+    with_price("99999999999999999999.999999999999999999")  # fits; twice it does not
+    with pytest.raises(DataError, match=r"`focus\.csv` data row 4: column `ListCost` is empty "
+                                        r"and `ListUnitPrice` × `PricingQuantity` is 9e\+19 or "
+                                        r"more, beyond any cost this reader derives; the "
+                                        r"previous load stays published$"):
+        load_partition(warehouse, source, september, "r2")
+    assert warehouse.sql("select max(ListCost), string_agg(distinct x_ingest_run_id) "
+                         "from line_items").fetchall() == [(Decimal("8e19"), "r1")]
