@@ -36,6 +36,28 @@ class Delivery:
     declared_empty: bool = False
 
 
+class RefusedDelivery(SourceError):
+    """A delivery that was found — its manifest read, its fingerprint known — but can't be
+    loaded as the manifest lists it (a listed file missing, or outside the export). The loader
+    records the refusal in `ingest_log` against `fingerprint`, as it does for a delivery that
+    fails while it is read."""
+
+    def __init__(self, source: str, period: object, message: str, *, fingerprint: str,
+                 files: tuple[str, ...] = ()) -> None:
+        super().__init__(source, period, message)
+        self.fingerprint = fingerprint
+        self.files = files
+
+    def __reduce__(self) -> tuple[object, ...]:  # type: ignore[override]
+        return (_refused_delivery, (self.source, self.period, self.detail, self.fingerprint,
+                                    self.files))
+
+
+def _refused_delivery(source: str, period: object, message: str, fingerprint: str,
+                      files: tuple[str, ...]) -> RefusedDelivery:
+    return RefusedDelivery(source, period, message, fingerprint=fingerprint, files=files)
+
+
 def check_file_list(delivery: Delivery) -> None:
     """Refuse a delivery that names one data file twice (it would load it twice, and its raw
     total would count it twice too, so the tie-out could not notice) or, unless the provider
@@ -94,7 +116,10 @@ class Connector(Protocol):
         """Stream the delivery's rows in bounded batches, file by file."""
 
     def money_columns(self, raw: pl.DataFrame) -> list[str]:
-        """Raw columns whose values must all be numbers."""
+        """Raw columns whose values must all be numbers (DECIMAL(38, 10) money at most)."""
+
+    def quantity_columns(self, raw: pl.DataFrame) -> list[str]:
+        """Raw columns read as a quantity or unit price: DECIMAL(38, 18) must hold them."""
 
     def control_totals(self, raw: pl.DataFrame) -> dict[str, Decimal]:
         """Per currency, the export's own cost total for these raw rows."""

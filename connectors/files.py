@@ -111,7 +111,10 @@ def _frame(batches: list[pa.RecordBatch]) -> pl.DataFrame:
 def _csv_header(filesystem: pafs.FileSystem, path: str, compression: str | None) -> list[str]:
     with filesystem.open_input_stream(path, compression=compression) as stream:
         first = io.TextIOWrapper(io.BufferedReader(_Readable(stream)), encoding="utf-8-sig")
-        line = first.readline()
+        try:
+            line = first.readline()
+        except UnicodeDecodeError as error:  # a ValueError the caller would not expect
+            raise pa.ArrowInvalid(f"its header row is not UTF-8 text ({error.reason})") from None
     table = pacsv.read_csv(io.BytesIO(line.encode()), read_options=pacsv.ReadOptions(
         autogenerate_column_names=False)) if line.strip() else None
     return list(table.column_names) if table is not None else []

@@ -22,7 +22,9 @@ What the reader does with what providers actually ship (docs/conformance.md has 
   types and names, region names, resource types, quantities FOCUS says are null; one
   ServiceCategory per ServiceName (the delivery's most frequent, a first pass over two columns);
 - a row still missing a column the warehouse cannot hold without (`REQUIRED`) is refused with
-  the column, the first row and how many rows; the previous load stays published.
+  the column, the first row and how many rows; so is a row whose `BillingPeriodStart` is
+  empty, not a time, or not the first instant of a month (no period's load would hold it);
+  the previous load stays published.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from pydantic import Field, field_validator
 
 from costalloc.connectors import focus_versions, tags
 from costalloc.connectors.delivery import Delivery, RawBatch
+from costalloc.connectors.derived_cost import LIMIT, QUANTITY_COLUMN, first_underivable, product
 from costalloc.connectors.files import is_data_file, stream_file
 from costalloc.connectors.focus_consistency import consistent
 from costalloc.connectors.money import decimal, money, totals_by_currency
@@ -52,6 +55,7 @@ from costalloc.core.settings import SourceSettings
 
 _PERIOD_FOLDER = re.compile(r"(?i)billing_period=(\d{4}-\d{2})")
 _NUMERIC = [name for name, dtype in FOCUS_COLUMNS.items() if isinstance(dtype, pl.Decimal)]
+_QUANTITIES = [name for name in _NUMERIC if FOCUS_COLUMNS[name] != MONEY]  # DECIMAL(38, 18)
 NULL_TEXT = "NULL"
 # What a line item cannot be stored without, after every derivation above.
 REQUIRED = ("BilledCost", "BillingAccountId", "BillingCurrency", "BillingPeriodStart",
@@ -108,9 +112,11 @@ class FocusFilesConnector:
             for first_row, rows in stream_file(self.location.filesystem, self.location.path(file),
                                                source=self.name, period=delivery.period):
                 rows = _one_category_per_service(without_null_text(rows), categories)
-                in_period = rows.with_row_index("_row").filter(
-                    utc_time("BillingPeriodStart", rows.schema) == start)
+                starts = rows.select(utc_time("BillingPeriodStart", rows.schema)).to_series()
+                _check_period_known(starts, delivery, file, first_row)
+                in_period = rows.with_row_index("_row").filter(starts == start)
                 if in_period.height:
+                    _check_derivable(in_period, delivery, file, first_row)
                     _check_required(self.to_focus(in_period.lazy()), in_period, delivery, file,
                                     first_row)
                     yield RawBatch(file, first_row, in_period.drop("_row"))
@@ -136,6 +142,9 @@ class FocusFilesConnector:
 
     def money_columns(self, raw: pl.DataFrame) -> list[str]:
         return [c for c in _NUMERIC if c in raw.columns]
+
+    def quantity_columns(self, raw: pl.DataFrame) -> list[str]:
+        return [c for c in _QUANTITIES if c in raw.columns]
 
     def control_totals(self, raw: pl.DataFrame) -> dict[str, Decimal]:
         return totals_by_currency(raw, money("BilledCost", raw.schema), pl.col("BillingCurrency"))
@@ -210,10 +219,10 @@ def _derived(focus: pl.LazyFrame, version: focus_versions.Version) -> pl.LazyFra
         "PricingCurrency": same_currency,
         "ServiceCategory": pl.coalesce(col("ServiceCategory"), pl.lit("Other")),
         "ContractedCost": pl.coalesce(
-            col("ContractedCost"),
-            (col("ContractedUnitPrice") * col("PricingQuantity")).cast(MONEY), billed),
+            col("ContractedCost"), product(col("ContractedUnitPrice"), col("PricingQuantity")),
+            billed),
         "ListCost": pl.coalesce(
-            col("ListCost"), (col("ListUnitPrice") * col("PricingQuantity")).cast(MONEY), billed),
+            col("ListCost"), product(col("ListUnitPrice"), col("PricingQuantity")), billed),
     }
     filled.update({name: focus_unit(pl.col(name), "any") for name in ("ConsumedUnit", "PricingUnit")
                    if name in present})
@@ -225,6 +234,36 @@ def _derived(focus: pl.LazyFrame, version: focus_versions.Version) -> pl.LazyFra
                              ("PricingCurrencyListUnitPrice", "ListUnitPrice")):
             filled[name] = pl.coalesce(col(name), col(source))
     return focus.with_columns(value.alias(name) for name, value in filled.items())
+
+
+def _check_period_known(starts: pl.Series, delivery: Delivery, file: str,
+                        first_row: int) -> None:
+    """A row is loaded with the period its BillingPeriodStart names; a row whose start is
+    missing, not a time, or not the first instant of a month belongs to no period's load, so
+    it is refused rather than left out of every one."""
+    unknown = starts.is_null() | (starts != starts.dt.truncate("1mo"))
+    count = int(unknown.sum())
+    if not count:
+        return
+    index = int(unknown.arg_true()[0])
+    found = starts[index]
+    what = ("is empty or not a date" if found is None else
+            f"is {found:%Y-%m-%d %H:%M:%S}, not the first instant of a month")
+    raise DataError(delivery.source, delivery.period,
+                    f"`{file}` data row {first_row + index}: column `BillingPeriodStart` {what} "
+                    f"({count} row(s) of this batch), so the row's billing period is unknown; "
+                    "the previous load stays published")
+
+
+def _check_derivable(rows: pl.DataFrame, delivery: Delivery, file: str, first_row: int) -> None:
+    underivable = first_underivable(rows)
+    if underivable is None:
+        return
+    raise DataError(delivery.source, delivery.period,
+                    f"`{file}` data row {first_row + int(rows['_row'][underivable.row])}: column "
+                    f"`{underivable.cost}` is empty and `{underivable.price}` × "
+                    f"`{QUANTITY_COLUMN}` is {LIMIT:.0e} or more, beyond any cost this reader "
+                    "derives; the previous load stays published")
 
 
 def _check_required(focus: pl.LazyFrame, rows: pl.DataFrame, delivery: Delivery, file: str,

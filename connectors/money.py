@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import polars as pl
 
+from costalloc.core.confinement import shown
 from costalloc.core.focus import MONEY, QUANTITY, UNIT_PRICE
 
 
@@ -47,42 +48,57 @@ def as_decimal(value: pl.Expr, source: pl.DataType, dtype: pl.Decimal) -> pl.Exp
     return text.str.to_decimal(scale=dtype.scale).cast(dtype)
 
 
+NOT_A_NUMBER = "which is not a number"
+BEYOND_QUANTITY = ("which is beyond DECIMAL(38, 18): a quantity or unit price has at most 20 "
+                   "integer digits")
+
+
 @dataclass(frozen=True)
 class BadValue:
     column: str
     row: int  # 0-based within the frame
-    value: str
+    value: str  # as the file holds it, as a message quotes it (`shown`: cut short, escaped)
+    problem: str = NOT_A_NUMBER
 
 
-def first_bad_money(raw: pl.DataFrame, columns: list[str]) -> BadValue | None:
-    """The first value in `columns` that is present but is not a finite number (one that
-    `money` cannot make a DECIMAL(38, 10) of). All columns are tested in one pass."""
-    present = [column for column in columns if column in raw.columns]
+def first_bad_money(raw: pl.DataFrame, columns: list[str],
+                    quantities: list[str] | None = None) -> BadValue | None:
+    """The first value in `columns` that is present but is not a finite number DECIMAL(38, 10)
+    can hold (what `money` would turn into a null), else the first in `quantities` that
+    DECIMAL(38, 18) can't hold (what `quantity` and `unit_price` would turn into a null: 1e20
+    and beyond). Each list is tested in one pass."""
+    return (_first(raw, columns, MONEY, NOT_A_NUMBER)
+            or _first(raw, quantities or [], QUANTITY, BEYOND_QUANTITY))
+
+
+def _first(raw: pl.DataFrame, columns: list[str], dtype: pl.Decimal,
+           problem: str) -> BadValue | None:
+    present = [column for column in dict.fromkeys(columns) if column in raw.columns]
     if not present:
         return None
-    flags = raw.select(_not_money(column, raw.schema[column]).alias(column) for column in present)
+    flags = raw.select(_not_held(column, raw.schema[column], dtype).alias(column)
+                       for column in present)
     for column in present:
         bad = flags.get_column(column)
         if bad.any():
             row = int(bad.arg_true()[0])
-            text = raw.get_column(column).cast(pl.String).str.strip_chars()
-            return BadValue(column, row, str(text[row]))
+            text = str(raw.get_column(column).cast(pl.String).str.strip_chars()[row])
+            return BadValue(column, row, shown(text), problem)
     return None
 
 
-def _not_money(column: str, dtype: pl.DataType) -> pl.Expr:
+def _not_held(column: str, dtype: pl.DataType, held: pl.Decimal) -> pl.Expr:
+    """True where `column` has a value that is not a finite number `held` can hold."""
     value = pl.col(column)
     if dtype.is_float():
-        # What `money` fails on, without writing every float out as text: NaN, ±inf, and
-        # magnitudes beyond DECIMAL(38, 10)'s 28 integer digits.
-        return value.is_not_null() & ~(value.is_finite() & (value.abs() < _DECIMAL_LIMIT))
+        # What `as_decimal` fails on, without writing every float out as text: NaN, ±inf,
+        # and magnitudes beyond the type's integer digits.
+        limit = 10.0 ** (held.precision - (held.scale or 0))
+        return value.is_not_null() & ~(value.is_finite() & (value.abs() < limit))
     text = value.cast(pl.String).str.strip_chars()
-    parsed = (value.cast(MONEY) if isinstance(dtype, pl.Decimal)
-              else text.str.to_decimal(scale=10))
+    parsed = (value.cast(held, strict=False) if isinstance(dtype, pl.Decimal)
+              else text.str.to_decimal(scale=held.scale or 0))
     return text.is_not_null() & (text != "") & parsed.is_null()
-
-
-_DECIMAL_LIMIT = 1e28
 
 
 def totals_by_currency(frame: pl.DataFrame | pl.LazyFrame, amount: pl.Expr,

@@ -54,11 +54,12 @@ def normalized(connector: Connector, delivery: Delivery, load: PartitionLoad,
 
 
 def _check_money(connector: Connector, delivery: Delivery, batch: RawBatch) -> None:
-    bad = first_bad_money(batch.rows, connector.money_columns(batch.rows))
+    bad = first_bad_money(batch.rows, connector.money_columns(batch.rows),
+                          connector.quantity_columns(batch.rows))
     if bad is not None:
         raise DataError(delivery.source, delivery.period,
                         f"`{batch.file}` data row {batch.first_row + bad.row}: column "
-                        f"`{bad.column}` holds `{bad.value}`, which is not a number; "
+                        f"`{bad.column}` holds `{bad.value}`, {bad.problem}; "
                         "the previous load stays published")
 
 

@@ -11,7 +11,6 @@ its text or, on a local disk, through a symbolic link.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ from typing import Any
 
 import pyarrow.fs as pafs
 
+from costalloc.connectors.manifest_json import manifest_json
 from costalloc.connectors.options import DEFAULT_DEADLINE_SECONDS
 from costalloc.connectors.remote import Stopwatch, host_of, unreachable
 from costalloc.core.confinement import OutsideRoot, local_file, relative_key, shown
@@ -136,7 +136,8 @@ class Location:
         return bool(info.type != pafs.FileType.NotFound)
 
     def read_json(self, relative: str) -> Any:
-        return json.loads(read_whole(self.filesystem, self.path(relative)))
+        """The file as JSON; `NotJson` saying why when it is not."""
+        return manifest_json(read_whole(self.filesystem, self.path(relative)))
 
     def list_files(self, relative: str = "") -> list[pafs.FileInfo]:
         """Every file below `relative`, sorted by path; empty when the folder doesn't exist.

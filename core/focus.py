@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from costalloc.core.confinement import shown
 from costalloc.core.currencies import ISO_4217
 from costalloc.core.period import BillingPeriod
 
@@ -209,7 +210,7 @@ def first_invalid_row(line_items: pl.DataFrame, period: BillingPeriod) -> RowPro
     row = line_items.slice(int(first), 1)
     for column, test, problem in checks:
         if row.select(test).item():
-            found = row.get_column(column)[0]
+            found = shown(str(row.get_column(column)[0]))  # cut short, control characters escaped
             return RowProblem(int(first), column, problem.format(found=found))
     raise AssertionError("a row failed a check and then none")  # pragma: no cover
 

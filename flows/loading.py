@@ -40,7 +40,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-from costalloc.connectors.delivery import Connector, Delivery, check_file_list
+from costalloc.connectors.delivery import Connector, Delivery, RefusedDelivery, check_file_list
 from costalloc.connectors.normalized import normalized
 from costalloc.connectors.registry import connector_for
 from costalloc.connectors.storage import open_location
@@ -253,9 +253,10 @@ def reading(delivery: Delivery | None) -> Iterator[None]:
         raise
     except CostallocError as error:
         kind = TransientPartitionFailed if isinstance(error, TransientError) else PartitionFailed
-        raise kind(str(error), kind=type(error).__name__,
-                   fingerprint=delivery.fingerprint if delivery else None,
-                   files=delivery.files if delivery else ()) from error
+        found = (delivery.fingerprint, delivery.files) if delivery else (
+            (error.fingerprint, error.files) if isinstance(error, RefusedDelivery) else (None, ()))
+        raise kind(str(error), kind=type(error).__name__, fingerprint=found[0],
+                   files=found[1]) from error
 
 
 def _read_as_partition(delivery: Delivery, tables: Iterator[pa.Table]) -> Iterator[pa.Table]:

@@ -79,6 +79,9 @@ class AssetRegisterConnector:
     def money_columns(self, raw: pl.DataFrame) -> list[str]:
         return [c for c in ("cost", "salvage_value") if c in raw.columns]
 
+    def quantity_columns(self, raw: pl.DataFrame) -> list[str]:
+        return []  # a register's rows carry no quantity or price of their own
+
     def control_totals(self, raw: pl.DataFrame) -> dict[str, Decimal]:
         """What the register says was bought in the period: the BilledCost of its purchases."""
         cost = money("cost", raw.schema)

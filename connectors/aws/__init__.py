@@ -104,6 +104,9 @@ class AwsCurConnector:
         """Raw columns that must parse as numbers (checked before normalizing)."""
         return [c for c in raw.columns if columns.is_checked_money(c)]
 
+    def quantity_columns(self, raw: pl.DataFrame) -> list[str]:
+        return [c for c in raw.columns if columns.is_quantity(c)]
+
     def to_focus(self, raw: pl.LazyFrame) -> pl.LazyFrame:
         return normalize.to_focus(columns.canonical(raw))
 

@@ -46,6 +46,15 @@ def is_checked_money(name: str) -> bool:
             or name in ("line_item_unblended_rate", "pricing_public_on_demand_rate"))
 
 
+# Read as a quantity or unit price (DECIMAL(38, 18)) by the normalizer.
+QUANTITIES = ("line_item_usage_amount", "line_item_unblended_rate", "pricing_public_on_demand_rate")
+
+
+def is_quantity(name: str) -> bool:
+    """A raw column (any spelling) the normalizer reads as a quantity or unit price."""
+    return (snake_case(name) if "/" in name else name) in QUANTITIES
+
+
 def needed(names: list[str]) -> list[str]:
     """The columns of a CUR file (any flavour) that loading uses, in file order: what the
     normalizer reads, the tag columns and the money columns the loader checks. An export has

@@ -9,9 +9,11 @@ never a folder glob, because overwrite mode can leave fewer parts than an earlie
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from costalloc.connectors.delivery import Delivery
+from costalloc.connectors.delivery import Delivery, RefusedDelivery
+from costalloc.connectors.manifest_json import NotJson
 from costalloc.connectors.storage import Location
 from costalloc.core.confinement import OutsideRoot, shown
 from costalloc.core.errors import SourceError
@@ -43,67 +45,91 @@ def detect_flavour(location: Location, period: BillingPeriod) -> Flavour | None:
 
 def find_delivery(source: str, location: Location, period: BillingPeriod,
                   flavour: Flavour) -> Delivery:
-    if flavour == "cur2":
-        path = cur2_manifest_path(location, period)
-        manifest = _read(source, period, location, path)
-        fingerprint = _field(source, period, path, manifest, "executionId")
-        references = _field(source, period, path, manifest, "dataFiles")
-    else:
-        path = legacy_manifest_path(location, period)
-        manifest = _read(source, period, location, path)
-        fingerprint = _field(source, period, path, manifest, "assemblyId")
-        references = _field(source, period, path, manifest, "reportKeys")
+    path = manifest_path(location, period, flavour)
+    id_field, list_field = (("executionId", "dataFiles") if flavour == "cur2"
+                            else ("assemblyId", "reportKeys"))
+    manifest = _read(source, period, location, path)
+    fingerprint = _fingerprint(source, period, location, path, manifest, id_field)
+    references = _field(source, period, location, path, manifest, list_field)
     if not isinstance(references, list):
-        raise SourceError(source, period, f"`{location.path(path)}`: file list is not a list")
-    files = tuple(_resolve(source, period, location, path, ref) for ref in references)
-    _all_present(source, period, location, files)
-    return Delivery(source, period, str(fingerprint), files,
-                    {"flavour": flavour, "manifest": location.path(path)},
-                    listed=tuple(str(reference) for reference in references))
+        raise SourceError(source, period, f"manifest `{location.path(path)}`: `{list_field}` is "
+                          "not a list; the previous load stays published")
+    listed = tuple(str(reference) for reference in references)
+    found = Found(source, period, location, location.path(path), fingerprint, listed)
+    files = tuple(_resolve(found, reference) for reference in references)
+    _all_present(found, files)
+    return Delivery(source, period, fingerprint, files,
+                    {"flavour": flavour, "manifest": location.path(path)}, listed=listed)
+
+
+@dataclass(frozen=True)
+class Found:
+    """A manifest read: its delivery's id is known, so a refusal is logged against it."""
+
+    source: str
+    period: BillingPeriod
+    location: Location
+    manifest: str
+    fingerprint: str
+    listed: tuple[str, ...]
+
+    def refused(self, message: str) -> RefusedDelivery:
+        return RefusedDelivery(self.source, self.period, message, fingerprint=self.fingerprint,
+                               files=self.listed)
 
 
 def _read(source: str, period: BillingPeriod, location: Location, path: str) -> dict[str, Any]:
     try:
         manifest = location.read_json(path)
-    except json.JSONDecodeError as error:
-        raise SourceError(source, period,
-                          f"manifest `{location.path(path)}` is not JSON ({error.msg} at line "
-                          f"{error.lineno}); the previous load stays published") from None
+    except NotJson as error:
+        raise SourceError(source, period, f"manifest `{location.path(path)}` is not JSON "
+                          f"({error}); the previous load stays published") from None
     if not isinstance(manifest, dict):
-        raise SourceError(source, period, f"manifest `{location.path(path)}` is not an object")
+        raise SourceError(source, period, f"manifest `{location.path(path)}` is not a JSON "
+                          "object; the previous load stays published")
     return manifest
 
 
-def _field(source: str, period: BillingPeriod, path: str, manifest: dict[str, Any],
-           name: str) -> Any:
+def _field(source: str, period: BillingPeriod, location: Location, path: str,
+           manifest: dict[str, Any], name: str) -> Any:
     if name not in manifest:
-        raise SourceError(source, period, f"manifest `{path}` has no `{name}` field")
+        raise SourceError(source, period, f"manifest `{location.path(path)}` has no `{name}` "
+                          "field; the previous load stays published")
     return manifest[name]
 
 
-def _resolve(source: str, period: BillingPeriod, location: Location, manifest: str,
-             reference: object) -> str:
+def _fingerprint(source: str, period: BillingPeriod, location: Location, path: str,
+                 manifest: dict[str, Any], name: str) -> str:
+    """The delivery's id: text, or deliveries could not be told apart (a `null` read as
+    "None" would make every later delivery look already loaded)."""
+    value = _field(source, period, location, path, manifest, name)
+    if not isinstance(value, str) or not value.strip():
+        raise SourceError(source, period, f"manifest `{location.path(path)}`: `{name}` is "
+                          f"`{shown(json.dumps(value))}`, not the delivery's id (text); the "
+                          "previous load stays published")
+    return value
+
+
+def _resolve(found: Found, reference: object) -> str:
     """The entry as a path below the export folder, confined to it (`Location.path` also
     follows symbolic links on a local disk); checked before any data file is opened."""
     try:
-        relative = location.relative_to_export(str(reference))
-        location.path(relative)
+        relative = found.location.relative_to_export(str(reference))
+        found.location.path(relative)
     except OutsideRoot as error:
-        raise SourceError(source, period, f"manifest `{location.path(manifest)}` names a data "
-                          f"file outside the export: `{shown(str(reference))}` {error.reason}; "
-                          "nothing outside it was read, the delivery is refused and the previous "
-                          "load stays published") from None
+        raise found.refused(f"manifest `{found.manifest}` names a data file outside the export: "
+                            f"`{shown(str(reference))}` {error.reason}; nothing outside it was "
+                            "read, the delivery is refused and the previous load stays "
+                            "published") from None
     return relative
 
 
-def _all_present(source: str, period: BillingPeriod, location: Location,
-                 files: tuple[str, ...]) -> None:
-    missing = [f for f in files if not location.exists(f)]
+def _all_present(found: Found, files: tuple[str, ...]) -> None:
+    missing = [f for f in files if not found.location.exists(f)]
     if missing:
-        raise SourceError(
-            source, period,
+        raise found.refused(
             f"manifest lists {len(files)} files, {len(files) - len(missing)} found in "
-            f"{location.uri}; missing: {missing[0]}"
+            f"{found.location.uri}; missing: {missing[0]}"
             + (f" and {len(missing) - 1} more" if len(missing) > 1 else "")
             + " — AWS may still be delivering; the previous load stays published",
         )

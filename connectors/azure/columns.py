@@ -107,5 +107,8 @@ REQUIRED: Final = ("cost", "date")
 NUMERIC: Final = ("cost", "payg_cost", "cost_in_usd", "cost_in_pricing_currency", "quantity",
                   "unit_price", "effective_price", "payg_price")
 
+# Of those, read as a quantity or unit price (DECIMAL(38, 18)).
+QUANTITIES: Final = ("quantity", "unit_price", "effective_price", "payg_price")
+
 # A FocusCost export (FOCUS 1.0, 1.0r2, 1.2-preview, 1.2) is recognised by these.
 FOCUS_MARKERS: Final = ("billedcost", "effectivecost", "billingcurrency", "chargeperiodstart")

@@ -18,7 +18,6 @@ a hash of their sorted ids (the delivery's details list them).
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -38,6 +37,8 @@ from costalloc.connectors.azure.manifests import (
     parse_legacy_manifest,
 )
 from costalloc.connectors.azure.options import Choice, choose, legacy_dataset
+from costalloc.connectors.delivery import RefusedDelivery
+from costalloc.connectors.manifest_json import NotJson, manifest_json
 from costalloc.core.confinement import OutsideRoot, shown
 from costalloc.core.errors import SourceError
 from costalloc.core.period import BillingPeriod
@@ -133,19 +134,20 @@ def plan_month(source: str, period: BillingPeriod, runs: list[Run], entries: lis
                           f"the month has export runs of {', '.join(found)} but none of "
                           f"`dataset: {dataset_option}`; fix the option or the export")
     by_name = {entry.name: entry for entry in entries}
+    delivery = fingerprint(run.run_id for run, _ in chosen)
     parts = tuple(part for run, choice in chosen
-                  for part in _parts(source, period, run, choice, by_name, container))
+                  for part in _parts(source, period, run, choice, by_name, container, delivery))
     return Plan(tuple(run for run, _ in chosen), parts)
 
 
 def _parse(store: BlobStore, entry: BlobEntry, source: str, period: BillingPeriod) -> Run | None:
     where = f"manifest `{store.description}/{entry.name}`"
     try:
-        document = json.loads(store.read_bytes(entry.name).decode("utf-8-sig"))
+        document = manifest_json(store.read_bytes(entry.name))
         if entry.name.endswith(LEGACY_MANIFEST):
             return parse_legacy_manifest(entry.name, document, entry.last_modified)
         return parse_export_manifest(entry.name, document)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    except NotJson as error:
         raise SourceError(source, period, f"{where} is not JSON ({error}); the previous load "
                           "stays published") from None
     except ManifestError as error:
@@ -183,30 +185,36 @@ def _newest_per_scope_and_dataset(source: str, period: BillingPeriod, runs: list
 
 
 def _parts(source: str, period: BillingPeriod, run: Run, choice: Choice,
-           by_name: dict[str, BlobEntry], container: str | None) -> list[Part]:
+           by_name: dict[str, BlobEntry], container: str | None, delivery: str) -> list[Part]:
+    """The run's blobs as listed; a refusal here is of a found delivery (`delivery` is its
+    fingerprint), so it is logged against it."""
     keep: Keep = ("all" if not choice.combined
                   else "commitment-purchases" if choice.dataset == ACTUAL
                   else "no-commitment-purchases")
+    listed = tuple(blob.reference for blob in run.blobs)
+
+    def refused(message: str) -> RefusedDelivery:
+        return RefusedDelivery(source, period, message, fingerprint=delivery, files=listed)
+
     parts, missing = [], []
     for blob in run.blobs:
         try:
             entry = _resolve(blob.reference, by_name, container)
         except OutsideRoot as error:
-            raise SourceError(source, period, f"manifest `{run.source}` names a blob outside the "
-                              f"export: {error}; nothing outside it was read, the previous load "
-                              "stays published") from None
+            raise refused(f"manifest `{run.source}` names a blob outside the export: {error}; "
+                          "nothing outside it was read, the previous load stays published"
+                          ) from None
         if entry is None:
             missing.append(blob.reference)
             continue
         if not is_data(entry.name):
-            raise SourceError(source, period,
-                              f"manifest `{run.source}` lists `{entry.name}` as data, but it is "
-                              "not a CSV, CSV.gz or Parquet file; the previous load stays published")
+            raise refused(f"manifest `{run.source}` lists `{shown(entry.name)}` as data, but it "
+                          "is not a CSV, CSV.gz or Parquet file; the previous load stays "
+                          "published")
         parts.append(Part(entry.name, choice.dataset, keep, blob.rows,
                           (entry.content_encoding or "").lower() == "gzip"))
     if missing:
-        raise SourceError(
-            source, period,
+        raise refused(
             f"manifest `{run.source}` lists {len(run.blobs)} blobs, "
             f"{len(run.blobs) - len(missing)} found; missing: `{missing[0]}`"
             + (f" and {len(missing) - 1} more" if len(missing) > 1 else "")

@@ -45,5 +45,9 @@ def money_columns(raw: pl.DataFrame) -> list[str]:
     return _FOCUS.money_columns(raw)
 
 
+def quantity_columns(raw: pl.DataFrame) -> list[str]:
+    return _FOCUS.quantity_columns(raw)
+
+
 def control_totals(raw: pl.DataFrame) -> dict[str, Decimal]:
     return _FOCUS.control_totals(raw)

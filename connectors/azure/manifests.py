@@ -17,6 +17,7 @@ Three generations of exports write three layouts:
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -84,7 +85,7 @@ def parse_export_manifest(name: str, document: Any) -> Run | None:
     blobs = _blobs(manifest)
     return Run(
         kind="export",
-        run_id=str(_field(run_info, "runId", "runInfo")),
+        run_id=_text(run_info, "runId", "runInfo"),
         scope=_EXPORT_SUFFIX.sub("", resource_id).lower() or "(unknown scope)",
         dataset=dataset,
         month=BillingPeriod.containing(_time(_field(run_info, "startDate", "runInfo"),
@@ -171,6 +172,14 @@ def _field(container: dict[str, Any], key: str, where: str) -> Any:
     value = container.get(key)
     if value in (None, ""):
         raise ManifestError(f"`{where}.{key}` is missing")
+    return value
+
+
+def _text(container: dict[str, Any], key: str, where: str) -> str:
+    """A field that identifies something (a run): text, or runs could not be told apart."""
+    value = _field(container, key, where)
+    if not isinstance(value, str) or not value.strip():
+        raise ManifestError(f"`{where}.{key}` is `{shown(json.dumps(value))}`, not text")
     return value
 
 

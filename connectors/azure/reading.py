@@ -90,11 +90,11 @@ def _dialect(rows: pl.DataFrame, name: str, source: str, period: BillingPeriod,
 
 def _check_money(rows: pl.DataFrame, name: str, first_row: int, source: str,
                  period: BillingPeriod) -> None:
-    bad = first_bad_money(rows, transform.money_columns(rows))
+    bad = first_bad_money(rows, transform.money_columns(rows), transform.quantity_columns(rows))
     if bad is not None:
         raise DataError(source, period,
                         f"`{name}` data row {first_row + bad.row}: column `{bad.column}` holds "
-                        f"`{bad.value}`, which is not a number; the previous load stays published")
+                        f"`{bad.value}`, {bad.problem}; the previous load stays published")
 
 
 def _kept(rows: pl.DataFrame, dialect: Dialect, part: Part) -> pl.DataFrame:

@@ -13,7 +13,7 @@ import polars as pl
 from costalloc.connectors.azure import focus_cost, normalize
 from costalloc.connectors.azure.amounts import billed_cost
 from costalloc.connectors.azure.canonical import Canonical, canonical_frame
-from costalloc.connectors.azure.columns import NUMERIC
+from costalloc.connectors.azure.columns import NUMERIC, QUANTITIES
 from costalloc.connectors.azure.dialects import detect
 from costalloc.connectors.money import totals_by_currency
 
@@ -32,6 +32,13 @@ def money_columns(raw: pl.DataFrame) -> list[str]:
     return [source for name in NUMERIC if (source := dialect.raw(name)) is not None]
 
 
+def quantity_columns(raw: pl.DataFrame) -> list[str]:
+    dialect = detect(raw.columns)
+    if dialect.name == "focus":
+        return focus_cost.quantity_columns(raw)
+    return [source for name in QUANTITIES if (source := dialect.raw(name)) is not None]
+
+
 def control_totals(raw: pl.DataFrame) -> dict[str, Decimal]:
     """Per currency, the file's own cost column summed under the BilledCost rule."""
     dialect = detect(raw.columns)
@@ -48,6 +55,9 @@ class AzureCostRows:
 
     def money_columns(self, raw: pl.DataFrame) -> list[str]:
         return money_columns(raw)
+
+    def quantity_columns(self, raw: pl.DataFrame) -> list[str]:
+        return quantity_columns(raw)
 
     def control_totals(self, raw: pl.DataFrame) -> dict[str, Decimal]:
         return control_totals(raw)

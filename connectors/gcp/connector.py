@@ -41,6 +41,9 @@ class BigQueryExportConnector:
     def money_columns(self, raw: pl.DataFrame) -> list[str]:
         return normalize.money_columns(raw)
 
+    def quantity_columns(self, raw: pl.DataFrame) -> list[str]:
+        return normalize.quantity_columns(raw)
+
     def control_totals(self, raw: pl.DataFrame) -> dict[str, Decimal]:
         return normalize.control_totals(raw)
 

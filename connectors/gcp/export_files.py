@@ -26,7 +26,7 @@ from costalloc.connectors.gcp.batches import bounded
 from costalloc.connectors.gcp.config import ExportConfig
 from costalloc.connectors.gcp.fields import Fields
 from costalloc.connectors.gcp.fingerprint import MonthFingerprint
-from costalloc.connectors.gcp.normalize import credit_amount, with_credit_amounts
+from costalloc.connectors.gcp.normalize import credit_amount, with_checked_fields
 from costalloc.connectors.gcp.queries import invoice_month
 from costalloc.connectors.storage import Location, open_location, storage_errors
 from costalloc.core.errors import DataError, SourceError
@@ -77,7 +77,7 @@ class ExportDump:
                                  self.config.batch_rows):
                 rows = pl.from_arrow(table)
                 assert isinstance(rows, pl.DataFrame)
-                yield RawBatch(relative, first_row, with_credit_amounts(rows))
+                yield RawBatch(relative, first_row, with_checked_fields(rows))
                 first_row += rows.height
             read_rows += first_row - 1
         expected = int(delivery.details.get("rows", read_rows))

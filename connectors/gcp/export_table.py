@@ -26,7 +26,7 @@ from costalloc.connectors.gcp.batches import bounded
 from costalloc.connectors.gcp.config import TABLE_ID, ExportConfig
 from costalloc.connectors.gcp.errors import bigquery_errors
 from costalloc.connectors.gcp.fingerprint import MonthFingerprint
-from costalloc.connectors.gcp.normalize import with_credit_amounts
+from costalloc.connectors.gcp.normalize import with_checked_fields
 from costalloc.core.errors import SourceError, TransientError
 from costalloc.core.period import BillingPeriod
 
@@ -94,7 +94,7 @@ class ExportTable:
             for table in bounded(stream, self.config.batch_rows):
                 rows = pl.from_arrow(table)
                 assert isinstance(rows, pl.DataFrame)
-                yield RawBatch(label, first_row, with_credit_amounts(rows))
+                yield RawBatch(label, first_row, with_checked_fields(rows))
                 first_row += rows.height
         _check_complete(delivery, first_row - 1)
 

@@ -47,6 +47,8 @@ INVOICE_ISSUER = PROVIDER
 CREDIT_AMOUNTS = "credits.amount"
 MONEY_FIELDS = ("cost", "cost_at_list", "cost_at_effective_price_default",
                 "cost_at_list_consumption_model", CREDIT_AMOUNTS)
+# Read as quantities (DECIMAL(38, 18)); copied next to the raw rows like the credit amounts.
+USAGE_QUANTITIES = ("usage.amount", "usage.amount_in_pricing_units")
 COMMITMENT_CREDITS = {"COMMITTED_USAGE_DISCOUNT": "Usage",
                       "COMMITTED_USAGE_DISCOUNT_DOLLAR_BASE": "Spend"}
 _CREDIT_FIELDS = ("type", "name", "full_name", "id", "amount")
@@ -63,8 +65,21 @@ def with_credit_amounts(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.with_columns(total.cast(pl.Float64).alias(CREDIT_AMOUNTS))
 
 
+def with_checked_fields(rows: pl.DataFrame) -> pl.DataFrame:
+    """Raw rows plus top-level copies of the numbers the ingest check must see inside records:
+    `credits.amount` (`with_credit_amounts`) and the usage quantities (USAGE_QUANTITIES)."""
+    rows = with_credit_amounts(rows)
+    fields = Fields(rows.schema)
+    usage = [fields.raw(path).alias(path) for path in USAGE_QUANTITIES if fields.has(path)]
+    return rows.with_columns(usage) if usage else rows
+
+
 def money_columns(raw: pl.DataFrame) -> list[str]:
     return [name for name in MONEY_FIELDS if name in raw.columns]
+
+
+def quantity_columns(raw: pl.DataFrame) -> list[str]:
+    return [name for name in USAGE_QUANTITIES if name in raw.columns]
 
 
 def control_totals(raw: pl.DataFrame) -> dict[str, Decimal]:

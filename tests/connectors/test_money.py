@@ -2,7 +2,13 @@ from decimal import Decimal
 
 import polars as pl
 
-from costalloc.connectors.money import first_bad_money, money, totals_by_currency
+from costalloc.connectors.money import (
+    BEYOND_QUANTITY,
+    first_bad_money,
+    money,
+    quantity,
+    totals_by_currency,
+)
 
 
 def test_floats_become_their_shortest_decimal_not_their_binary_expansion() -> None:
@@ -42,3 +48,30 @@ def test_a_float_is_bad_exactly_when_money_cannot_read_it() -> None:
         unreadable = value is not None and frame.select(
             money("cost", frame.schema)).item() is None
         assert (first_bad_money(frame, ["cost"]) is not None) == unreadable, value
+
+
+def test_a_quantity_beyond_decimal_38_18_is_bad_where_money_would_hold_it() -> None:
+    frame = pl.DataFrame({"usage": ["99999999999999999999.999999999999999999", "1e19",
+                                    "100000000000000000000", "1e25"]})
+    assert first_bad_money(frame, ["usage"]) is None  # as money these fit
+    bad = first_bad_money(frame, ["usage"], ["usage"])
+    assert bad is not None and (bad.row, bad.value) == (2, "100000000000000000000")
+    assert bad.problem == BEYOND_QUANTITY
+    assert frame.select(quantity("usage", frame.schema)).to_series().to_list()[2] is None
+
+
+def test_a_float_quantity_is_bad_exactly_when_quantity_cannot_read_it() -> None:
+    values = [0.0, 1e19, 9.999999999999999e19, 1e20, -1e20, 1e25, 1e-30, float("nan"), None]
+    for value in values:
+        frame = pl.DataFrame({"usage": [value]}, schema={"usage": pl.Float64})
+        unreadable = value is not None and frame.select(
+            quantity("usage", frame.schema)).item() is None
+        assert (first_bad_money(frame, [], ["usage"]) is not None) == unreadable, value
+
+
+def test_a_bad_value_is_quoted_cut_short_with_control_characters_escaped() -> None:
+    frame = pl.DataFrame({"cost": ["1", "x" * 100_000, "1\n2"]})
+    bad = first_bad_money(frame, ["cost"])
+    assert bad is not None and bad.value == "x" * 120 + "…"
+    bad = first_bad_money(frame.slice(2), ["cost"])
+    assert bad is not None and bad.value == "1\\x0a2"

@@ -43,7 +43,8 @@ def test_every_entry_names_a_connector_class_that_exists() -> None:
     for kind in KINDS.values():
         connector = kind.connector_class()
         assert isinstance(connector, type), kind.name
-        for method in ("find_delivery", "read", "money_columns", "control_totals", "to_focus"):
+        for method in ("find_delivery", "read", "money_columns", "quantity_columns",
+                       "control_totals", "to_focus"):
             assert callable(getattr(connector, method, None)), (kind.name, method)
 
 

@@ -82,6 +82,9 @@ class FaultySource:
     def money_columns(self, raw: pl.DataFrame) -> list[str]:
         return self.inner.money_columns(raw)
 
+    def quantity_columns(self, raw: pl.DataFrame) -> list[str]:
+        return self.inner.quantity_columns(raw)
+
     def control_totals(self, raw: pl.DataFrame) -> dict[str, Decimal]:
         return self.inner.control_totals(raw)
 
