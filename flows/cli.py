@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from costalloc.core.errors import ConfigurationError, CostallocError
 from costalloc.core.period import BillingPeriod
 from costalloc.flows.hints import DEFAULT_CONFIG, command
+from costalloc.flows.runners import DEFAULT_MAX_WORKERS
 
 if TYPE_CHECKING:
     import duckdb
@@ -358,8 +359,9 @@ def _runner_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--dask-address", help="scheduler of a running Dask cluster, e.g. "
                          "tcp://scheduler:8786 (default: a local cluster of --max-workers "
                          "processes)")
-    command.add_argument("--max-workers", type=int, default=2, help="partitions read at once "
-                         "(threads), or local Dask worker processes (default: 2)")
+    command.add_argument("--max-workers", type=int, default=DEFAULT_MAX_WORKERS,
+                         help="files or partitions staged at once (threads), or local Dask "
+                              f"worker processes (default: {DEFAULT_MAX_WORKERS})")
     command.add_argument("--dask-cluster", help="a Dask cluster class to start (or reconnect "
                          "to) instead, e.g. coiled.Cluster or "
                          "dask_kubernetes.operator.KubeCluster")

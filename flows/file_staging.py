@@ -5,10 +5,11 @@ the flow finds the delivery in its own process (cheap reads), one task reads wha
 needs from the whole delivery (`read_context`: AWS's unit per SKU), then one task per file
 normalizes that file into Parquet parts (`stage_file`), numbering its line items from 1. Line
 item ids run on across a partition's files, and how many line items a file makes is known only
-once it is normalized, so when every file is staged the parts of each file after the first are
-rewritten with their ids moved past the files before it (`PartitionStore.renumber`, one task
-per part; it costs one more write of those parts, spread like the staging). The partition is
-then published as if one task had staged it: the same rows, ids, totals and origins.
+once it is normalized. So each file's parts carry an offset (the line items of the files before
+it) that `publish` adds as DuckDB loads them: nothing is written twice. Only parts the lake
+keeps are rewritten with their final ids (`PartitionStore.renumber`, one task per part, spread
+like the staging), since readers of the lake read them as they are. Either way the partition
+is published as if one task had staged it: the same rows, ids, totals and origins.
 
 Plain functions; `flows.loading_tasks` wraps them in tasks.
 """
@@ -77,8 +78,10 @@ def id_offsets(files: list[StagedFile]) -> list[int]:
     return [0, *accumulate(staged.emitted_rows for staged in files)][:len(files)]
 
 
-def assembled(delivery: Delivery, files: list[StagedFile], started_at: datetime) -> Staged:
-    """The partition as one `Staged`, once every file's parts carry their final ids."""
+def assembled(delivery: Delivery, files: list[StagedFile], started_at: datetime, *,
+              renumbered: bool) -> Staged:
+    """The partition as one `Staged`: its parts already `renumbered` (the lake keeps them as
+    they are), or carrying each file's offset for `publish` to apply as it loads them."""
     totals: dict[str, Decimal] = {}
     origins: list[BatchOrigin] = []
     for staged, offset in zip(files, id_offsets(files), strict=True):
@@ -90,7 +93,9 @@ def assembled(delivery: Delivery, files: list[StagedFile], started_at: datetime)
                   delivery.files, tuple(part for staged in files for part in staged.parts),
                   sum(staged.raw_rows for staged in files),
                   sum(staged.emitted_rows for staged in files), totals, started_at,
-                  delivery.declared_empty, tuple(origins))
+                  delivery.declared_empty, tuple(origins),
+                  () if renumbered else tuple(offset for staged, offset in zip(
+                      files, id_offsets(files), strict=True) for _ in staged.parts))
 
 
 def _connector(source: SourceSettings) -> FileByFile:

@@ -1,13 +1,9 @@
 """The Prefect tasks that load one (source, period), and the ways a run puts them together.
 
-- **In process** (the thread-pool runner without a lake, the default): one task per partition
-  on the pool reads the delivery and writes its line items into the warehouse's transaction
-  (`flows.loading.load_in_process`).
-- **Staged, one task per file** (a lake, or a distributed runner such as Dask; connectors that
-  read file by file, `connectors.delivery.FileByFile`): the delivery is found here, its files
-  are staged as Parquet parts by tasks on the runner (`flows.file_staging`), then published.
-- **Staged, one task per partition** (the same, for the other connectors): `stage` on the
-  runner, then `publish`.
+- **One task per file** (connectors that read file by file, `connectors.delivery.FileByFile`):
+  the delivery is found here, its files are staged as Parquet parts by tasks on the runner
+  (threads, or a Dask cluster; `flows.file_staging`), then published.
+- **One task per partition** (the other connectors): `stage` on the runner, then `publish`.
 
 Locks are taken and released here, in the flow's process; staged parts are published here too,
 one partition at a time. A partition's failure is raised by its `result()`, never earlier, so
@@ -18,12 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
-from prefect import Task, get_run_logger, task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 from prefect.futures import PrefectFuture
-from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from prefect.task_runners import TaskRunner
 
 from costalloc.connectors.delivery import Delivery, check_file_list
 from costalloc.core.period import BillingPeriod
@@ -34,7 +30,6 @@ from costalloc.flows.loading import (
     LoadResult,
     Staged,
     find,
-    load_in_process,
     partition_store,
     publish,
     reading,
@@ -51,14 +46,6 @@ from costalloc.flows.retries import (
 from costalloc.warehouse import locks
 from costalloc.warehouse.partitions import published_fingerprint
 
-Way = Literal["in-process", "staged"]
-
-
-def loading_way(settings: Settings, runner: TaskRunner[Any]) -> Way:
-    """In process when the runner's threads share this process and no lake keeps the parts."""
-    return "in-process" if isinstance(runner, ThreadPoolTaskRunner) and not settings.lake \
-        else "staged"
-
 
 @task(name="claim-partition", cache_policy=NONE, retries=BUSY_RETRIES,
       retry_condition_fn=retry_transient)
@@ -72,15 +59,6 @@ def claim_partition(settings: Settings, source: str, period: BillingPeriod,
             get_run_logger().warning("took over lock `%s` from %s, which is no longer running",
                                      key, gone.describe())
         return published_fingerprint(con, source, period)
-
-
-@task(name="load-partition", cache_policy=NONE, retries=SOURCE_RETRIES,
-      retry_condition_fn=retry_transient)
-def load_partition_here(settings: Settings, source: str, period: BillingPeriod, run_id: str,
-                        published: str | None, force: bool = False) -> LoadResult:
-    """Read, normalize and write one delivery into the warehouse (a thread of this process)."""
-    return load_in_process(lambda: warehouse(settings.warehouse), settings.source(source),
-                           period, run_id, published=published, force=force)
 
 
 @task(name="stage-partition", cache_policy=NONE, retries=SOURCE_RETRIES,
@@ -153,16 +131,13 @@ class _Load:
 
 @dataclass
 class _OneTask(_Load):
-    """In process, or staged by one task: a task on the runner; publish the parts if staged."""
+    """Staged by one task on the runner, then published."""
 
-    way: Way = "in-process"
-    future: PrefectFuture[Any] | None = None
+    future: PrefectFuture[Staged] | None = None
 
     def begin(self) -> None:
-        step: Task[..., Any] = load_partition_here if self.way == "in-process" \
-            else stage_partition
-        verb = "load" if self.way == "in-process" else "stage"
-        named = with_backoff(step).with_options(task_run_name=f"{verb} {self.partition.name}")
+        named = with_backoff(stage_partition).with_options(
+            task_run_name=f"stage {self.partition.name}")
         self.future = self.pool.submit(named, parameters={
             "settings": self.settings, "source": self.partition.source.name,
             "period": self.partition.period, "run_id": self.run_id,
@@ -173,10 +148,7 @@ class _OneTask(_Load):
 
     def result(self) -> LoadResult:
         assert self.future is not None
-        outcome = self.future.result()
-        if isinstance(outcome, LoadResult):
-            return outcome
-        return _publish(self.settings, self.partition, outcome, self.run_id)
+        return _publish(self.settings, self.partition, self.future.result(), self.run_id)
 
 
 @dataclass
@@ -212,13 +184,12 @@ class _FileByFile(_Load):
             self.error = error
 
     def launch(self) -> None:
+        """Queue a task per file now, without waiting: each gets the context once it is read
+        (the runner resolves the future), so the flow never blocks here behind another
+        partition's tasks."""
         if self.delivery is None or self.error is not None or self.context is None:
             return
-        try:
-            context = self.context.result()
-        except Exception as error:
-            self.error = error
-            return
+        context = self.context
         stage_step = with_backoff(stage_file)
         count = len(self.delivery.files)
         for index in range(count):
@@ -234,12 +205,17 @@ class _FileByFile(_Load):
             return self.settled
         staged: list[StagedFile] = []
         error = self.error
+        if error is None and self.context is not None:
+            try:  # a context that could not be read is the error, not its files' failures
+                self.context.result()
+            except Exception as failed:
+                error = failed
         for future in self.files:  # every file ends before the partition does
             try:
                 staged.append(future.result())
             except Exception as failed:
                 error = error or failed
-        store, _ = partition_store(self.settings, self.run_id)
+        store, keep = partition_store(self.settings, self.run_id)
         parts = [part for file in staged for part in file.parts]
         if error is not None:
             store.remove(parts)
@@ -251,23 +227,22 @@ class _FileByFile(_Load):
                     "settings": self.settings, "run_id": self.run_id, "part": part,
                     "offset": offset})
                 for file, offset in zip(staged, file_staging.id_offsets(staged), strict=True)
-                if offset for part in file.parts]
+                if keep and offset for part in file.parts]
             for future in renumbering:
                 future.result()
         except BaseException:
             store.remove(parts)
             raise
-        whole = file_staging.assembled(self.delivery, staged, self.started_at)
+        whole = file_staging.assembled(self.delivery, staged, self.started_at, renumbered=keep)
         return _publish(self.settings, self.partition, whole, self.run_id)
 
 
 def start_load(settings: Settings, partition: Partition, run_id: str, published: str | None,
                force: bool, pool: TaskRunner[Any]) -> PendingLoad:
-    """The partition's load, the way `loading_way` and its source's connector call for."""
-    way = loading_way(settings, pool)
-    if way == "staged" and file_staging.reads_file_by_file(partition.source):
+    """The partition's load: one task per file where its connector reads file by file."""
+    if file_staging.reads_file_by_file(partition.source):
         return _FileByFile(settings, partition, run_id, published, force, pool)
-    return _OneTask(settings, partition, run_id, published, force, pool, way)
+    return _OneTask(settings, partition, run_id, published, force, pool)
 
 
 def _publish(settings: Settings, partition: Partition, staged: Staged,

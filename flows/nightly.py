@@ -4,8 +4,9 @@ line items (or rules) changed. Thin Prefect wrappers over plain functions.
 First the run triages with cheap reads (`flows.triage`): a partition whose delivery is the one
 published, or has none yet, is settled without a task. Each other (source, period): take its
 lock in the warehouse and read the published fingerprint (here), load it the way the task
-runner and the lake call for (`flows.loading_tasks`: in process, or staged as Parquet parts on
-the runner — a bounded thread pool, or Dask — then published here, one at a time), release the
+runner calls for (`flows.loading_tasks`: staged as Parquet parts on the runner — a bounded
+thread pool, or Dask, one task per file where the connector reads file by file — then
+published here, one at a time), release the
 lock. A period is allocated, under its own lock, as soon as all of its partitions are done. A
 failing source fails its own task and the run, never the other sources' loads.
 """
@@ -116,13 +117,14 @@ def run_pipeline(settings: Settings, periods: list[BillingPeriod] | None, *,
                     continue
                 held[partition] = locks.load_key(source, period)
                 load = start_load(settings, partition, report.run_id, published, force, pool)
+                # queued partition by partition, files included, so the pool works through the
+                # periods in order and a backfill allocates its first months first
                 load.begin()
+                load.launch()
                 loading.append((partition, load))
             for period in report.periods:
                 if period not in waiting:
                     allocate_when_done(None, period)
-            for _, load in loading:  # every partition's first tasks are queued by now
-                load.launch()
             for partition, load in loading:
                 try:
                     result = load.result()

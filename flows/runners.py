@@ -1,8 +1,7 @@
 """Where the per-partition (or per-file) work runs: a bounded thread pool here, or a Dask cluster.
 
 Only reading and normalizing go to the runner; taking locks, publishing staged parts into the
-warehouse and allocating stay in the flow's own process, one at a time. With the thread pool
-and no lake, a partition's line items go straight into the warehouse (`flows.loading_tasks`).
+warehouse and allocating stay in the flow's own process, one at a time (`flows.loading_tasks`).
 """
 
 from __future__ import annotations
@@ -20,7 +19,10 @@ if TYPE_CHECKING:
 
 RunnerKind = Literal["threads", "dask"]
 RUNNER_KINDS: tuple[str, ...] = ("threads", "dask")
-DEFAULT_MAX_WORKERS = 2  # CPU-bound normalizing gains nothing past the cores; see docs
+# One staging task at a time: each already keeps two cores busy (reading, normalizing and
+# writing overlap), and a second one at once bought nothing on a 10M-line-item month but
+# 0.6 GB more memory (docs/performance.md). Raise it for sources that mostly wait on the network.
+DEFAULT_MAX_WORKERS = 1
 
 
 @dataclass(frozen=True)

@@ -126,12 +126,18 @@ class PartitionStore:
         return rows, totals
 
     def read(self, parts: list[str], source: str, period: BillingPeriod, *,
-             batch_rows: int = READ_ROWS) -> Iterator[pa.Table]:
-        """The partition's rows, batch by batch, with the Hive columns put back."""
-        for part in parts:
+             offsets: list[int] | None = None, batch_rows: int = READ_ROWS
+             ) -> Iterator[pa.Table]:
+        """The partition's rows, batch by batch, with the Hive columns put back and each part's
+        line item ids moved by its `offsets` entry (default 0)."""
+        for part, offset in zip(parts, offsets or [0] * len(parts), strict=True):
             with self.filesystem.open_input_file(part) as handle:
                 for batch in pq.ParquetFile(handle).iter_batches(batch_size=batch_rows):
                     table = pa.Table.from_batches([batch])
+                    if offset:
+                        ids = table.schema.get_field_index("x_line_item_id")
+                        table = table.set_column(ids, "x_line_item_id",
+                                                 pc.add(table.column(ids), offset))
                     yield table.append_column(
                         "x_source", pa.repeat(pa.scalar(source), table.num_rows)
                     ).append_column(

@@ -1,6 +1,6 @@
 """Scale-out: sources read on a Dask cluster (2 worker processes), one task per file of a
 delivery, into a Parquet lake or the scratch folder, give the same line items, ingest log and
-allocation as the default path (in process, threads); the lake is Hive-partitioned, complete
+allocation as the default path (threads, scratch beside the warehouse); the lake is Hive-partitioned, complete
 and replaced whole when a newer delivery arrives."""
 
 from __future__ import annotations
