@@ -32,6 +32,7 @@ from costalloc.core.period import BillingPeriod
 from costalloc.sql import fill, load, used_params
 from costalloc.warehouse.connection import unordered_inserts
 
+PROFILE_CHUNK = 250_000  # profiles tagged at once (a few hundred MB at most)
 ANSWERS = ["profile_id", *STANDARD_DIMENSIONS,
            *(RULE_COLUMN.format(dimension=d) for d in STANDARD_DIMENSIONS), "x_dimensions",
            *CAPEX_COLUMNS, "AllocatedMethodDetails", "split_may_take", "split_indexes"]
@@ -108,11 +109,20 @@ def _tag_profiles(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, profile: Pro
     """Tag the period's profiles into `allocation_profile_answers`; the line items they cover."""
     statement = fill(load("allocation/create_profiles"), profile=profile.select_list())
     con.execute(statement, used_params(statement, {**params, **profile.params}))
-    profiles = pl.from_arrow(con.sql("select * from allocation_profiles").to_arrow_table())
-    assert isinstance(profiles, pl.DataFrame)
-    answers = answers_for(profiles, ruleset).to_arrow()  # noqa: F841 (read by DuckDB, by name)
-    con.execute(load("allocation/create_profile_answers"))
-    return int(profiles["line_item_count"].sum() or 0)
+    [(profiles, line_items)] = con.sql("select count(*)::bigint, coalesce(sum(line_item_count), "
+                                       "0)::bigint from allocation_profiles").fetchall()
+    # Chunk by chunk: when tags differ row by row nearly every line item is a profile of its
+    # own, and the month's profiles at once would hold it all in memory.
+    for after in range(0, max(int(profiles), 1), PROFILE_CHUNK):
+        bounds = {"after": after, "last": after + PROFILE_CHUNK}
+        chunk = pl.from_arrow(con.sql(load("allocation/profiles_chunk"), params=bounds)
+                              .to_arrow_table())
+        assert isinstance(chunk, pl.DataFrame)
+        answers = answers_for(chunk, ruleset).to_arrow()  # noqa: F841 (read by DuckDB, by name)
+        into = ("create or replace temp table allocation_profile_answers as" if after == 0
+                else "insert into allocation_profile_answers")
+        con.execute(fill(load("allocation/create_profile_answers"), into=into), bounds)
+    return int(line_items)
 
 
 def answers_for(profiles: pl.DataFrame, ruleset: RuleSet) -> pl.DataFrame:

@@ -9,8 +9,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pyarrow.fs as pafs
+import pytest
 import yaml
 
+from costalloc.allocation import publish
 from costalloc.allocation.engine import RULE_COLUMN, SPLIT_FLAG, assign_dimensions
 from costalloc.allocation.loader import load_rules
 from costalloc.allocation.model import RuleSet
@@ -55,8 +57,16 @@ def _compare(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, period: BillingPe
     return got.height
 
 
+@pytest.mark.parametrize("chunk", [publish.PROFILE_CHUNK, 97])
 def test_the_demo_month_gets_the_same_answers_through_profiles(
-        tmp_path: Path, warehouse: duckdb.DuckDBPyConnection) -> None:
+        tmp_path: Path, warehouse: duckdb.DuckDBPyConnection, chunk: int,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # in one chunk, and in many (profiles are tagged a chunk at a time to bound memory)
+    monkeypatch.setattr(publish, "PROFILE_CHUNK", chunk)
+    tagged: list[int] = []
+    answers_for = publish.answers_for
+    monkeypatch.setattr(publish, "answers_for", lambda profiles, ruleset: (
+        tagged.append(profiles.height), answers_for(profiles, ruleset))[1])
     write_cur2_export(pafs.LocalFileSystem(), str(tmp_path / "b" / "cur"), bucket="b",
                       prefix="cur", export_name="exp", period="2026-10", rows=3000, parts=1,
                       seed=5, with_net_columns=True)
@@ -64,6 +74,8 @@ def test_the_demo_month_gets_the_same_answers_through_profiles(
         name="aws", kind="aws-cur", uri=str(tmp_path / "b" / "cur" / "exp"))), OCTOBER, "l")
     # Most line items are tagged as is; the rest go through the demo's six splits.
     assert _compare(warehouse, load_rules(DEMO_RULES), OCTOBER) > 2000
+    assert len(tagged) == -(-sum(tagged) // chunk) and max(tagged) <= chunk
+    assert chunk != 97 or len(tagged) > 10  # many chunks indeed
 
 
 RULES = yaml.safe_load("""
