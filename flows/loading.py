@@ -8,9 +8,9 @@ in the flow's process, one partition at a time: it ties the parts out, makes the
 version of the partition (lake mode) and replaces the partition of `line_items` in one
 transaction, DuckDB reading the parts itself, so the warehouse is held only for that write.
 
-Handing the normalized Arrow batches straight to DuckDB instead was measured and dropped: on a
-10M-line-item month it took a third longer and 0.6 GB more memory than staging the parts and
-letting DuckDB read them on every core (docs/performance.md).
+Handing the normalized Arrow batches straight to DuckDB instead was measured and dropped: it
+took a third longer on a 10M-line-item month, and 0.4 GB more memory on a 1M one, than staging
+the parts and letting DuckDB read them on every core (docs/performance.md).
 
 `load_partition` is `stage` then `publish` in this process, with scratch beside the warehouse.
 The nightly flow does exactly this per partition, adding only locks, retries and a task runner.
