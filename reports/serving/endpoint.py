@@ -29,7 +29,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -48,9 +47,9 @@ from costalloc.reports.finance.csv_text import csv_chunks
 from costalloc.reports.finance.sheets import Checkpoint
 from costalloc.reports.finance.tables import GROUPABLE_COLUMNS
 from costalloc.reports.finance.workbook import write_finance_workbook, write_table_workbook
+from costalloc.reports.serving.read_only import open_read_only, read_only
 from costalloc.reports.serving.web import WebFiles, create_web_app
 from costalloc.sql import load
-from costalloc.warehouse.connection import connect
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +152,7 @@ def create_app(warehouse_path: Path | str, tokens: Sequence[str],
     @app.get("/periods")
     def periods(request: Request) -> dict[str, Any]:
         _known_parameters(request, ("token",))
-        with _connection(warehouse) as con:
+        with read_only(warehouse) as con:
             rows = con.sql(load("reports/finance_allocations"),
                            params={"first_period": "0000-01", "last_period": "9999-12"})
             names = rows.columns
@@ -171,7 +170,7 @@ def create_app(warehouse_path: Path | str, tokens: Sequence[str],
     @app.get("/allocated.csv")
     def allocated_csv(request: Request) -> Response:
         query = _Query.parse(request, default_groups=())
-        con = _open(warehouse)
+        con = open_read_only(warehouse)
         try:
             reader = query.reader(con)
         except BaseException:
@@ -187,7 +186,7 @@ def create_app(warehouse_path: Path | str, tokens: Sequence[str],
         folder = Path(tempfile.mkdtemp(prefix="costalloc-xlsx-"))
         target = folder / f"allocated_{query.span}.xlsx"
         try:
-            with _connection(warehouse) as con:
+            with read_only(warehouse) as con:
                 built = await _build_while_connected(
                     request, con, lambda checkpoint: _write_xlsx(con, query, target, checkpoint),
                     on_checkpoint)
@@ -205,7 +204,7 @@ def create_app(warehouse_path: Path | str, tokens: Sequence[str],
     @app.get("/summary.json")
     def summary_json(request: Request) -> dict[str, Any]:
         query = _Query.parse(request, default_groups=DEFAULT_SUMMARY_GROUPS)
-        with _connection(warehouse) as con:
+        with read_only(warehouse) as con:
             table = query.reader(con).read_all()
         rows = table.to_pylist()
         totals: dict[str, dict[str, Any]] = {}
@@ -407,20 +406,6 @@ def _count(name: str, text: str | None) -> int | None:
 
 # --- responses --------------------------------------------------------------------------------
 
-@contextmanager
-def _connection(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection for one request, closed when it is answered."""
-    con = _open(warehouse)
-    try:
-        yield con
-    finally:
-        con.close()
-
-
-def _open(warehouse: Path) -> duckdb.DuckDBPyConnection:
-    con = connect(warehouse, read_only=True)
-    con.execute("set enable_progress_bar = false")
-    return con
 
 
 def _closing(chunks: Iterator[bytes], con: duckdb.DuckDBPyConnection) -> Iterator[bytes]:

@@ -19,15 +19,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import parse_qs, quote, urlencode
 
-import duckdb
 import jinja2
 from fastapi import FastAPI, Request
 from fastapi.responses import (
@@ -48,10 +46,10 @@ from costalloc.core.period import BillingPeriod
 from costalloc.core.settings import Settings
 from costalloc.reports.planning.budgets import Budgets, budgets_path_beside, load_budgets
 from costalloc.reports.planning.forecast import Events, events_path_beside, load_events
+from costalloc.reports.serving.read_only import open_read_only, read_only
 from costalloc.reports.serving.web import amounts, charts, drill, pulls, sessions, views
 from costalloc.reports.serving.web.month import BASES, Basis, MonthTotals, Run, build_month, published_runs
 from costalloc.reports.serving.web.month_tables import TABLES, Column, Table
-from costalloc.warehouse.connection import connect
 
 log = logging.getLogger(__name__)
 _FORM_BYTES = 4096
@@ -254,7 +252,7 @@ def create_web_app(warehouse: Path, tokens: Sequence[str], files: WebFiles | Non
     @app.get("/")
     def home(request: Request) -> Response:
         signed_in(request)
-        with _connection(warehouse) as con:
+        with read_only(warehouse) as con:
             runs = published_runs(con)
         if not runs:
             raise _Page(404, "Nothing published yet", "No billing period has a published "
@@ -275,7 +273,7 @@ def create_web_app(warehouse: Path, tokens: Sequence[str], files: WebFiles | Non
         session = signed_in(request)
         wanted = _period(period)
         basis = _basis(request.query_params.get("basis"))
-        with _connection(warehouse) as con:
+        with read_only(warehouse) as con:
             runs = published_runs(con)
             run = _run(runs, wanted)
             month = build_month(con, totals, runs, run, request.query_params.get("currency"),
@@ -309,7 +307,7 @@ def create_web_app(warehouse: Path, tokens: Sequence[str], files: WebFiles | Non
         currency = _currency(request.query_params.get("currency"))
         cell = _cell(request.query_params)
         offset = _count("offset", request.query_params.get("offset")) or 0
-        with _connection(warehouse) as con:
+        with read_only(warehouse) as con:
             runs = published_runs(con)
             run = _run(runs, wanted)
             found = drill.page(con, wanted, currency, cell, offset)
@@ -334,7 +332,7 @@ def create_web_app(warehouse: Path, tokens: Sequence[str], files: WebFiles | Non
         if not line_item_id.isdigit() or len(line_item_id) > 19 or len(source) > 64:
             raise _Page(404, "No such line item", "A line item is named by its source and "
                         "its numeric id.")
-        with _connection(warehouse) as con:
+        with read_only(warehouse) as con:
             runs = published_runs(con)
             run = _run(runs, wanted)
             try:
@@ -362,7 +360,7 @@ def create_web_app(warehouse: Path, tokens: Sequence[str], files: WebFiles | Non
             raise _Page(404, "No such table", f"`{name[:40]}` is not a table; tables: items, "
                         f"{', '.join(TABLES)}.")
         wanted = _period(request.query_params.get("period", ""))
-        con = _open(warehouse)
+        con = open_read_only(warehouse)
         try:
             runs = published_runs(con)
             run = _run(runs, wanted)
@@ -502,16 +500,3 @@ def _items_table(found: drill.Page, cell: drill.Cell) -> Table:
     return table
 
 
-@contextmanager
-def _connection(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = _open(warehouse)
-    try:
-        yield con
-    finally:
-        con.close()
-
-
-def _open(warehouse: Path) -> duckdb.DuckDBPyConnection:
-    con = connect(warehouse, read_only=True)
-    con.execute("set enable_progress_bar = false")
-    return con
